@@ -1,0 +1,3 @@
+from sdx.cli import main
+
+main()

@@ -1,0 +1,98 @@
+"""`sdx doctor`: check the config file, the keys (never their values) and every usable provider."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sdx.config import load_config
+from sdx.errors import ExitStatus, SdxError
+from sdx.models_view import key_present
+from sdx.probe import probe
+from sdx.registry import Provider, chosen_model_name, providers, resolve
+
+
+@dataclass(frozen=True)
+class Check:
+    ok: bool
+    what: str
+    fix: str = ""
+    status: ExitStatus = ExitStatus.OK
+
+    def line(self) -> str:
+        mark = "✓" if self.ok else "✗"
+        return f"{mark} {self.what}" + (f" — {self.fix}" if self.fix and not self.ok else "")
+
+
+def check_provider(provider: Provider, key: str) -> Check:
+    result = probe(provider, key, timeout=3.0)
+    if not result.reachable:
+        fix = "start it with `ollama serve` or set OLLAMA_HOST" if provider.name == "ollama" else "is it running?"
+        return Check(False, f"{provider.name}: {result.problem}", fix, ExitStatus.NETWORK)
+    if result.status in (401, 403):
+        return Check(
+            False,
+            f"{provider.name}: the key in {provider.key_env} was rejected",
+            "replace it",
+            ExitStatus.PROVIDER,
+        )
+    if result.problem:
+        return Check(
+            False,
+            f"{provider.name}: {result.problem}",
+            "check the base URL: OpenAI-compatible servers usually end in /v1",
+            ExitStatus.CONFIG,
+        )
+    listed = ", ".join(result.models[:8]) + (" …" if len(result.models) > 8 else "")
+    return Check(True, f"{provider.name} answers at {provider.base_url} ({listed or 'no models listed'})")
+
+
+def run_checks(environ: Mapping[str, str]) -> tuple[list[Check], ExitStatus]:
+    try:
+        config = load_config(environ)
+    except SdxError as exc:
+        return [Check(False, exc.what, exc.fix, exc.status)], exc.status
+    checks = [
+        Check(
+            True,
+            f"config file {config.config_file}"
+            if config.config_file.is_file()
+            else f"no config file at {config.config_file} (optional)",
+        )
+    ]
+    by_provider: dict[str, Check] = {}
+    for provider in providers(config).values():
+        present = key_present(provider.key_env, config)
+        if present is False:
+            by_provider[provider.name] = Check(
+                False,
+                f"{provider.name}: {provider.key_env} is not set",
+                "export it or add it to .env (only needed to use this provider)",
+                ExitStatus.CONFIG,
+            )
+        else:
+            by_provider[provider.name] = check_provider(provider, config.env.get(provider.key_env, ""))
+    checks += by_provider.values()
+    name = chosen_model_name(None, config)
+    try:
+        target = resolve(name, config)
+    except SdxError as exc:
+        checks.append(Check(False, f"default model {name}: {exc.what}", exc.fix, exc.status))
+        return checks, exc.status
+    ready = by_provider[target.provider.name]
+    checks.append(
+        Check(
+            ready.ok,
+            f"default model {name} → {target.provider.name}:{target.model_id}",
+            "see above",
+            ready.status,
+        )
+    )
+    return checks, ExitStatus.OK if ready.ok else ready.status
+
+
+def run_doctor(environ: Mapping[str, str]) -> int:
+    checks, status = run_checks(environ)
+    for check in checks:
+        print(check.line())
+    return int(status)

@@ -1,0 +1,45 @@
+"""The failures sdx knows how to explain, and the exit codes they end in.
+
+Every known failure is raised as an `SdxError` carrying what happened and how to fix it; the CLI's single
+boundary prints it as one line (`sdx: error: <what> — <fix>`) and exits with its `ExitStatus`.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """Documented exit codes (the README lists them)."""
+
+    OK = 0
+    ERROR = 1  # unexpected: a bug, or a failure sdx has no sentence for yet
+    USAGE = 2  # the command line or the input is wrong
+    CONFIG = 3  # configuration: unknown model, missing key, broken config file
+    PROVIDER = 4  # the provider refused: bad key, no credits, model not found, input too long, server error
+    NETWORK = 5  # cannot connect, timeout, stream broke mid-answer
+    INTERRUPTED = 130  # Ctrl-C
+
+
+class SdxError(Exception):
+    """A failure with a one-line explanation and a fix."""
+
+    def __init__(self, what: str, fix: str = "", status: ExitStatus = ExitStatus.ERROR) -> None:
+        super().__init__(what)
+        self.what = what
+        self.fix = fix
+        self.status = status
+
+    def line(self) -> str:
+        """The single line printed on stderr."""
+        return f"sdx: error: {self.what} — {self.fix}" if self.fix else f"sdx: error: {self.what}"
+
+
+class UsageError(SdxError):
+    def __init__(self, what: str, fix: str = "") -> None:
+        super().__init__(what, fix, ExitStatus.USAGE)
+
+
+class ConfigError(SdxError):
+    def __init__(self, what: str, fix: str = "") -> None:
+        super().__init__(what, fix, ExitStatus.CONFIG)
