@@ -115,9 +115,9 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
         with choose_renderer(options.raw)() as sink:
             for text in answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")):
                 spinner.stop()
-                sink.write(text)
-                if copy:
+                if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
                     copy.write(text)
+                sink.write(text)
     except KeyboardInterrupt:
         raise Interrupted(stats.tokens) from None
     finally:

@@ -79,7 +79,10 @@ def ask(
 
     options = AskOptions(question, context, example, model, output, raw, stream, timeout, max_tokens)
     stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer
-    run_ask(options, load_config(), stdin)
+    try:
+        run_ask(options, load_config(), stdin)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
 
 
 @app.command()
@@ -123,11 +126,6 @@ def main() -> None:
             traceback.print_exc()
         print(exc.line(), file=sys.stderr)
         sys.exit(exc.status)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
-    except KeyboardInterrupt:
-        print("sdx: interrupted", file=sys.stderr)
-        sys.exit(ExitStatus.INTERRUPTED)
     except Exception as exc:
         if DEBUG["on"]:
             raise
@@ -142,4 +140,4 @@ def _quiet_broken_pipe() -> None:
     """The reader went away (`sdx ask … | head`): stop quietly; silence the flush at interpreter exit."""
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, sys.stdout.fileno())
-    sys.exit(ExitStatus.OK)
+    raise typer.Exit(ExitStatus.OK)

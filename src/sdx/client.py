@@ -107,7 +107,9 @@ def answer_deltas(
             text = _take_chunk(chunk, stats)
             if text:
                 yield text
-    except (openai.APIError, ValueError) as exc:  # ValueError: a chunk that is not JSON
+        if stats.finish_reason is None:  # the connection closed without the server saying the answer ended
+            raise ConnectionError("the connection closed before the answer finished")
+    except (openai.APIError, ValueError, ConnectionError) as exc:  # ValueError: a chunk that is not JSON
         if stats.chunks == 0 and isinstance(exc, openai.APIError):
             raise explain_failure(exc, request.target, request) from exc
         raise explain_interruption(exc, stats.tokens, request) from exc

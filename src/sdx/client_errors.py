@@ -204,6 +204,8 @@ def explain_interruption(exc: Any, tokens: int, request: ChatRequest) -> SdxErro
     """The SdxError for a stream that broke after part of the answer arrived (the part is kept)."""
     if isinstance(exc, ValueError):
         reason = "the server sent a malformed chunk"
+    elif isinstance(exc, ConnectionError):
+        reason = str(exc)
     elif getattr(exc, "status_code", None) is None and type(exc).__name__ in (
         "APIConnectionError",
         "APITimeoutError",

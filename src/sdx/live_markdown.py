@@ -1,36 +1,156 @@
-"""Markdown rendered live on a terminal while the answer streams in.
+"""Markdown rendered live on a terminal while the answer streams in, at a cost linear in the answer's length.
 
-This first version redraws the whole answer in a throttled Rich `Live`; it is replaced by a block-by-block
-renderer whose cost stays linear in the answer's length.
+The text is cut into top-level blocks (paragraph, heading, list, table, code fence, quote, rule) with the
+parser Rich's `Markdown` uses. A block is finished once a later block has started, as seen by parsing the
+complete lines received so far: it is then rendered once with `Markdown` and printed for good above the live
+area. Only the last block, which may still grow, is live: redrawn at most `refresh_per_second` times a second
+in a transient `Live`, cropped to its bottom lines so the live area never scrolls (lines scrolled out of a
+live area could not be redrawn, and would stay in the scrollback twice). Only this tail is ever parsed again.
+
+Printed piece by piece, the answer looks the same as `console.print(Markdown(answer))` at the same width:
+between two pieces comes the blank line Rich puts between blocks (none after a horizontal rule, as in Rich).
+What differs is what a one-shot render joins across blocks:
+
+- a reference link (`[text][label]`) whose definition `[label]: url` lies in another printed piece is not
+  resolved and shows as plain text;
+- after the terminal is resized, pieces already printed keep the width they were printed at.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+from time import monotonic
 from types import TracebackType
+from typing import NamedTuple
 
-from rich.console import Console
+from markdown_it import MarkdownIt
+from markdown_it.token import Token
+from rich.console import Console, NewLine
 from rich.live import Live
-from rich.markdown import Markdown
+from rich.markdown import Markdown, UnknownElement
+from rich.segment import Segment, SegmentLines
+
+_CARRIAGE_RETURNS = re.compile(r"\r\n?")
+
+
+class _OpenFence(NamedTuple):
+    marker: str  # ``` or ~~~ (or longer): a line closing the fence contains it
+    opening_line: str
 
 
 class LiveMarkdown:
-    """Feed text with `feed`; leaving the `with` block (normally or by an exception) draws the final state."""
+    """Feed text with `feed`; leaving the `with` block (normally or by an exception) prints all of it."""
 
     def __init__(self, console: Console, refresh_per_second: float = 10.0) -> None:
         self.console = console
-        self.text = ""
-        self._live = Live(console=console, refresh_per_second=refresh_per_second, vertical_overflow="visible")
+        self._interval = 1.0 / refresh_per_second
+        self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table")  # as rich.markdown
+        self._live = Live(console=console, auto_refresh=False, transient=True)
+        self._tail: list[str] = []  # the text not printed yet, in chunks
+        self._parsed = 0  # where the tail's complete lines were parsed (or skipped as fence content) up to
+        self._fence: _OpenFence | None = None  # set when the tail's last block is a code fence still open
+        self._held_cr = False
+        self._blank_line_due = False
+        self._next_update = 0.0
 
     def __enter__(self) -> LiveMarkdown:
-        self._live.__enter__()
+        self._live.start()
         return self
 
     def feed(self, text: str) -> None:
-        self.text += text
-        self._live.update(Markdown(self.text))
+        self._tail.append(self._normalize_newlines(text))
+        if monotonic() >= self._next_update:
+            self._update()
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._live.update(Markdown(self.text), refresh=True)
-        self._live.__exit__(exc_type, exc, tb)
+        self._live.update("")  # so that stopping does not draw the block in progress once more
+        self._live.stop()
+        self._print_blocks("".join(self._tail) + ("\n" if self._held_cr else ""))
+
+    def _normalize_newlines(self, text: str) -> str:
+        """CRLF and CR to LF, as markdown-it does, so that line numbers agree; a CR ending a chunk waits for
+        the next one, which may start with its LF."""
+        if self._held_cr:
+            text = "\r" + text
+        self._held_cr = text.endswith("\r")
+        return _CARRIAGE_RETURNS.sub("\n", text[:-1] if self._held_cr else text)
+
+    def _update(self) -> None:
+        finished, tail = self._split_finished("".join(self._tail))
+        self._tail = [tail]
+        if self.console.is_interactive:  # a dumb terminal gets finished blocks only
+            self._live.update(SegmentLines(self._live_lines(tail), new_lines=True))
+        if finished:
+            self._print_blocks(finished)  # printing while live also redraws the live area, below
+        else:
+            self._live.refresh()
+        self._next_update = monotonic() + self._interval
+
+    def _split_finished(self, tail: str) -> tuple[str, str]:
+        """The finished blocks at the start of the tail (maybe none), and the rest.
+
+        Blocks only change with a new complete line and, inside an open fence, only with a line that may close
+        it, so the tail is parsed again only then: a long code block costs one scan of its text.
+        """
+        complete = tail.rfind("\n") + 1
+        parsed, self._parsed = self._parsed, complete
+        if complete == parsed or (self._fence and tail.find(self._fence.marker, parsed, complete) < 0):
+            return "", tail
+        lines = tail[:complete]
+        blocks = _top_level(self._parser.parse(lines))
+        self._fence = _open_fence(blocks[-1], lines) if blocks else None
+        if len(blocks) < 2:
+            return "", tail
+        cut = _line_offset(lines, blocks[-1].map[0])  # type: ignore[index]  # top-level blocks have a map
+        self._parsed -= cut
+        return tail[:cut], tail[cut:]
+
+    def _live_lines(self, tail: str) -> list[list[Segment]]:
+        """The rendered tail's bottom lines, as many as fit above the terminal's last line.
+
+        A long open fence is rendered from its opening line and last lines only: the earlier lines would be
+        cropped anyway, and rendering them at every draw would make a long code block quadratic.
+        """
+        height = max(1, self.console.height - 1)
+        source = tail
+        if self._fence:
+            rows = tail.rsplit("\n", height)
+            if len(rows) > height:
+                source = "\n".join([self._fence.opening_line, *rows[1:]])
+        return self.console.render_lines(Markdown(source), pad=False)[-height:]
+
+    def _print_blocks(self, source: str) -> None:
+        """Prints finished blocks, preceded by the blank line Rich would put after the previous block."""
+        markdown = Markdown(source)
+        blocks = _top_level(markdown.parsed)
+        if not blocks:
+            return
+        self.console.print(*([NewLine()] if self._blank_line_due else []), markdown)
+        self._blank_line_due = Markdown.elements.get(blocks[-1].type, UnknownElement).new_line
+
+
+def _top_level(tokens: Sequence[Token]) -> list[Token]:
+    """The tokens opening a top-level block (closing tokens have no line map)."""
+    return [token for token in tokens if token.level == 0 and token.map]
+
+
+def _open_fence(block: Token, lines: str) -> _OpenFence | None:
+    """The fence `block` when it runs to the end of `lines` without a closing line (an open fence takes
+    everything after it, so it ends early only if closed)."""
+    if block.type != "fence":
+        return None
+    rows = lines.split("\n")  # `lines` ends with a newline: the last row is empty
+    start, end = block.map  # type: ignore[misc]
+    last = rows[end - 1].strip()
+    closed = end - start > 1 and last.startswith(block.markup) and not last.strip(block.markup[0])
+    return None if closed or end < len(rows) - 1 else _OpenFence(block.markup, rows[start])
+
+
+def _line_offset(text: str, line: int) -> int:
+    offset = 0
+    for _ in range(line):
+        offset = text.index("\n", offset) + 1
+    return offset
