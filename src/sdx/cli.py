@@ -11,8 +11,9 @@ from typing import Annotated
 import typer
 
 from sdx import __version__, prompts
+from sdx import debug as sdx_debug
 from sdx.config import load_config
-from sdx.errors import ExitStatus, SdxError
+from sdx.errors import ExitStatus, SdxError, redact
 
 app = typer.Typer(
     name="sdx",
@@ -20,10 +21,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: typer's rich help imports rich.markdown, 50+ ms of start-up
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-DEBUG = {"on": False}  # set by --debug / SDX_DEBUG; read by the error boundary in main()
 
 
 def _version(value: bool) -> None:
@@ -42,12 +42,8 @@ def root(
     ] = False,
 ) -> None:
     """Ask system design questions; answers stream in as rendered Markdown."""
-    if debug:
-        DEBUG["on"] = True
-    if DEBUG["on"]:
-        from sdx.debug import enable_http_debug
-
-        enable_http_debug()
+    if debug or os.environ.get("SDX_DEBUG", "") not in ("", "0"):
+        sdx_debug.enable()
 
 
 @app.command()
@@ -116,24 +112,24 @@ def doctor() -> None:
 
 def main() -> None:
     """Entry point: the single error boundary."""
-    DEBUG["on"] = os.environ.get("SDX_DEBUG", "") not in ("", "0")
     try:
-        app()
+        app(prog_name="sdx")
     except SdxError as exc:
-        if DEBUG["on"]:
-            import traceback
-
-            traceback.print_exc()
+        _print_traceback_if_debugging()
         print(exc.line(), file=sys.stderr)
         sys.exit(exc.status)
     except Exception as exc:
-        if DEBUG["on"]:
-            raise
-        print(
-            f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it",
-            file=sys.stderr,
-        )
+        _print_traceback_if_debugging()
+        message = redact(f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it")
+        print(message, file=sys.stderr)
         sys.exit(ExitStatus.ERROR)
+
+
+def _print_traceback_if_debugging() -> None:
+    if sdx_debug.enabled():
+        import traceback
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
 
 
 def _quiet_broken_pipe() -> None:

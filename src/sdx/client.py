@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdx import debug
 from sdx.client_errors import explain_failure, explain_interruption, retry_delay
 from sdx.registry import Target
 
@@ -52,6 +53,7 @@ def make_client(target: Target, timeout: float) -> Any:
         max_retries=0,  # sdx retries itself, so it can say on stderr what it is waiting for
         timeout=timeout,
         default_headers=dict(target.provider.headers),
+        http_client=debug.logging_http_client(timeout) if debug.enabled() else None,
     )
 
 

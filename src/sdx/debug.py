@@ -1,30 +1,53 @@
-"""`--debug` / `SDX_DEBUG=1`: log the HTTP exchange to stderr with credentials redacted."""
+"""`--debug` / `SDX_DEBUG=1`: print the HTTP exchange on stderr, credentials redacted.
+
+The exchange is logged by event hooks on the HTTP client the `openai` package is given, so what is printed is
+what went over the wire, not what we meant to send.
+"""
 
 from __future__ import annotations
 
-import logging
-import re
+import sys
+from typing import Any
 
-_SECRET_HEADER = re.compile(
-    r"(?i)(['\"]?(?:authorization|api-key|x-api-key)['\"]?\s*[:=,]\s*['\"]?)([^'\"\s,}]+(?: [^'\"\s,}]+)?)"
-)
+from sdx.errors import redact
 
-
-class RedactingFilter(logging.Filter):
-    """Rewrites every record so header values that carry credentials read `[redacted]`."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        record.msg = _SECRET_HEADER.sub(r"\1[redacted]", message)
-        record.args = None
-        return True
+SECRET_HEADERS = {"authorization", "api-key", "x-api-key", "proxy-authorization", "cookie", "set-cookie"}
+BODY_LIMIT = 2000
+_STATE = {"on": False}
 
 
-def enable_http_debug() -> None:
-    handler = logging.StreamHandler()
-    handler.addFilter(RedactingFilter())
-    handler.setFormatter(logging.Formatter("sdx debug: %(name)s: %(message)s"))
-    for name in ("openai", "httpx", "httpx2", "httpcore", "httpcore2"):
-        logger = logging.getLogger(name)
-        logger.setLevel(logging.DEBUG)
-        logger.addHandler(handler)
+def enable() -> None:
+    _STATE["on"] = True
+
+
+def enabled() -> bool:
+    return _STATE["on"]
+
+
+def _log(line: str) -> None:
+    print(redact(f"sdx debug: {line}"), file=sys.stderr, flush=True)
+
+
+def _headers(headers: Any) -> str:
+    return ", ".join(
+        f"{name}: {'[redacted]' if name.lower() in SECRET_HEADERS else value}" for name, value in headers.items()
+    )
+
+
+def log_request(request: Any) -> None:
+    _log(f"> {request.method} {request.url}")
+    _log(f"> {_headers(request.headers)}")
+    body = request.content.decode("utf-8", "replace")
+    _log(f"> {body[:BODY_LIMIT]}{'…' if len(body) > BODY_LIMIT else ''}")
+
+
+def log_response(response: Any) -> None:
+    _log(f"< {response.status_code} {response.reason_phrase}")
+    _log(f"< {_headers(response.headers)}")
+
+
+def logging_http_client(timeout: float) -> Any:
+    """The openai package's own default HTTP client (httpx or httpx2, whichever it uses), with logging hooks."""
+    from openai import DefaultHttpxClient
+
+    return DefaultHttpxClient(timeout=timeout, event_hooks={"request": [log_request], "response": [log_response]})

@@ -8,6 +8,20 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+_SECRETS: set[str] = set()
+
+
+def register_secret(value: str) -> None:
+    """Remember a key so that no line sdx prints can carry it, whatever a server echoed back."""
+    if len(value) >= 8:
+        _SECRETS.add(value)
+
+
+def redact(text: str) -> str:
+    for secret in _SECRETS:
+        text = text.replace(secret, "[redacted]")
+    return text
+
 
 class ExitStatus(IntEnum):
     """Documented exit codes (the README lists them)."""
@@ -32,7 +46,7 @@ class SdxError(Exception):
 
     def line(self) -> str:
         """The single line printed on stderr."""
-        return f"sdx: error: {self.what} — {self.fix}" if self.fix else f"sdx: error: {self.what}"
+        return redact(f"sdx: error: {self.what} — {self.fix}" if self.fix else f"sdx: error: {self.what}")
 
 
 class UsageError(SdxError):

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit, urlunsplit
 
 from sdx.config import Config
-from sdx.errors import ConfigError
+from sdx.errors import ConfigError, register_secret
 
 DEFAULT_MODEL = "gpt-4o-mini"
 KEYLESS_ALTERNATIVE = "llama3.2"
@@ -73,7 +73,7 @@ def builtin_providers(env: Mapping[str, str]) -> dict[str, Provider]:
             "openrouter",
             "https://openrouter.ai/api/v1",
             "OPENROUTER_API_KEY",
-            {"HTTP-Referer": "https://github.com/sdx-cli/sdx", "X-Title": "sdx"},
+            {"X-Title": "sdx"},  # OpenRouter's app attribution
         ),
         "ollama": Provider("ollama", normalise_ollama_host(env.get("OLLAMA_HOST", ""))),
         "openai": Provider("openai", env.get("OPENAI_BASE_URL") or "https://api.openai.com/v1", "OPENAI_API_KEY"),
@@ -154,4 +154,5 @@ def api_key_for(provider: Provider, config: Config) -> str:
             f"export {provider.key_env}=… or add it to .env (here or in {config.home}); "
             f"or run a local model with no key: --model {KEYLESS_ALTERNATIVE}",
         )
+    register_secret(key)
     return key

@@ -1,0 +1,48 @@
+"""`sdx doctor`, and the start-up budget: commands that send no request never import openai."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_doctor_reports_keys_and_reachable_providers(sdx, fake, ollama):
+    result = sdx.run("doctor")
+    out = result.out
+    assert result.code == 0, out
+    assert f"✓ openrouter answers at {fake.root}/api/v1" in out
+    assert f"✓ ollama answers at {ollama.base_url} (llama3.2:latest" in out
+    assert "✗ openai: OPENAI_API_KEY is not set" in out
+    assert "✓ default model gpt-4o-mini → openrouter:openai/gpt-4o-mini" in out
+    assert sdx.env["OPENROUTER_API_KEY"] not in out
+
+
+def test_doctor_says_how_to_fix_a_dead_default(sdx, fake, ollama):
+    ollama.stop()
+    sdx.write_config('default_model = "llama3.2"\n')
+    result = sdx.run("doctor")
+    assert result.code == 5
+    assert "✗ ollama: cannot reach" in result.out and "ollama serve" in result.out
+
+
+def test_doctor_names_a_broken_config_file(sdx):
+    sdx.write_config("timeout = \n")
+    result = sdx.run("doctor")
+    assert result.code == 3
+    assert str(sdx.config_file) in result.out and "line 1" in result.out
+
+
+@pytest.mark.parametrize("args", [["--help"], ["examples"], ["models"], ["ask", "--help"]])
+def test_commands_without_requests_do_not_import_openai(sdx, args):
+    code = (
+        "import sys, runpy; sys.argv = ['sdx', *sys.argv[1:]]\n"
+        "try:\n    runpy.run_module('sdx', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        "print('openai' in sys.modules, 'rich.markdown' in sys.modules, file=sys.stderr)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, env=sdx.env, cwd=sdx.home, timeout=30
+    )
+    assert proc.stderr.strip().splitlines()[-1] == "False False", proc.stderr
