@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -111,9 +113,10 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
     stats = StreamStats()
     copy = FileCopy(options.output) if options.output else None
     spinner = Spinner(f"Asking {target.name}…")
+    deltas = answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}"))
     try:
-        with choose_renderer(options.raw)() as sink:
-            for text in answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")):
+        with closing(deltas), choose_renderer(options.raw)() as sink:
+            for text in deltas:
                 spinner.stop()
                 if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
                     copy.write(text)
@@ -133,4 +136,5 @@ def report(stats: StreamStats, target: Target) -> None:
         say("sdx: warning: the answer was cut off at the model's token limit")
     if sys.stderr.isatty():
         elapsed = time.monotonic() - stats.started
-        say(f"\x1b[2m{target.name} · {stats.tokens} tokens · {elapsed:.1f}s\x1b[0m")
+        summary = f"{target.name} · {stats.tokens} tokens · {elapsed:.1f}s"
+        say(summary if os.environ.get("NO_COLOR") else f"\x1b[2m{summary}\x1b[0m")
