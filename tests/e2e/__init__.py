@@ -1,0 +1,1 @@
+"""End-to-end tests: sdx against a real LLM server (see conftest.py)."""
