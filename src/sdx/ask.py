@@ -7,6 +7,7 @@ import sys
 import time
 from contextlib import closing
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
@@ -50,15 +51,18 @@ class Interrupted(SdxError):
         return f"sdx: {self.what}"
 
 
+def input_too_large(limit_kb: int) -> UsageError:
+    return UsageError(
+        f"the question and context are larger than {limit_kb} KB", "send less, or raise max_input_kb in the config file"
+    )
+
+
 def read_stdin(stream: BinaryIO, limit_kb: int) -> str:
     """Read piped input: refuse binary or oversized input before any request; decode bad UTF-8 with a warning."""
     limit = limit_kb * 1024
     data = stream.read(limit + 1)
     if len(data) > limit:
-        raise UsageError(
-            f"the input on stdin is larger than {limit_kb} KB",
-            "send less, or raise max_input_kb in the config file",
-        )
+        raise input_too_large(limit_kb)
     if b"\x00" in data:
         raise UsageError("the input on stdin looks binary (it contains NUL bytes)", "pipe text or Markdown")
     try:
@@ -71,8 +75,7 @@ def read_stdin(stream: BinaryIO, limit_kb: int) -> str:
 def gather_question(options: AskOptions, config: Config, stdin: BinaryIO | None) -> Question:
     """Argument = question and stdin = extra context; with no argument, stdin is the question."""
     piped = read_stdin(stdin, config.max_input_kb) if stdin is not None else ""
-    sources = [s for s in (options.question, options.example) if s is not None]
-    if len(sources) > 1:
+    if options.question is not None and options.example is not None:
         raise UsageError("give a question or --example, not both")
     question = options.question
     if options.example is not None:
@@ -91,10 +94,7 @@ def gather_question(options: AskOptions, config: Config, stdin: BinaryIO | None)
         raise UsageError("no question given", 'try: sdx ask "Design a rate limiter" (or pipe one in, or --example 1)')
     size = len(question.encode()) + len(context.encode())
     if size > config.max_input_kb * 1024:
-        raise UsageError(
-            f"the question and context are larger than {config.max_input_kb} KB",
-            "send less, or raise max_input_kb in the config file",
-        )
+        raise input_too_large(config.max_input_kb)
     return Question(question.strip(), context)
 
 
@@ -112,19 +112,19 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
     )
     stats = StreamStats()
     copy = FileCopy(options.output) if options.output else None
-    spinner = Spinner(f"Asking {target.name}…")
     deltas = answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}"))
     try:
-        with closing(deltas), choose_renderer(options.raw)() as sink:
-            for text in deltas:
-                spinner.stop()
-                if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
-                    copy.write(text)
-                sink.write(text)
+        with closing(deltas):
+            with Spinner(f"Asking {target.name}…"):  # gone before the answer's own live display starts
+                first = next(deltas, "")
+            with choose_renderer(options.raw)() as sink:
+                for text in chain((first,), deltas):
+                    if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
+                        copy.write(text)
+                    sink.write(text)
     except KeyboardInterrupt:
         raise Interrupted(stats.tokens) from None
     finally:
-        spinner.stop()
         if copy:
             copy.close()
     report(stats, target)

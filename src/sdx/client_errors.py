@@ -7,6 +7,7 @@ Every text taken from a server is cut to one short line and has the request's ke
 from __future__ import annotations
 
 import json
+import re
 import socket
 import ssl
 from typing import TYPE_CHECKING, Any
@@ -133,9 +134,8 @@ def _explain_status(exc: Any, status: int, target: Target, request: ChatRequest 
             refused,
         )
     if status in (400, 413) and any(word in message.lower() for word in CONTEXT_WORDS):
-        size = sum(len(m["content"]) for m in request.messages) if request else 0
         return SdxError(
-            f"the input is too long for {target.model_id}: {size:,} characters (~{size // 4:,} tokens)",
+            f"the input is too long for {target.model_id}: {input_size(exc, request)}",
             "shorten the question or context, or pick a model with a larger context window",
             refused,
         )
@@ -152,6 +152,19 @@ def _explain_status(exc: Any, status: int, target: Target, request: ChatRequest 
             refused,
         )
     return SdxError(f"{provider.name} refused the request ({status}: {message})", "see `sdx doctor`", refused)
+
+
+def input_size(exc: Any, request: ChatRequest | None) -> str:
+    """How long the input was: the server's token counts when it gives them (llama.cpp does), else our count."""
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("n_prompt_tokens"), int):
+        limit = f", the limit is {body['n_ctx']:,}" if isinstance(body.get("n_ctx"), int) else ""
+        return f"{body['n_prompt_tokens']:,} tokens{limit}"
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"(\d[\d,]*) tokens", server_message(exc))]
+    if len(numbers) >= 2:  # OpenAI: "maximum context length is 8192 tokens. However, you requested 9000 tokens"
+        return f"{max(numbers):,} tokens, the limit is {min(numbers):,}"
+    size = sum(len(m["content"]) for m in request.messages) if request else 0
+    return f"{size:,} characters (~{size // 4:,} tokens)"
 
 
 def _root_cause(exc: BaseException) -> BaseException:
@@ -202,21 +215,22 @@ def _explain_connection(exc: Any, target: Target, timeout: float, first_token: b
 
 def explain_interruption(exc: Any, tokens: int, request: ChatRequest) -> SdxError:
     """The SdxError for a stream that broke after part of the answer arrived (the part is kept)."""
+    name = type(exc).__name__
     if isinstance(exc, ValueError):
         reason = "the server sent a malformed chunk"
     elif isinstance(exc, ConnectionError):
         reason = str(exc)
-    elif getattr(exc, "status_code", None) is None and type(exc).__name__ in (
-        "APIConnectionError",
-        "APITimeoutError",
-    ):
+    elif name == "APITimeoutError":
         reason = _explain_connection(exc, request.target, request.timeout, first_token=False).what
+    elif name == "APIConnectionError":
+        cause = one_line(str(_root_cause(exc)))
+        reason = f"the connection to {request.target.base_url} broke mid-answer ({cause})"
     else:
         reason = f"{request.target.provider.name} reported an error: " + one_line(
             server_message(exc), request.target.api_key
         )
     return SdxError(
-        f"answer interrupted after {tokens} tokens: {reason}",
+        f"answer interrupted after {tokens} token{'' if tokens == 1 else 's'}: {reason}",
         "the partial answer was kept; run the command again to retry",
         ExitStatus.NETWORK,
     )

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 # C0 controls but tab and newline, DEL, and the C1 range (0x9b is a one-byte CSI on some terminals).
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -106,20 +106,23 @@ def choose_renderer(raw: bool) -> Callable[[], AbstractContextManager[Sink]]:
 
 
 class Spinner:
-    """ "Waiting for the model…" on stderr until the first token, only when stderr is a terminal."""
+    """ "Asking …" on stderr while the `with` block waits, only when stderr is a terminal."""
 
     def __init__(self, text: str) -> None:
-        self._status = None
+        self.text = text
+        self._status: Any = None
+
+    def __enter__(self) -> Spinner:
         if sys.stderr.isatty():
             from rich.console import Console
 
-            self._status = Console(stderr=True).status(text, spinner="dots")
+            self._status = Console(stderr=True).status(self.text, spinner="dots")
             self._status.start()
+        return self
 
-    def stop(self) -> None:
+    def __exit__(self, *exc_info: object) -> None:
         if self._status is not None:
             self._status.stop()
-            self._status = None
 
 
 def say(message: str) -> None:
