@@ -29,7 +29,7 @@ def wall_time(command: list[str]) -> float:
 
 def main(runs: int) -> None:
     samples: dict[str, list[float]] = {name: [] for name in COMMANDS}
-    for name, command in COMMANDS.items():  # warm the disk cache once
+    for command in COMMANDS.values():  # warm the disk cache once
         wall_time(command)
     for _ in range(runs):
         for name, command in COMMANDS.items():

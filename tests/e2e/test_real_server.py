@@ -61,7 +61,7 @@ def assert_no_error(stderr: str) -> None:
 
 
 def test_ask_piped_streams_the_answer(sdx_user):
-    proc = sdx_user.popen(["ask", QUESTION, *SHORT, "-o", "answer.md"])
+    proc = sdx_user.popen("ask", QUESTION, *SHORT, "-o", "answer.md")
     reads = read_stdout(proc)
     code, stderr = finish(proc)
     answer = b"".join(r.data for r in reads)
@@ -77,9 +77,9 @@ def test_ask_piped_streams_the_answer(sdx_user):
 
 
 def test_ask_on_a_terminal_renders_markdown(sdx_user):
-    result = sdx_user.run(["ask", QUESTION, *SHORT], tty=True)
+    result = sdx_user.run_tty("ask", QUESTION, *SHORT)
 
-    assert result.returncode == 0, result.out
+    assert result.code == 0, result.out
     assert b"\x1b[" in result.stdout, "no escape codes: the answer was not rendered"
     assert "sdx: error" not in result.out and "Traceback" not in result.out, result.out
     screen = pyte.Screen(100, 40)
@@ -89,18 +89,18 @@ def test_ask_on_a_terminal_renders_markdown(sdx_user):
 
 
 def test_ask_no_stream_and_output_file(sdx_user):
-    result = sdx_user.run(["ask", QUESTION, *SHORT, "--no-stream", "-o", "answer.md"])
+    result = sdx_user.run("ask", QUESTION, *SHORT, "--no-stream", "-o", "answer.md")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     assert_no_error(result.stderr)
     assert result.stdout.strip(), "no answer on stdout"
     assert (sdx_user.home / "answer.md").read_bytes() == result.stdout
 
 
 def test_models_json_lists_the_local_provider(sdx_user, llama_server):
-    result = sdx_user.run(["models", "--json"])
+    result = sdx_user.run("models", "--json")
 
-    assert result.returncode == 0, result.stderr
+    assert result.code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["default"] == "local:smollm2"
     local = next(row for row in report["providers"] if row["name"] == "local")
@@ -109,9 +109,9 @@ def test_models_json_lists_the_local_provider(sdx_user, llama_server):
 
 
 def test_doctor_sees_the_server_and_its_model(sdx_user, llama_server):
-    result = sdx_user.run(["doctor"])
+    result = sdx_user.run("doctor")
 
-    assert result.returncode == 0, result.out + result.stderr
+    assert result.code == 0, result.out + result.stderr
     lines = result.out.splitlines()
     assert f"✓ local answers at {llama_server.base_url} ({llama_server.model_alias})" in lines, result.out
     assert "✓ default model local:smollm2 → local:smollm2" in lines, result.out
@@ -125,7 +125,7 @@ def test_ollama_host_points_at_the_server(run_sdx, sdx_home, llama_server):
     listed = run_sdx(["models", "--json"], env=env)
 
     assert not sdx_home.config_file.exists()
-    assert asked.returncode == 0, asked.stderr
+    assert asked.code == 0, asked.stderr
     assert_no_error(asked.stderr)
     assert asked.stdout.strip()
     ollama = next(row for row in json.loads(listed.stdout)["providers"] if row["name"] == "ollama")
@@ -137,7 +137,7 @@ def test_ollama_host_points_at_the_server(run_sdx, sdx_home, llama_server):
 def test_server_killed_mid_answer_keeps_the_partial_answer(llama_server_factory, sdx_home):
     server = llama_server_factory(ignore_eos=True)  # the answer cannot end early: it must still be coming
     sdx_home.configure(server)
-    proc = sdx_home.popen(["ask", QUESTION, "--max-tokens", "400", "--raw", "-o", "partial.md"])
+    proc = sdx_home.popen("ask", QUESTION, "--max-tokens", "400", "--raw", "-o", "partial.md")
 
     first = read_stdout(proc, until_first=True)
     server.kill()
@@ -160,11 +160,11 @@ def test_prompt_longer_than_the_context_window(sdx_user, llama_server, via):
     context = "The service stores short links for a social network. " * 400  # ~21 KB, ~4,000 tokens
     assert len(context) // 4 > llama_server.n_ctx
     if via == "stdin":
-        result = sdx_user.run(["ask", QUESTION, *SHORT], input=context)
+        result = sdx_user.run("ask", QUESTION, *SHORT, input=context)
     else:
-        result = sdx_user.run(["ask", QUESTION, *SHORT, "--context", context])
+        result = sdx_user.run("ask", QUESTION, *SHORT, "--context", context)
 
-    assert result.returncode == 4, result.stderr
+    assert result.code == 4, result.stderr
     assert result.stdout == b""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sdx: error: "), result.stderr

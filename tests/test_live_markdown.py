@@ -1,0 +1,352 @@
+"""`LiveMarkdown` on an emulated terminal (pyte): after the stream, scrollback and screen must hold exactly what a
+one-shot `console.print(Markdown(answer))` leaves there, however the answer was chunked and whenever the live
+area was redrawn. Redraws are driven by a fake clock, so the tests never depend on the machine's speed.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from unittest import mock
+
+import pyte
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from markdown_it import MarkdownIt
+from rich.console import Console
+from rich.markdown import Markdown
+
+from sdx import live_markdown
+from sdx.live_markdown import LiveMarkdown
+
+HEIGHT = 24
+
+
+@pytest.fixture(autouse=True, scope="module")
+def capable_terminal() -> Iterator[None]:
+    """Rich draws no live area for TERM=dumb, which CI machines may set."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("TERM", "xterm-256color")
+        yield
+
+
+class Terminal:
+    """A file for `Console` that feeds a pyte screen with a scrollback."""
+
+    encoding = "utf-8"
+
+    def __init__(self, width: int, height: int = HEIGHT) -> None:
+        self.screen = pyte.HistoryScreen(width, height, history=100_000)
+        self.screen.set_mode(pyte.modes.LNM)  # LF also returns the carriage, as a tty's output does
+        self.stream = pyte.Stream(self.screen)
+
+    def write(self, text: str) -> int:
+        self.stream.feed(text)
+        return len(text)
+
+    def flush(self) -> None:
+        pass
+
+    def isatty(self) -> bool:
+        return True
+
+    def scrollback(self) -> list[str]:
+        return [_row(line, self.screen.columns) for line in self.screen.history.top]
+
+    def display(self) -> list[str]:
+        return [_row(self.screen.buffer[y], self.screen.columns) for y in range(self.screen.lines)]
+
+    def lines(self) -> list[str]:
+        """Scrollback and screen, without trailing spaces and trailing blank lines."""
+        rows = self.scrollback() + self.display()
+        while rows and not rows[-1]:
+            rows.pop()
+        return rows
+
+
+def _row(line: dict, columns: int) -> str:
+    return "".join(line[x].data for x in range(columns)).rstrip()  # a wide char's second cell holds ""
+
+
+def make_console(file: object, width: int) -> Console:
+    return Console(
+        file=file, force_terminal=True, width=width, height=HEIGHT, color_system="standard", legacy_windows=False
+    )
+
+
+def one_shot(text: str, width: int) -> list[str]:
+    terminal = Terminal(width)
+    make_console(terminal, width).print(Markdown(text))
+    return terminal.lines()
+
+
+@contextmanager
+def fake_clock(step: float) -> Iterator[None]:
+    """Each reading of the clock advances it by `step` seconds; with step >= 0.1 every chunk redraws."""
+    ticks = itertools.count()
+    with mock.patch.object(live_markdown, "monotonic", lambda: next(ticks) * step):
+        yield
+
+
+def streamed(chunks: list[str], width: int, step: float = 1.0) -> list[str]:
+    terminal = Terminal(width)
+    with fake_clock(step), LiveMarkdown(make_console(terminal, width)) as live:
+        for chunk in chunks:
+            live.feed(chunk)
+    return terminal.lines()
+
+
+def cut(text: str, positions: list[int]) -> list[str]:
+    bounds = [0, *sorted({p % (len(text) + 1) for p in positions}), len(text)]
+    return [text[a:b] for a, b in itertools.pairwise(bounds)]
+
+
+def tokens_of(text: str, size: int = 4) -> list[str]:
+    return [text[i : i + size] for i in range(0, len(text), size)]
+
+
+def assert_same(got: list[str], expected: list[str]) -> None:
+    """Equal line lists: every line of the one-shot render once, in order, none cut, none duplicated."""
+    assert "\n".join(got) == "\n".join(expected)
+
+
+# Answers --------------------------------------------------------------------------------------------------------
+
+words = st.sampled_from(
+    ["cache", "shard", "queue", "**write path**", "`p99`", "*eventual*", "系统设计", "延迟", "🚀", "📦", "a", "~~old~~"]
+)
+inline = st.lists(words, min_size=1, max_size=14).map(" ".join)
+paragraph = st.lists(inline, min_size=1, max_size=3).map("\n".join)
+heading = st.tuples(st.integers(1, 4), inline).map(lambda h: "#" * h[0] + " " + h[1])
+setext = st.tuples(inline, st.sampled_from(["===", "---"])).map("\n".join)
+bullets = st.lists(st.tuples(st.sampled_from(["- ", "* ", "  - "]), inline), min_size=1, max_size=8)
+bullet_list = st.tuples(bullets, st.sampled_from(["\n", "\n\n"])).map(
+    lambda b: b[1].join(marker + text for marker, text in b[0])
+)
+ordered_list = st.lists(inline, min_size=1, max_size=6).map(
+    lambda items: "\n".join(f"{n}. {item}" for n, item in enumerate(items, 1))
+)
+fence = st.tuples(st.sampled_from(["```", "~~~", "````"]), st.sampled_from(["", "python", "text"]), st.integers(0, 40))
+code = fence.map(
+    lambda f: "\n".join([f[0] + f[1], *(f"    node_{i} --> [LB] --> 系统 {i * 7}" for i in range(f[2])), f[0]])
+)
+table = st.lists(st.tuples(inline, inline), min_size=1, max_size=6).map(
+    lambda rows: "\n".join(["| part | choice |", "|---|:---|", *(f"| {a} | {b} |" for a, b in rows)])
+)
+quote = st.lists(inline, min_size=1, max_size=3).map(lambda lines: "\n".join("> " + line for line in lines))
+rule = st.sampled_from(["---", "***", "___"])
+block = st.one_of(paragraph, heading, setext, bullet_list, ordered_list, code, table, quote, rule)
+answers = st.lists(st.tuples(block, st.sampled_from(["\n\n", "\n\n", "\n", "\n\n\n"])), min_size=1, max_size=14).map(
+    lambda blocks: "".join(text + gap for text, gap in blocks)
+)
+
+SECTION = """## High-level design
+
+Clients talk to a **stateless API tier** behind a load balancer; writes go to the primary, reads to replicas.
+Each shard owns a key range, and a small metadata service maps ranges to shards.
+
+```
+  client --> [ LB ] --> [ API ] --> [ cache ] --> [ shard 1..N ]
+                           |
+                           v
+                       [ queue ] --> [ workers ]
+```
+
+### Capacity
+- 100M daily users, 20 requests each: about **23k QPS**, 70k at peak
+- 1 KB per record, 10 years: about *36 TB*
+  - replicated 3x: 110 TB
+
+| component | choice | why |
+|---|---|---|
+| store | Cassandra | write-heavy, tunable consistency |
+| cache | Redis | hot keys, 99% hit rate |
+
+> Trade-off: eventual consistency on reads from replicas.
+
+1. Write to the log
+2. Apply to the store
+3. Acknowledge the client
+---
+"""
+
+
+# Properties ------------------------------------------------------------------------------------------------------
+
+
+@settings(max_examples=60, deadline=None)
+@given(answer=answers, positions=st.lists(st.integers(0, 10_000), max_size=60), step=st.sampled_from([1.0, 0.04]))
+def test_streamed_answer_looks_like_the_one_shot_render(answer: str, positions: list[int], step: float) -> None:
+    assert_same(streamed(cut(answer, positions), 60, step), one_shot(answer, 60))
+
+
+@settings(max_examples=6, deadline=None)
+@given(positions=st.lists(st.integers(0, 100_000), min_size=50, max_size=400), width=st.sampled_from([50, 100]))
+def test_answer_of_several_screens_in_small_chunks(positions: list[int], width: int) -> None:
+    answer = SECTION * 4
+    assert_same(streamed(cut(answer, positions), width, 0.03), one_shot(answer, width))
+
+
+@settings(max_examples=15, deadline=None)
+@given(answer=answers, positions=st.lists(st.integers(0, 10_000), max_size=30))
+def test_crlf_line_endings_render_as_lf(answer: str, positions: list[int]) -> None:
+    assert_same(streamed(cut(answer.replace("\n", "\r\n"), positions), 60), one_shot(answer, 60))
+
+
+# Hard cases ------------------------------------------------------------------------------------------------------
+
+
+def test_code_fence_longer_than_the_screen_shows_its_latest_lines_without_scrolling() -> None:
+    lines = [f"line {i:03} | {'=' * (i % 30)}" for i in range(150)]
+    answer = "```text\n" + "\n".join(lines) + "\n```\n\nAfter the fence.\n"
+    terminal = Terminal(60)
+    with fake_clock(1.0), LiveMarkdown(make_console(terminal, 60)) as live:
+        for i, line in enumerate(lines):
+            live.feed(("```text\n" if i == 0 else "") + line + "\n")
+            assert terminal.scrollback() == []  # the live area never scrolls
+            assert [row for row in terminal.display() if row][-1].strip() == line.strip()
+            assert terminal.display()[-1] == ""  # the terminal's last line is left free
+        live.feed("```\n\nAfter the fence.\n")
+        assert " line 000 |" in terminal.scrollback()  # once closed and followed, the fence is printed
+    assert_same(terminal.lines(), one_shot(answer, 60))
+
+
+def test_long_list_stays_live_until_the_next_block_then_is_printed_once() -> None:
+    items = "".join(f"- item {i} with *emphasis* and `code`\n" for i in range(40))
+    answer = items + "\nNext paragraph.\n"
+    terminal = Terminal(70)
+    with fake_clock(0.03), LiveMarkdown(make_console(terminal, 70)) as live:
+        for token in tokens_of(items):
+            live.feed(token)
+        assert terminal.scrollback() == []
+        assert [row for row in terminal.display() if row][-1].startswith(" • item 3")  # the list's bottom
+        live.feed("\nNext paragraph.\n")
+        assert sum("• item" in line for line in terminal.lines()) == 40  # printed, once
+    assert_same(terminal.lines(), one_shot(answer, 70))
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        pytest.param("Intro line\n# Heading right after\nText\n## Another\n- a\n- b\nTail\n", id="heading-after-text"),
+        pytest.param("Title\n===\nBody\n---\nMore\n\n---\n\nEnd\n", id="setext-and-rules"),
+        pytest.param("Intro\n\n| a | b |\n|---|---|\n" + "| 1 | 2 |\n" * 25 + "\nafter\n", id="table"),
+        pytest.param("Text\n\n```python\ndef f():\n    return 1\n", id="fence-never-closed"),
+        pytest.param("Text\n\n````\n```\nnot closed by a shorter fence\n```\n````\nafter\n", id="nested-fences"),
+        pytest.param("> quote\nlazy continuation\n\n- item\n\n  continued item\n\nend\n", id="continuations"),
+        pytest.param("- only a list\n- to the end\n", id="starts-with-a-list"),
+        pytest.param("Text\n#hashtag\n***strong***\n```a`b`\n1)x\nend\n", id="lines-that-start-like-blocks"),
+        pytest.param("<!-- html -->\n\npara\n\n<div>\nx\n</div>\n\n***\n> q\n", id="html-blocks"),
+        pytest.param("系统设计 🚀 " * 40 + "\n\n| 列 | 值 |\n|---|---|\n| 延迟 📦 | 10 ms |\n", id="wide-chars"),
+        pytest.param("", id="empty"),
+        pytest.param("\n\n\n", id="blank"),
+    ],
+)
+def test_hard_cases_match_the_one_shot_render(answer: str) -> None:
+    for chunks in (list(answer), tokens_of(answer), [answer]):
+        assert_same(streamed(chunks, 50), one_shot(answer, 50))
+
+
+def test_cr_and_lf_in_separate_chunks_make_one_line_break() -> None:
+    assert_same(streamed(["one\r", "\ntwo\r", "\r\n", "# three\r"], 40), one_shot("one\ntwo\n\n# three\n", 40))
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, RuntimeError])
+def test_interrupted_stream_keeps_the_partial_block(error: type[BaseException]) -> None:
+    answer = SECTION * 2
+    received = answer[: answer.rindex("| cache") + 9]  # inside the second table
+    terminal = Terminal(80)
+    with pytest.raises(error), fake_clock(0.05), LiveMarkdown(make_console(terminal, 80)) as live:
+        for token in tokens_of(received):
+            live.feed(token)
+        raise error
+    assert_same(terminal.lines(), one_shot(received, 80))
+
+
+def test_blocks_after_a_resize_use_the_new_width() -> None:
+    before, after = "First paragraph.\n\n---\n\nLast before the resize.\n", "\n\n---\n\nWider now.\n"
+    terminal = Terminal(40)
+    console = make_console(terminal, 40)
+    with fake_clock(1.0), LiveMarkdown(console) as live:
+        live.feed(before)
+        terminal.screen.resize(HEIGHT, 70)
+        console.width = 70
+        live.feed(after)
+    rules = [line for line in terminal.lines() if set(line) == {"-"}]
+    assert [len(rule) for rule in rules] == [40, 70]
+    # the rule's own blank line ends the first piece, and a rule asks for no blank line after it
+    expected = [*one_shot("First paragraph.\n\n---\n", 40), "", *one_shot("Last before the resize." + after, 70)]
+    assert_same(terminal.lines(), expected)
+
+
+def test_not_a_terminal_gets_the_one_shot_text() -> None:
+    answer = SECTION * 2
+    streamed_out, one_shot_out = io.StringIO(), io.StringIO()
+    with fake_clock(1.0), LiveMarkdown(Console(file=streamed_out, width=80)) as live:
+        for token in tokens_of(answer):
+            live.feed(token)
+    Console(file=one_shot_out, width=80).print(Markdown(answer))
+    assert streamed_out.getvalue() == one_shot_out.getvalue()
+
+
+class WriteCounter(io.StringIO):
+    writes = 0
+
+    def write(self, text: str) -> int:
+        self.writes += 1
+        return super().write(text)
+
+
+def test_live_area_is_redrawn_at_most_refresh_per_second_times_a_second() -> None:
+    file = WriteCounter()
+    with fake_clock(0.001), LiveMarkdown(make_console(file, 80), refresh_per_second=10) as live:
+        for token in tokens_of("word " * 2000):  # one paragraph: nothing is printed before the end
+            live.feed(token)  # 2,500 chunks, and as many clock readings: 2.5 s
+    assert 10 <= file.writes <= 2.5 * 10 + 4  # redraws, plus start and stop
+
+
+# Cost ------------------------------------------------------------------------------------------------------------
+
+
+def printed_pieces_and_parsed_chars(answer: str) -> tuple[list[str], int]:
+    """Streams `answer` in 4-character tokens, redrawing every other token (far more often than real time)."""
+    console = make_console(io.StringIO(), 100)
+    pieces: list[str] = []
+    parsed = 0
+    real_print, real_parse = console.print, MarkdownIt.parse
+
+    def record_print(*objects: object, **kwargs: object) -> None:
+        pieces.extend(o.markup for o in objects if isinstance(o, Markdown))
+        real_print(*objects, **kwargs)
+
+    def count_parse(self: MarkdownIt, src: str, env: object = None) -> list:
+        nonlocal parsed
+        parsed += len(src)
+        return real_parse(self, src, env)
+
+    with (
+        mock.patch.object(console, "print", record_print),
+        mock.patch.object(MarkdownIt, "parse", count_parse),
+        fake_clock(0.05),
+        LiveMarkdown(console) as live,
+    ):
+        for token in tokens_of(answer):
+            live.feed(token)
+    return pieces, parsed
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [lambda n: SECTION * n, lambda n: "```\n" + "x = compute(x) + 1  # step\n" * 30 * n + "```\n"],
+    ids=["sections", "one-code-block"],
+)
+def test_each_block_is_rendered_once_and_work_grows_linearly(answer: Callable[[int], str]) -> None:
+    pieces, once = printed_pieces_and_parsed_chars(answer(1))
+    assert "".join(pieces) == answer(1)  # printed pieces partition the answer: every block rendered once
+    _, twice = printed_pieces_and_parsed_chars(answer(2))
+    _, eight_times = printed_pieces_and_parsed_chars(answer(8))
+    # going from 2 to 8 adds 6 times what going from 1 to 2 added if the work is linear, 20 times if quadratic
+    assert eight_times - twice < 9 * (twice - once)
