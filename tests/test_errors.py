@@ -64,6 +64,24 @@ def test_empty_question_is_a_usage_error(sdx, fake):
             PROVIDER,
             "too long",
         ),
+        (
+            Failure(
+                400,
+                '{"error": {"message": "This model\'s maximum context length is 8192 tokens. However, you '
+                'requested 9000 tokens"}}',
+            ),
+            PROVIDER,
+            "9,000 tokens, the limit is 8,192",
+        ),
+        (
+            Failure(
+                400,
+                '{"error": {"code": 400, "message": "the request exceeds the available context size",'
+                ' "n_prompt_tokens": 6031, "n_ctx": 2048}}',
+            ),
+            PROVIDER,
+            "too long for openai/gpt-4o-mini: 6,031 tokens, the limit is 2,048",
+        ),
         (Failure.json_error(400, "temperature must be a number"), PROVIDER, "temperature must be a number"),
     ],
 )
