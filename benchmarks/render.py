@@ -2,7 +2,7 @@
 
 (a) naive: `Live(Markdown(text_so_far))` updated at every chunk, as shell-gpt does. It is quadratic, so it
     only runs up to `--naive-max` chunks; beyond, its time is extrapolated as (chunks / measured chunks)².
-(b) `sdx.live_markdown.LiveMarkdown`, fed as fast as possible: its throttle is time-based, so it redraws
+(b) `sdx.terminal.live_markdown.LiveMarkdown`, fed as fast as possible: its throttle is time-based, so it redraws
     only ~10 times a second of CPU.
 (p) the same, paced: its clock is faked so that it redraws once every 8 chunks, as when a model streams 80
     tokens a second; this is the CPU a real stream costs, most of it redraws of the live area, also shown
@@ -28,8 +28,8 @@ from rich.console import Console
 from rich.live import Live
 from rich.markdown import Markdown
 
-from sdx import live_markdown as live_markdown_module
-from sdx.live_markdown import LiveMarkdown
+from sdx.terminal import live_markdown as live_markdown_module
+from sdx.terminal.live_markdown import LiveMarkdown
 
 DESIGN = """## High-level design
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from sdx.prompts import EXAMPLES, SYSTEM_PROMPT
+from sdx.domain.prompts import EXAMPLES, SYSTEM_PROMPT
 from tests.conftest import OPENROUTER_KEY
 from tests.fake_server import ANSWER
 

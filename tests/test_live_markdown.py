@@ -19,8 +19,8 @@ from markdown_it import MarkdownIt
 from rich.console import Console
 from rich.markdown import Markdown
 
-from sdx import live_markdown
-from sdx.live_markdown import LiveMarkdown
+from sdx.terminal import live_markdown
+from sdx.terminal.live_markdown import LiveMarkdown
 
 HEIGHT = 24
 

@@ -8,7 +8,7 @@ import pytest
 
 from sdx.config import load_config
 from sdx.errors import ConfigError
-from sdx.registry import DUMMY_KEY, normalise_ollama_host, resolve, split_spec
+from sdx.model.registry import DUMMY_KEY, normalise_ollama_host, resolve, split_spec
 from tests.conftest import OPENROUTER_KEY
 
 
@@ -42,7 +42,7 @@ def config_for(tmp_path: Path, text: str = "", **env: str):
 
 
 def test_default_model_precedence(tmp_path):
-    from sdx.registry import chosen_model_name
+    from sdx.model.registry import chosen_model_name
 
     config = config_for(tmp_path, 'default_model = "from-config"\n')
     assert chosen_model_name("from-flag", config) == "from-flag"

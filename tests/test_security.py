@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sdx.render import sanitize_for_terminal
+from sdx.terminal.render import sanitize_for_terminal
 from tests.conftest import OPENROUTER_KEY
 from tests.fake_server import Failure
 

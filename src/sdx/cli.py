@@ -10,10 +10,11 @@ from typing import Annotated
 
 import typer
 
-from sdx import __version__, prompts
-from sdx import debug as sdx_debug
+from sdx import __version__
 from sdx.config import load_config
+from sdx.domain import prompts
 from sdx.errors import ExitStatus, SdxError, redact
+from sdx.model import debug as sdx_debug
 
 app = typer.Typer(
     name="sdx",
@@ -71,7 +72,7 @@ def ask(
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Cap the answer's length.")] = None,
 ) -> None:
     """Ask a system design question and stream the answer."""
-    from sdx.ask import AskOptions, run_ask
+    from sdx.commands.ask import AskOptions, run_ask
 
     options = AskOptions(question, context, example, model, output, raw, stream, timeout, max_tokens)
     stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer
@@ -93,7 +94,7 @@ def models(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """List model aliases and providers, whether their keys are set, and which local models exist."""
-    from sdx.models_view import models_report, print_models
+    from sdx.commands.models_view import models_report, print_models
 
     report = models_report(load_config())
     if as_json:
@@ -105,7 +106,7 @@ def models(
 @app.command()
 def doctor() -> None:
     """Check the config file, keys and providers, and say how to fix what fails."""
-    from sdx.doctor import run_doctor
+    from sdx.commands.doctor import run_doctor
 
     raise typer.Exit(run_doctor(os.environ))
 

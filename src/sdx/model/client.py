@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sdx import debug
-from sdx.client_errors import explain_failure, explain_interruption, retry_delay
-from sdx.registry import Target
+from sdx.model import debug
+from sdx.model.client_errors import explain_failure, explain_interruption, retry_delay
+from sdx.model.registry import Target
 
 MAX_RETRIES = 3
 

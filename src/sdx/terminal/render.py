@@ -82,7 +82,7 @@ def terminal_renderer() -> Iterator[Sink]:
     """Live Markdown on stdout, fed sanitized text; leaving the block draws whatever arrived."""
     from rich.console import Console
 
-    from sdx.live_markdown import LiveMarkdown
+    from sdx.terminal.live_markdown import LiveMarkdown
 
     with LiveMarkdown(Console(highlight=False)) as live:
         yield TerminalSink(live.feed)

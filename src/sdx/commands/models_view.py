@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from sdx.config import Config
-from sdx.probe import probe
-from sdx.registry import aliases, chosen_model_name, providers, split_spec
+from sdx.model.probe import probe
+from sdx.model.registry import aliases, chosen_model_name, providers, split_spec
 
 
 def key_present(provider_key_env: str, config: Config) -> bool | None:

@@ -10,7 +10,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from sdx.registry import Provider
+from sdx.model.registry import Provider
 
 
 @dataclass

@@ -11,14 +11,14 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from sdx import prompts
 from sdx.config import Config
+from sdx.domain import prompts
 from sdx.errors import ExitStatus, SdxError, UsageError
-from sdx.registry import Target, chosen_model_name, resolve
-from sdx.render import FileCopy, Spinner, choose_renderer, say
+from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.terminal.render import FileCopy, Spinner, choose_renderer, say
 
 if TYPE_CHECKING:
-    from sdx.client import StreamStats
+    from sdx.model.client import StreamStats
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,7 @@ def gather_question(options: AskOptions, config: Config, stdin: BinaryIO | None)
 
 
 def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None:
-    from sdx.client import ChatRequest, StreamStats, answer_deltas
+    from sdx.model.client import ChatRequest, StreamStats, answer_deltas
 
     asked = gather_question(options, config, stdin)
     target = resolve(chosen_model_name(options.model, config), config)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from sdx.commands.models_view import key_present
 from sdx.config import load_config
 from sdx.errors import ExitStatus, SdxError
-from sdx.models_view import key_present
-from sdx.probe import probe
-from sdx.registry import Provider, chosen_model_name, providers, resolve
+from sdx.model.probe import probe
+from sdx.model.registry import Provider, chosen_model_name, providers, resolve
 
 
 @dataclass(frozen=True)

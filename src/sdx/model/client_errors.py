@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from sdx.errors import ExitStatus, SdxError
-from sdx.registry import Target
+from sdx.model.registry import Target
 
 if TYPE_CHECKING:
-    from sdx.client import ChatRequest
+    from sdx.model.client import ChatRequest
 
 RETRY_AFTER_CAP = 30.0
 BACKOFF_BASE = 0.5

@@ -1,0 +1,1 @@
+"""System design knowledge with no I/O: prompts, example questions, capacity estimates, rubrics."""

@@ -1,0 +1,1 @@
+"""What sdx keeps on disk between runs: the conversation history (SQLite)."""

@@ -1,0 +1,1 @@
+"""Terminal output: the raw/rendered choice, live Markdown, sanitizing untrusted text."""
