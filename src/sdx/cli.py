@@ -13,6 +13,7 @@ import typer
 from sdx import __version__
 from sdx.config import load_config
 from sdx.domain import prompts
+from sdx.environment import Environment, current, installed
 from sdx.errors import ExitStatus, SdxError, redact
 from sdx.model import debug as sdx_debug
 
@@ -43,8 +44,7 @@ def root(
     ] = False,
 ) -> None:
     """Ask system design questions; answers stream in as rendered Markdown."""
-    if debug or os.environ.get("SDX_DEBUG", "") not in ("", "0"):
-        sdx_debug.enable()
+    sdx_debug.set_enabled(debug or current().environ.get("SDX_DEBUG", "") not in ("", "0"))
 
 
 @app.command()
@@ -75,7 +75,8 @@ def ask(
     from sdx.commands.ask import AskOptions, run_ask
 
     options = AskOptions(question, context, example, model, output, raw, stream, timeout, max_tokens)
-    stdin = None if sys.stdin is None or sys.stdin.isatty() else sys.stdin.buffer
+    env = current()
+    stdin = None if env.stdin is None or env.stdin_isatty else env.stdin
     try:
         run_ask(options, load_config(), stdin)
     except BrokenPipeError:
@@ -108,33 +109,63 @@ def doctor() -> None:
     """Check the config file, keys and providers, and say how to fix what fails."""
     from sdx.commands.doctor import run_doctor
 
-    raise typer.Exit(run_doctor(os.environ))
+    raise typer.Exit(run_doctor(current().environ))
+
+
+def run(argv: list[str], env: Environment) -> int:
+    """Run one sdx command in `env` and return its exit code: the single error boundary."""
+    with installed(env):
+        try:
+            code = app(args=argv, prog_name="sdx", standalone_mode=False)
+            return code if isinstance(code, int) else ExitStatus.OK
+        except SdxError as exc:
+            _print_traceback_if_debugging()
+            _say(exc.line())
+            return exc.status
+        except typer.Exit as exc:
+            return exc.exit_code
+        except typer.TyperException as exc:  # bad option, missing argument: usage errors in sdx's own form
+            _say(f"sdx: error: {exc.format_message()} — see `sdx {_command_name(argv)}--help`")
+            return ExitStatus.USAGE
+        except (typer.Abort, KeyboardInterrupt):
+            _say("sdx: interrupted")
+            return ExitStatus.INTERRUPTED
+        except Exception as exc:
+            _print_traceback_if_debugging()
+            _say(redact(f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it"))
+            return ExitStatus.ERROR
 
 
 def main() -> None:
-    """Entry point: the single error boundary."""
-    try:
-        app(prog_name="sdx")
-    except SdxError as exc:
-        _print_traceback_if_debugging()
-        print(exc.line(), file=sys.stderr)
-        sys.exit(exc.status)
-    except Exception as exc:
-        _print_traceback_if_debugging()
-        message = redact(f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it")
-        print(message, file=sys.stderr)
-        sys.exit(ExitStatus.ERROR)
+    """Entry point."""
+    sys.exit(run(sys.argv[1:], Environment.from_system()))
+
+
+def _say(line: str) -> None:
+    print(line, file=current().stderr, flush=True)
+
+
+def _command_name(argv: list[str]) -> str:
+    names = [arg for arg in argv if not arg.startswith("-")]
+    return f"{names[0]} " if names and names[0] in app_command_names() else ""
+
+
+def app_command_names() -> set[str]:
+    return {command.name or command.callback.__name__ for command in app.registered_commands if command.callback}
 
 
 def _print_traceback_if_debugging() -> None:
     if sdx_debug.enabled():
         import traceback
 
-        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        print(redact(traceback.format_exc()), file=current().stderr, end="")
 
 
 def _quiet_broken_pipe() -> None:
     """The reader went away (`sdx ask … | head`): stop quietly; silence the flush at interpreter exit."""
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # not a real file descriptor (in-process tests)
+        pass
     raise typer.Exit(ExitStatus.OK)

@@ -6,7 +6,6 @@ The `.env` files are read into a mapping, never into `os.environ`, so nothing le
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -125,8 +124,10 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
 
 
 def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
-    environ = os.environ if environ is None else environ
+    from sdx.environment import current
+
+    environ = current().environ if environ is None else environ
     home = user_dir(environ)
-    env = merged_env(environ, home, cwd or Path.cwd())
+    env = merged_env(environ, home, cwd or current().cwd)
     path = home / CONFIG_FILE_NAME
     return Config(env=env, home=home, **parse_config(read_config_file(path), path))

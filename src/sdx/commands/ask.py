@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
-import time
 from contextlib import closing
 from dataclasses import dataclass
 from itertools import chain
@@ -13,6 +10,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sdx.config import Config
 from sdx.domain import prompts
+from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.terminal.render import FileCopy, Spinner, choose_renderer, say
@@ -134,7 +132,8 @@ def report(stats: StreamStats, target: Target) -> None:
     """After the answer: a truncation warning, and on a terminal a one-line summary on stderr."""
     if stats.finish_reason == "length":
         say("sdx: warning: the answer was cut off at the model's token limit")
-    if sys.stderr.isatty():
-        elapsed = time.monotonic() - stats.started
+    env = current()
+    if env.stderr_isatty:
+        elapsed = env.monotonic() - stats.started
         summary = f"{target.name} · {stats.tokens} tokens · {elapsed:.1f}s"
-        say(summary if os.environ.get("NO_COLOR") else f"\x1b[2m{summary}\x1b[0m")
+        say(summary if env.no_color else f"\x1b[2m{summary}\x1b[0m")

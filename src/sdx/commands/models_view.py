@@ -54,10 +54,11 @@ def _key_cell(present: bool | None, key_env: str | None = None) -> str:
 
 
 def print_models(report: dict[str, Any]) -> None:
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console(highlight=False)
+    from sdx.terminal.render import console as make_console
+
+    console = make_console()
     aliases_table = Table(title="Aliases", title_justify="left")
     for column in ("alias", "provider", "model id", "base URL", "key"):
         aliases_table.add_column(column, overflow="fold")

@@ -6,11 +6,11 @@ module level: `sdx --help`, `sdx examples` and `sdx models` do not pay for it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdx.environment import current
 from sdx.model import debug
 from sdx.model.client_errors import explain_failure, explain_interruption, retry_delay
 from sdx.model.registry import Target
@@ -36,7 +36,7 @@ class StreamStats:
     usage_completion_tokens: int | None = None
     usage_prompt_tokens: int | None = None
     finish_reason: str | None = None
-    started: float = field(default_factory=time.monotonic)
+    started: float = field(default_factory=lambda: current().monotonic())
     first_token_at: float | None = None
 
     @property
@@ -83,7 +83,7 @@ def open_response(
                 raise explain_failure(exc, request.target, request) from exc
             attempt += 1
             on_wait(f"{_short_reason(exc)}; retry {attempt}/{request.retries} in {delay:.0f}s", delay)
-            time.sleep(delay)
+            current().sleep(delay)
 
 
 def _short_reason(exc: Any) -> str:
@@ -133,7 +133,7 @@ def _take_chunk(chunk: Any, stats: StreamStats) -> str:
     if text:
         stats.chunks += 1
         if stats.first_token_at is None:
-            stats.first_token_at = time.monotonic()
+            stats.first_token_at = current().monotonic()
     return text
 
 
@@ -146,5 +146,5 @@ def _whole_answer(completion: Any, stats: StreamStats) -> Iterator[str]:
         text = completion.choices[0].message.content or ""
         if text:
             stats.chunks = 1
-            stats.first_token_at = time.monotonic()
+            stats.first_token_at = current().monotonic()
             yield text

@@ -6,7 +6,6 @@ what went over the wire, not what we meant to send.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from sdx.errors import redact
@@ -16,8 +15,8 @@ BODY_LIMIT = 2000
 _STATE = {"on": False}
 
 
-def enable() -> None:
-    _STATE["on"] = True
+def set_enabled(on: bool) -> None:
+    _STATE["on"] = on
 
 
 def enabled() -> bool:
@@ -25,7 +24,9 @@ def enabled() -> bool:
 
 
 def _log(line: str) -> None:
-    print(redact(f"sdx debug: {line}"), file=sys.stderr, flush=True)
+    from sdx.environment import current
+
+    print(redact(f"sdx debug: {line}"), file=current().stderr, flush=True)
 
 
 def _headers(headers: Any) -> str:

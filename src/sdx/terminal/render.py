@@ -8,12 +8,16 @@ and escape sequences in it must not drive the user's terminal.
 from __future__ import annotations
 
 import re
-import sys
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+
+from sdx.environment import current
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 # C0 controls but tab and newline, DEL, and the C1 range (0x9b is a one-byte CSI on some terminals).
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -74,17 +78,33 @@ class FileCopy:
 
 
 def stdout_is_terminal() -> bool:
-    return sys.stdout.isatty()
+    return current().stdout_isatty
+
+
+def console(stderr: bool = False) -> Console:
+    """A Rich console on the current environment's stdout (or stderr), sized and coloured as it says."""
+    from rich.console import Console
+
+    env = current()
+    columns, lines = env.terminal_size()
+    is_terminal = env.stderr_isatty if stderr else env.stdout_isatty
+    return Console(
+        file=env.stderr if stderr else env.stdout,
+        force_terminal=is_terminal,
+        width=columns if is_terminal else None,
+        height=lines if is_terminal else None,
+        no_color=env.no_color,
+        highlight=False,
+        _environ=dict(env.environ),
+    )
 
 
 @contextmanager
 def terminal_renderer() -> Iterator[Sink]:
     """Live Markdown on stdout, fed sanitized text; leaving the block draws whatever arrived."""
-    from rich.console import Console
-
     from sdx.terminal.live_markdown import LiveMarkdown
 
-    with LiveMarkdown(Console(highlight=False)) as live:
+    with LiveMarkdown(console()) as live:
         yield TerminalSink(live.feed)
 
 
@@ -98,7 +118,9 @@ class TerminalSink:
 
 @contextmanager
 def raw_renderer() -> Iterator[Sink]:
-    yield RawSink(sys.stdout.buffer)
+    stdout = current().stdout
+    stdout.flush()
+    yield RawSink(stdout.buffer)
 
 
 def choose_renderer(raw: bool) -> Callable[[], AbstractContextManager[Sink]]:
@@ -113,10 +135,8 @@ class Spinner:
         self._status: Any = None
 
     def __enter__(self) -> Spinner:
-        if sys.stderr.isatty():
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status(self.text, spinner="dots")
+        if current().stderr_isatty:
+            self._status = console(stderr=True).status(self.text, spinner="dots")
             self._status.start()
         return self
 
@@ -127,4 +147,4 @@ class Spinner:
 
 def say(message: str) -> None:
     """A line for the user on stderr (never stdout, which belongs to the answer)."""
-    print(message, file=sys.stderr, flush=True)
+    print(message, file=current().stderr, flush=True)

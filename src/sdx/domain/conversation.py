@@ -1,0 +1,53 @@
+"""A conversation and its turns, as plain data: what `sdx.turn` produces and `sdx.store.history` keeps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+COMPLETE = "complete"
+INTERRUPTED = "interrupted"  # Ctrl-C, a dropped stream, a signal: the text that arrived is kept
+ERROR = "error"  # the request failed; `error` says why (there may still be partial text)
+
+KINDS = ("ask", "chat", "interview", "batch")
+
+
+@dataclass
+class Turn:
+    """One question and the answer to it, complete or not."""
+
+    question: str
+    context: str = ""
+    answer: str = ""
+    status: str = COMPLETE
+    error: str = ""
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tokens_estimated: bool = False  # True when the server sent no usage and the counts are ours
+    time_to_first_token: float | None = None  # seconds
+    duration: float | None = None  # seconds
+    model_id: str = ""  # the model that actually answered (as the server named it, or the requested id)
+    prompt_version: str = ""
+    created_at: float = 0.0  # Unix time
+    id: int | None = None  # set by the store
+
+
+@dataclass
+class Conversation:
+    """A titled series of turns with one model and one system prompt; `id` is None until it is stored."""
+
+    kind: str
+    model: str  # the model name the user chose (alias or provider:model)
+    system_prompt: str
+    prompt_version: str
+    title: str = ""
+    turns: list[Turn] = field(default_factory=list)
+    id: str | None = None
+    created_at: float = 0.0
+    updated_at: float = 0.0
+    meta: dict[str, object] = field(default_factory=dict)  # per-kind extras (an interview's level, its grade)
+
+
+def title_from(question: str, limit: int = 80) -> str:
+    """The conversation's title: the first question on one line, shortened."""
+    line = " ".join(question.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "…"

@@ -1,0 +1,95 @@
+"""Everything sdx takes from the world it runs in, in one object that tests replace.
+
+The streams, whether each is a terminal, the terminal's size, the variables, the working directory and the
+clocks. Production code reads them through `current()`; the CLI's `run()` installs the environment it was given
+for the duration of one command, so tests can run commands in-process against fake streams, a fake clock and
+a `sleep` that does not sleep (retry back-off never waits for real in tests).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO, TextIO
+
+
+def _isatty(stream: object) -> bool:
+    try:
+        return bool(stream is not None and stream.isatty())  # type: ignore[attr-defined]
+    except (ValueError, OSError):  # closed
+        return False
+
+
+@dataclass
+class Environment:
+    """The outside world of one sdx command. `stdout` and `stderr` are text streams with a `.buffer`."""
+
+    stdin: BinaryIO | None
+    stdout: TextIO
+    stderr: TextIO
+    stdin_isatty: bool = False
+    stdout_isatty: bool = False
+    stderr_isatty: bool = False
+    environ: Mapping[str, str] = field(default_factory=dict)
+    cwd: Path = field(default_factory=Path.cwd)
+    columns: int | None = None  # None: ask the terminal
+    lines: int | None = None
+    monotonic: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], float] = time.time
+    sleep: Callable[[float], None] = time.sleep
+
+    @classmethod
+    def from_system(cls) -> Environment:
+        return cls(
+            stdin=sys.stdin.buffer if sys.stdin is not None else None,
+            stdout=sys.stdout,
+            stderr=sys.stderr,
+            stdin_isatty=_isatty(sys.stdin),
+            stdout_isatty=_isatty(sys.stdout),
+            stderr_isatty=_isatty(sys.stderr),
+            environ=os.environ,
+            cwd=Path.cwd(),
+        )
+
+    def terminal_size(self) -> tuple[int, int]:
+        """(columns, lines): the injected size, else the real terminal's, else 80×24."""
+        if self.columns and self.lines:
+            return self.columns, self.lines
+        size = shutil.get_terminal_size((80, 24))
+        return self.columns or size.columns, self.lines or size.lines
+
+    @property
+    def no_color(self) -> bool:
+        return bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+
+
+_current: Environment | None = None
+
+
+def current() -> Environment:
+    """The environment of the running command (the real one when no command installed another)."""
+    global _current
+    if _current is None:
+        _current = Environment.from_system()
+    return _current
+
+
+@contextmanager
+def installed(env: Environment) -> Iterator[Environment]:
+    """Make `env` the current environment, and the process's std streams, for the duration of a command."""
+    global _current
+    previous = _current
+    saved = sys.stdout, sys.stderr
+    _current = env
+    sys.stdout, sys.stderr = env.stdout, env.stderr  # what libraries print (click's help) goes there too
+    try:
+        yield env
+    finally:
+        sys.stdout, sys.stderr = saved
+        _current = previous
