@@ -38,11 +38,11 @@ def test_request_carries_system_prompt_model_and_question(sdx, fake):
     assert request.headers["x-title"] == "sdx"
 
 
-def test_design_is_not_doubled_and_bare_topics_get_it(sdx, fake):
-    sdx.run("ask", "design a chat system")
-    sdx.run("ask", "a rate limiter")
-    questions = [r.body["messages"][1]["content"] for r in fake.chat_requests()]
-    assert questions == ["design a chat system", "Design a rate limiter"]
+def test_questions_are_sent_as_the_user_wrote_them(sdx, fake):
+    asked = ["design a chat system", "a rate limiter", "Explain consistent hashing", "设计一个聊天系统", "-"]
+    for question in asked:
+        assert sdx.call("ask", question).code == 0
+    assert [r.body["messages"][1]["content"] for r in fake.chat_requests()] == asked
 
 
 def test_context_option_is_added_to_the_user_message(sdx, fake):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,14 +15,14 @@ from sdx import __version__
 from sdx.config import load_config
 from sdx.domain import prompts
 from sdx.environment import Environment, current, installed
-from sdx.errors import ExitStatus, SdxError, redact
+from sdx.errors import ExitStatus, SdxError, Terminated, redact
 from sdx.model import debug as sdx_debug
 
 app = typer.Typer(
     name="sdx",
     help="A system design interview expert in your terminal.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # --install-completion, --show-completion
     pretty_exceptions_enable=False,
     rich_markup_mode=None,  # plain help: typer's rich help imports rich.markdown, 50+ ms of start-up
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -116,7 +117,7 @@ def run(argv: list[str], env: Environment) -> int:
     """Run one sdx command in `env` and return its exit code: the single error boundary."""
     with installed(env):
         try:
-            code = app(args=argv, prog_name="sdx", standalone_mode=False)
+            code = app(args=hoist_global_options(argv), prog_name="sdx", standalone_mode=False)
             return code if isinstance(code, int) else ExitStatus.OK
         except SdxError as exc:
             _print_traceback_if_debugging()
@@ -130,6 +131,9 @@ def run(argv: list[str], env: Environment) -> int:
         except (typer.Abort, KeyboardInterrupt):
             _say("sdx: interrupted")
             return ExitStatus.INTERRUPTED
+        except Terminated as exc:
+            _say("sdx: terminated" if exc.signum == signal.SIGTERM else "sdx: hung up")
+            return 128 + exc.signum
         except Exception as exc:
             _print_traceback_if_debugging()
             _say(redact(f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it"))
@@ -138,7 +142,25 @@ def run(argv: list[str], env: Environment) -> int:
 
 def main() -> None:
     """Entry point."""
+    for signum in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _terminate)
     sys.exit(run(sys.argv[1:], Environment.from_system()))
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM/SIGHUP end a command as Ctrl-C does: the terminal restored, the partial answer kept and stored."""
+    raise Terminated(signum)
+
+
+GLOBAL_FLAGS = ("--debug",)
+
+
+def hoist_global_options(argv: list[str]) -> list[str]:
+    """`sdx ask --debug …` means `sdx --debug ask …`: global flags may follow the command name."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [arg for arg in argv[:end] if arg in GLOBAL_FLAGS]
+    rest = [arg for arg in argv[:end] if arg not in GLOBAL_FLAGS]
+    return flags + rest + argv[end:]
 
 
 def _say(line: str) -> None:

@@ -48,8 +48,8 @@ class Environment:
     def from_system(cls) -> Environment:
         return cls(
             stdin=sys.stdin.buffer if sys.stdin is not None else None,
-            stdout=sys.stdout,
-            stderr=sys.stderr,
+            stdout=_usable_text_stream(sys.stdout),
+            stderr=_usable_text_stream(sys.stderr),
             stdin_isatty=_isatty(sys.stdin),
             stdout_isatty=_isatty(sys.stdout),
             stderr_isatty=_isatty(sys.stderr),
@@ -67,6 +67,17 @@ class Environment:
     @property
     def no_color(self) -> bool:
         return bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+
+
+def _usable_text_stream(stream: TextIO | None) -> TextIO:
+    """A closed stream (`>&-`) becomes a sink that drops text; a stream whose encoding cannot show every character
+    (a Latin-1 locale) replaces what it cannot show instead of crashing on the first bullet."""
+    if stream is None:
+        return open(os.devnull, "w", encoding="utf-8")
+    encoding = (getattr(stream, "encoding", "") or "").lower().replace("-", "")
+    if encoding != "utf8" and hasattr(stream, "reconfigure"):
+        stream.reconfigure(errors="replace")
+    return stream
 
 
 _current: Environment | None = None

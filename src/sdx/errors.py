@@ -57,3 +57,11 @@ class UsageError(SdxError):
 class ConfigError(SdxError):
     def __init__(self, what: str, fix: str = "") -> None:
         super().__init__(what, fix, ExitStatus.CONFIG)
+
+
+class Terminated(BaseException):
+    """Raised in the main thread by SIGTERM or SIGHUP, so that a command ends as Ctrl-C would end it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum

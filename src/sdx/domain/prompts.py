@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import re
-
-SYSTEM_PROMPT_VERSION = "2026-11-26.1"
+SYSTEM_PROMPT_VERSION = "2026-11-27.1"
 
 SYSTEM_PROMPT = """\
 You are a senior staff engineer at a FAANG-level company, answering a system design interview question as the \
@@ -23,7 +21,11 @@ monitoring, alerting, deployment and the metrics you would watch.
 
 Write clear Markdown: headings, short paragraphs, bullet lists, tables where they help. Name real-world \
 patterns and technologies where they fit (consistent hashing, write-ahead logs, CQRS, Kafka, Redis, \
-Cassandra, CDNs) and say why they fit. Be concrete, quantitative and professional; no filler."""
+Cassandra, CDNs) and say why they fit. Be concrete, quantitative and professional; no filler.
+
+A message that names only a system or a topic ("a URL shortener", "Twitter") asks you to design it. Follow-up \
+questions in the same conversation build on your earlier answers: answer them directly, without repeating the \
+five phases. When the user's message contains capacity figures computed by sdx, use those numbers as given."""
 
 EXAMPLES: tuple[str, ...] = (
     "Design a URL shortener like bit.ly",
@@ -38,19 +40,10 @@ EXAMPLES: tuple[str, ...] = (
     "Design search autocomplete (typeahead) for a large site",
 )
 
-_STARTS_WITH_DESIGN = re.compile(r"^\s*design\b", re.IGNORECASE)
-
-
-def question_text(question: str) -> str:
-    """Phrase a bare topic as a design question; leave a question that already says "Design" alone."""
-    question = question.strip()
-    if _STARTS_WITH_DESIGN.match(question) or len(question.split()) > 6 or question.endswith("?"):
-        return question
-    return f"Design {question}"
-
-
 def user_message(question: str, context: str = "") -> str:
-    text = question_text(question)
+    """The user's words unaltered, then their context (a bare topic reads as a design question by the system
+    prompt, not by rewriting what the user wrote)."""
+    text = question.strip()
     context = context.strip()
     if context:
         text += f"\n\nContext/Constraints: {context}"

@@ -1,0 +1,220 @@
+"""One turn of a conversation, the single path from a question to a stored answer.
+
+`run_turn` builds the messages from the conversation so far and the new question, streams the answer into its
+sinks (the screen or stdout, and the `-o` copy), and stores the turn, complete or not: an answer interrupted by
+Ctrl-C, a signal or a broken stream is stored with whatever text arrived. `ask` is a conversation of one turn;
+`chat`, `interview` and `batch` call the same function.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, closing, contextmanager
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sdx.domain import prompts
+from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, Conversation, Turn
+from sdx.environment import current
+from sdx.errors import ExitStatus, SdxError, Terminated
+from sdx.model.registry import Target
+from sdx.terminal.render import FileCopy, Sink, Spinner, choose_renderer, say
+
+if TYPE_CHECKING:
+    from sdx.model.client import StreamStats
+    from sdx.store.history import History
+
+CHARS_PER_TOKEN = 4  # the usual estimate when the server tells us nothing better
+LOCAL_CONTEXT_TOKENS = 8_000  # what a small local model (Ollama's default context, llama.cpp) can take
+REMOTE_CONTEXT_TOKENS = 100_000
+
+
+class Interrupted(SdxError):
+    """Ctrl-C (or SIGTERM/SIGHUP): not an error, but it ends the command with 130 (143, 129) and a word on stderr."""
+
+    def __init__(self, tokens: int, signal_name: str = "", status: ExitStatus | int = ExitStatus.INTERRUPTED) -> None:
+        kept = f" after {tokens} tokens; the partial answer was kept" if tokens else ""
+        super().__init__(f"{signal_name or 'interrupted'}{kept}", status=status)  # type: ignore[arg-type]
+
+    def line(self) -> str:
+        return f"sdx: {self.what}"
+
+
+@dataclass(frozen=True)
+class TurnOptions:
+    raw: bool = False  # raw Markdown even on a terminal
+    stream: bool = True
+    timeout: float = 60.0
+    max_tokens: int | None = None
+    output: Path | None = None  # the `-o` copy
+    context_tokens: int | None = None  # the budget for the messages sent; None: by provider
+
+
+def context_budget(target: Target, options: TurnOptions) -> int:
+    if options.context_tokens:
+        return options.context_tokens
+    return REMOTE_CONTEXT_TOKENS if target.provider.needs_key else LOCAL_CONTEXT_TOKENS
+
+
+def estimate_tokens(messages: list[dict[str, str]]) -> int:
+    return sum(len(message["content"]) for message in messages) // CHARS_PER_TOKEN + 4 * len(messages)
+
+
+def turn_messages(turn: Turn) -> list[dict[str, str]]:
+    """A stored turn as it is sent again: the question with its context, then the answer as it was kept."""
+    messages = [{"role": "user", "content": prompts.user_message(turn.question, turn.context)}]
+    if turn.answer:
+        messages.append({"role": "assistant", "content": turn.answer})
+    return messages
+
+
+def conversation_messages(
+    conversation: Conversation, question: str, context: str, budget: int
+) -> tuple[list[dict[str, str]], int]:
+    """The messages for a new question, and how many earlier turns were left out to stay within `budget` tokens.
+
+    The first turn frames the discussion and is always kept; the oldest turns after it go first.
+    """
+    system = [{"role": "system", "content": conversation.system_prompt}]
+    new = [{"role": "user", "content": prompts.user_message(question, context)}]
+    earlier = [turn_messages(turn) for turn in conversation.turns]
+    first, rest = earlier[:1], earlier[1:]
+    dropped = 0
+    while rest and estimate_tokens(system + _flat(first + rest) + new) > budget:
+        rest.pop(0)
+        dropped += 1
+    return system + _flat(first + rest) + new, dropped
+
+
+def _flat(groups: list[list[dict[str, str]]]) -> list[dict[str, str]]:
+    return [message for group in groups for message in group]
+
+
+def run_turn(
+    conversation: Conversation,
+    turn: Turn,
+    target: Target,
+    options: TurnOptions,
+    history: History | None = None,
+    renderer: Callable[[], AbstractContextManager[Sink]] | None = None,
+) -> Turn:
+    """Ask `turn.question` in `conversation`, stream the answer, store the turn (whatever happens), return it.
+
+    Raises `Interrupted` on Ctrl-C or SIGTERM/SIGHUP and the client's `SdxError` on failures, after storing.
+    """
+    from sdx.model.client import ChatRequest, StreamStats
+
+    env = current()
+    messages, dropped = conversation_messages(
+        conversation, turn.question, turn.context, context_budget(target, options)
+    )
+    if dropped:
+        say(f"sdx: note: left out the {dropped} oldest follow-up turn{'s' if dropped > 1 else ''} to fit the context")
+    request = ChatRequest(
+        target=target, messages=messages, stream=options.stream, timeout=options.timeout, max_tokens=options.max_tokens
+    )
+    stats = StreamStats()
+    received: list[str] = []
+    turn.created_at = env.wall_clock()
+    turn.prompt_version = conversation.prompt_version
+    failure: BaseException | None = None
+    try:
+        _stream_into_sinks(request, stats, received, options, renderer or choose_renderer(options.raw))
+        turn.status = COMPLETE
+        if stats.finish_reason == "length":
+            say("sdx: warning: the answer was cut off at the model's token limit")
+    except (KeyboardInterrupt, Terminated) as exc:
+        turn.status, failure = INTERRUPTED, exc
+    except SdxError as exc:
+        turn.status = INTERRUPTED if received else ERROR
+        turn.error, failure = exc.what, exc
+    finally:
+        _fill_turn(turn, stats, received, request, target)
+        conversation.turns.append(turn)
+        _store(conversation, turn, history)
+    if isinstance(failure, KeyboardInterrupt):
+        raise Interrupted(stats.tokens) from None
+    if isinstance(failure, Terminated):
+        name = signal.Signals(failure.signum).name
+        raise Interrupted(stats.tokens, "terminated" if name == "SIGTERM" else "hung up", 128 + failure.signum)
+    if failure is not None:
+        raise failure
+    return turn
+
+
+def _stream_into_sinks(
+    request: Any,
+    stats: StreamStats,
+    received: list[str],
+    options: TurnOptions,
+    renderer: Callable[[], AbstractContextManager[Sink]],
+) -> None:
+    from sdx.model.client import answer_deltas
+
+    copy = FileCopy(options.output) if options.output else None
+    deltas = answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}"))
+    try:
+        with closing(deltas):
+            with Spinner(f"Asking {request.target.name}…"):  # gone before the answer's own live display starts
+                first = next(deltas, "")
+            with renderer() as sink:
+                for text in chain((first,), deltas):
+                    received.append(text)
+                    if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
+                        copy.write(text)
+                    sink.write(text)
+    finally:
+        if copy:
+            copy.close()
+
+
+def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any, target: Target) -> None:
+    env = current()
+    turn.answer = "".join(received)
+    turn.model_id = getattr(stats, "model", None) or target.model_id
+    turn.completion_tokens = stats.usage_completion_tokens
+    turn.prompt_tokens = stats.usage_prompt_tokens
+    if turn.completion_tokens is None or turn.prompt_tokens is None:
+        turn.tokens_estimated = True
+        if turn.completion_tokens is None:
+            turn.completion_tokens = stats.chunks
+        if turn.prompt_tokens is None:
+            turn.prompt_tokens = estimate_tokens(request.messages)
+    if stats.first_token_at is not None:
+        turn.time_to_first_token = stats.first_token_at - stats.started
+    turn.duration = env.monotonic() - stats.started
+
+
+def _store(conversation: Conversation, turn: Turn, history: History | None) -> None:
+    """Keep the turn; a history that cannot be written costs a warning, never the answer."""
+    if history is None:
+        return
+    try:
+        with interrupts_deferred():
+            if conversation.id is None:
+                history.create(conversation)
+            history.add_turn(conversation, turn)
+    except SdxError as exc:
+        say(f"sdx: warning: this answer was not stored in history: {exc.what}")
+
+
+@contextmanager
+def interrupts_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (and SIGTERM/SIGHUP) while a turn is written, then deliver it: no half-stored turn."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    names = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
+    previous = {signum: signal.signal(signum, lambda signum, _f: caught.append(signum)) for signum in names}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if caught:
+            signal.raise_signal(caught[0])
