@@ -11,7 +11,7 @@ from __future__ import annotations
 import signal
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, closing, contextmanager
+from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -52,6 +52,8 @@ class TurnOptions:
     max_tokens: int | None = None
     output: Path | None = None  # the `-o` copy
     context_tokens: int | None = None  # the budget for the messages sent; None: by provider
+    spinner: bool = True  # "Asking …" on a terminal's stderr while waiting for the first token
+    on_wait: Callable[[str, float], None] | None = None  # told of each retry wait (default: a line on stderr)
 
 
 def context_budget(target: Target, options: TurnOptions) -> int:
@@ -156,11 +158,11 @@ def _stream_into_sinks(
     from sdx.model.client import answer_deltas
 
     copy = FileCopy(options.output) if options.output else None
-    deltas = answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}"))
+    deltas = answer_deltas(request, stats, on_wait=options.on_wait or (lambda message, _s: say(f"sdx: {message}")))
     try:
         with closing(deltas):
-            with Spinner(f"Asking {request.target.name}…"):  # gone before the answer's own live display starts
-                first = next(deltas, "")
+            with Spinner(f"Asking {request.target.name}…") if options.spinner else nullcontext():
+                first = next(deltas, "")  # the spinner is gone before the answer's own live display starts
             with renderer() as sink:
                 for text in chain((first,), deltas):
                     received.append(text)
