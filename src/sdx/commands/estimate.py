@@ -1,0 +1,187 @@
+"""`sdx estimate`: capacity figures from options and/or a sentence, as a table, plain text or JSON.
+
+On a terminal a Rich table (value in human units and the formula with the numbers put in); piped, the same rows
+as aligned plain text; `--json`, one object in base units. What the sentence held that was not understood is
+listed on stderr, never guessed. `--reference` prints the standard tables instead.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from fractions import Fraction
+
+from sdx.domain import estimates as est
+from sdx.domain import reference as ref
+from sdx.environment import current
+from sdx.errors import UsageError
+from sdx.terminal.render import console, say
+
+
+@dataclass(frozen=True)
+class EstimateOptions:
+    """The command line as typed (strings, parsed here so errors can name the option and its value)."""
+
+    text: str | None = None
+    dau: str | None = None
+    writes: str | None = None
+    writes_per_day: str | None = None
+    read_ratio: str | None = None
+    size: str | None = None
+    retention: str | None = None
+    peak: str | None = None
+    replication: str | None = None
+    cache_ratio: str | None = None
+    server_qps: str | None = None
+
+
+_OPTIONS: dict[str, tuple[str, Callable[[str, str], Fraction]]] = {
+    "dau": ("--dau", est.parse_count),
+    "writes": ("--writes", est.parse_count),
+    "writes_per_day": ("--writes-per-day", est.parse_count),
+    "read_ratio": ("--read-ratio", est.parse_ratio),
+    "size": ("--size", est.parse_size),
+    "retention": ("--retention", est.parse_duration),
+    "peak": ("--peak", est.parse_ratio),
+    "replication": ("--replication", est.parse_ratio),
+    "cache_ratio": ("--cache-ratio", est.parse_ratio),
+    "server_qps": ("--server-qps", est.parse_rate),
+}
+_INPUT_FOR_OPTION = {"writes": "writes_per_user", "size": "size_bytes", "retention": "retention_days"}
+
+
+def run_estimate(options: EstimateOptions, *, as_json: bool = False, reference: bool = False) -> None:
+    if reference:
+        print_reference(as_json=as_json)
+        return
+    estimate = estimate_from_options(options)
+    for clause in estimate.not_understood:
+        say(f"sdx: not understood, ignored: {clause!r}")
+    if as_json:
+        print(json.dumps(est.to_json(estimate), indent=2), file=current().stdout)
+    elif current().stdout_isatty:
+        print_estimate_table(estimate, stderr=False)
+    else:
+        print(plain_estimate(estimate), file=current().stdout)
+
+
+def estimate_from_options(options: EstimateOptions) -> est.Estimate:
+    """Options and free text merged (a figure given both ways must agree), then computed."""
+    from_options = _stated_options(options)
+    not_understood: tuple[str, ...] = ()
+    from_text: dict[str, est.Stated] = {}
+    if options.text is not None:
+        parsed = est.parse_text(options.text)
+        if not parsed.stated:
+            raise UsageError(
+                f"no figure understood in {options.text.strip()!r}",
+                'write figures like "50M DAU, 20 posts per user per day, 1 KB each, keep 5 years", or use options',
+            )
+        from_text, not_understood = parsed.stated, parsed.not_understood
+    if not from_options and not from_text:
+        raise UsageError(
+            "nothing to estimate",
+            'give --dau and --writes (or --writes-per-day), or a sentence: sdx estimate "50M DAU, 20 writes per '
+            'user per day"',
+        )
+    return est.compute(est.merge(from_options, from_text), not_understood)
+
+
+def _stated_options(options: EstimateOptions) -> dict[str, est.Stated]:
+    stated = {}
+    for field_name, (flag, parse) in _OPTIONS.items():
+        raw = getattr(options, field_name)
+        if raw is not None:
+            value = parse(raw, flag)
+            stated[_INPUT_FOR_OPTION.get(field_name, field_name)] = est.Stated(value, f"{flag} {raw}")
+    return stated
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Views
+
+
+def print_estimate_table(estimate: est.Estimate, *, stderr: bool) -> None:
+    """The figures as a Rich table on stdout (or stderr: `ask` shows it before the answer streams)."""
+    from rich.table import Table
+
+    table = Table(title="Capacity estimate", title_justify="left", caption_justify="left")
+    table.add_column("figure")
+    table.add_column("value", justify="right", style="bold")
+    table.add_column("formula", style="dim")
+    for row in est.rows(estimate):
+        table.add_row(row.label, row.value, row.formula)
+    table.caption = "\n".join(_notes(estimate))
+    console(stderr=stderr).print(table)
+
+
+def plain_estimate(estimate: est.Estimate) -> str:
+    """The figures as aligned plain text, for pipes: label, value, formula."""
+    table = est.rows(estimate)
+    label_width = max(len(row.label) for row in table)
+    value_width = max(len(row.value) for row in table)
+    lines = [f"{row.label:<{label_width}}  {row.value:>{value_width}}  = {row.formula}" for row in table]
+    return "\n".join([*lines, "", *_notes(estimate)])
+
+
+def _notes(estimate: est.Estimate) -> list[str]:
+    notes = [f"inputs: {'; '.join(est.describe_inputs(estimate.inputs))}"]
+    if estimate.assumptions:
+        notes.append(f"defaults assumed: {'; '.join(est.describe_assumptions(estimate))}")
+    notes += [f"missing: {hint}" for hint in est.missing_figures(estimate)]
+    notes.append(f"units: {est.CONVENTIONS}")
+    return notes
+
+
+def print_reference(*, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(ref.reference_json(), indent=2), file=current().stdout)
+        return
+    sections = _reference_sections()
+    if current().stdout_isatty:
+        from rich.table import Table
+
+        out = console()
+        for title, source, headers, body in sections:
+            table = Table(title=title, title_justify="left", caption=f"source: {source}", caption_justify="left")
+            for number, header in enumerate(headers):
+                table.add_column(header, justify="left" if number == 0 else "right")
+            for cells in body:
+                table.add_row(*cells)
+            out.print(table)
+        return
+    blocks = []
+    for title, source, headers, body in sections:
+        widths = [max(len(cells[n]) for cells in [headers, *body]) for n in range(len(headers))]
+        lines = [f"{title} (source: {source})"]
+        for cells in [headers, *body]:
+            first, *rest = cells
+            line = "  ".join([first.ljust(widths[0]), *(c.rjust(w) for c, w in zip(rest, widths[1:], strict=True))])
+            lines.append(line.rstrip())
+        blocks.append("\n".join(lines))
+    print("\n\n".join(blocks), file=current().stdout)
+
+
+Section = tuple[str, str, list[str], list[list[str]]]
+
+
+def _reference_sections() -> list[Section]:
+    latency = [[r.operation, ref.format_latency(r.nanoseconds), r.note] for r in ref.LATENCIES]
+    powers = [[f"2^{p.exponent}", f"{p.value:,}", p.approximately, p.name] for p in ref.POWERS_OF_TWO]
+    nines = [
+        [
+            f"{d.availability}%",
+            ref.format_duration(d.per_year_s),
+            ref.format_duration(d.per_month_s),
+            ref.format_duration(d.per_day_s),
+        ]
+        for d in ref.nines()
+    ]
+    time = [list(pair) for pair in ref.TIME_CONVERSIONS]
+    return [
+        ("Latency numbers", ref.LATENCY_SOURCE, ["operation", "latency", "note"], latency),
+        ("Powers of two", ref.POWERS_SOURCE, ["power", "exact", "approximately", "name"], powers),
+        ("Availability", ref.NINES_SOURCE, ["availability", "downtime/year", "downtime/month", "downtime/day"], nines),
+        ("Time", ref.TIME_SOURCE, ["what", "value"], time),
+    ]
