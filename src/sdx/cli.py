@@ -106,6 +106,39 @@ def models(
 
 
 @app.command()
+def estimate(
+    text: Annotated[
+        str | None, typer.Argument(help='Constraints in words: "50M DAU, 20 posts per user per day, 1 KB each".')
+    ] = None,
+    dau: Annotated[str | None, typer.Option("--dau", help="Daily active users: 50M, 1.5B, 10k.")] = None,
+    writes: Annotated[str | None, typer.Option("--writes", help="Writes per user per day.")] = None,
+    writes_per_day: Annotated[str | None, typer.Option("--writes-per-day", help="Writes per day in total.")] = None,
+    read_ratio: Annotated[str | None, typer.Option("--read-ratio", help="Reads per write (default 1).")] = None,
+    size: Annotated[str | None, typer.Option("--size", help="Bytes per write: 500, 1KB, 2.5 MB, 1KiB.")] = None,
+    retention: Annotated[str | None, typer.Option("--retention", help="How long data is kept: 5y, 18mo, 90d.")] = None,
+    peak: Annotated[str | None, typer.Option("--peak", help="Peak-to-average factor (default 2).")] = None,
+    replication: Annotated[str | None, typer.Option("--replication", help="Copies of the data (default 3).")] = None,
+    cache_ratio: Annotated[
+        str | None, typer.Option("--cache-ratio", help="Share of a day's reads to cache (default 0.2).")
+    ] = None,
+    server_qps: Annotated[
+        str | None, typer.Option("--server-qps", help="Requests per second one server handles.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object in base units.")] = False,
+    reference: Annotated[
+        bool, typer.Option("--reference", help="Latency numbers, powers of two, nines, time conversions.")
+    ] = False,
+) -> None:
+    """Back-of-envelope capacity numbers (QPS, storage, bandwidth, cache, servers), computed exactly."""
+    from sdx.commands.estimate import EstimateOptions, run_estimate
+
+    options = EstimateOptions(
+        text, dau, writes, writes_per_day, read_ratio, size, retention, peak, replication, cache_ratio, server_qps
+    )
+    run_estimate(options, as_json=as_json, reference=reference)
+
+
+@app.command()
 def doctor() -> None:
     """Check the config file, keys and providers, and say how to fix what fails."""
     from sdx.commands.doctor import run_doctor
