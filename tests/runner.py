@@ -17,7 +17,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,11 +186,13 @@ def call_in_process(
     tty: bool = False,
     columns: int = 100,
     lines: int = 40,
+    monotonic: Callable[[], float] | None = None,
 ) -> Result:
     """Run `sdx ARGS` in this process through `sdx.cli.run` with fake streams: the fast tier of tests.
 
     `tty=True` makes stdout and stderr claim to be terminals (and stdin, unless `input` is given). Retry back-off
-    does not sleep: the waits asked for are recorded in `SLEPT`.
+    does not sleep: the waits asked for are recorded in `SLEPT`. `monotonic` replaces the clock (e.g. a fake one
+    that a test advances, to run out an interview's time).
     """
     import io
 
@@ -213,6 +215,7 @@ def call_in_process(
         columns=columns,
         lines=lines,
         sleep=SLEPT.append,
+        **({"monotonic": monotonic} if monotonic else {}),
     )
     code = run(list(args), env)
     stdout.flush()
