@@ -146,6 +146,84 @@ def doctor() -> None:
     raise typer.Exit(run_doctor(current().environ))
 
 
+history_app = typer.Typer(
+    name="history",
+    help="List recent conversations, or search them with -q; `sdx history rm ID`, `sdx history path`.",
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(history_app, name="history")
+
+
+@history_app.callback(invoke_without_command=True)
+def history(
+    ctx: typer.Context,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="Full-text search in questions and answers.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only ask, chat, interview or batch.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many conversations to list.")] = 20,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List recent conversations (newest first), or the best matches of a search."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from sdx.commands.history import print_history
+
+    try:
+        print_history(query, kind, limit, as_json)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+@history_app.command("rm")
+def history_rm(
+    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id (a unique prefix).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking.")] = False,
+) -> None:
+    """Delete a conversation (asks first on a terminal; elsewhere needs --yes)."""
+    from sdx.commands.history import remove_conversation
+
+    remove_conversation(conversation_id, yes)
+
+
+@history_app.command("path")
+def history_path() -> None:
+    """Print where the history database is."""
+    from sdx.store.history import history_path as database_path
+
+    print(database_path())
+
+
+@app.command()
+def show(
+    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id (a unique prefix).")],
+    raw: Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")] = False,
+) -> None:
+    """Show a stored conversation, every question and answer."""
+    from sdx.commands.history import show_conversation
+
+    try:
+        show_conversation(conversation_id, raw)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
+@app.command()
+def export(
+    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id (a unique prefix).")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The Markdown file to write (- or none: stdout).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Export a stored conversation as one Markdown file."""
+    from sdx.commands.history import export_conversation
+
+    try:
+        export_conversation(conversation_id, output, force)
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+
+
 def run(argv: list[str], env: Environment) -> int:
     """Run one sdx command in `env` and return its exit code: the single error boundary."""
     with installed(env):
@@ -206,7 +284,8 @@ def _command_name(argv: list[str]) -> str:
 
 
 def app_command_names() -> set[str]:
-    return {command.name or command.callback.__name__ for command in app.registered_commands if command.callback}
+    commands = {command.name or command.callback.__name__ for command in app.registered_commands if command.callback}
+    return commands | {group.name for group in app.registered_groups if group.name}
 
 
 def _print_traceback_if_debugging() -> None:

@@ -1,0 +1,278 @@
+"""`sdx history` (list, search, rm, path), `sdx show` and `sdx export`: reading back what was stored.
+
+A conversation is shown and exported as one Markdown document (`conversation_markdown`): `show` renders it on a
+terminal like an answer and prints it raw anywhere else; `export` writes it to a file (or stdout) as it is.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+from sdx.domain.conversation import ERROR, INTERRUPTED, Conversation, Turn, title_from
+from sdx.environment import current
+from sdx.errors import UsageError
+from sdx.store.history import ConversationSummary, History, snippet_parts
+from sdx.terminal.render import choose_renderer, sanitize_for_terminal, say
+
+MIN_ID_LENGTH = 8  # shown ids are at least this long (ids made in the same second share their first 8)
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+
+
+# sdx history
+
+
+def print_history(query: str | None, kind: str | None, limit: int, as_json: bool) -> None:
+    """The recent conversations (or the best matches of `query`) as a table, or as JSON for scripts."""
+    with History.open() as history:
+        summaries = history.list(query=query, kind=kind, limit=limit)
+        ids = history.all_ids() if summaries and not as_json else []
+    out = current().stdout
+    if as_json:
+        out.write(json.dumps([summary_json(summary) for summary in summaries], indent=2, ensure_ascii=False) + "\n")
+        return
+    if not summaries:
+        say(f"sdx: no conversation matches {query!r}" if query else "sdx: no conversations yet")
+        return
+    out.write("".join(line + "\n" for line in history_table(summaries, short_ids(ids), graded=kind == "interview")))
+
+
+def summary_json(summary: ConversationSummary) -> dict[str, object]:
+    data = asdict(summary)
+    data["created_at"], data["updated_at"] = iso_time(summary.created_at), iso_time(summary.updated_at)
+    data["snippet"] = None if summary.snippet is None else "".join(text for text, _ in snippet_parts(summary.snippet))
+    return data
+
+
+def history_table(summaries: list[ConversationSummary], shown_ids: dict[str, str], graded: bool) -> list[str]:
+    """Aligned columns; on a terminal the title is cut to the width and search matches are bold."""
+    env = current()
+    header = ["ID", "WHEN", "KIND", "MODEL", "TURNS", *(["GRADE"] if graded else []), "TITLE"]
+    rows = [
+        [
+            shown_ids.get(summary.id, summary.id),
+            local_time(summary.updated_at),
+            summary.kind,
+            summary.model,
+            str(summary.turns),
+            *([overall_grade(summary.meta)] if graded else []),
+            summary.title,
+        ]
+        for summary in summaries
+    ]
+    widths = [max(len(row[column]) for row in [header, *rows]) for column in range(len(header) - 1)]
+    lines = []
+    for row, summary in zip([header, *rows], [None, *summaries], strict=True):
+        line = "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=False)) + "  " + row[-1]
+        if env.stdout_isatty:
+            line = _fit(sanitize_for_terminal(line), env.terminal_size()[0])
+        lines.append(line.rstrip())
+        if summary is not None and summary.snippet:
+            lines.append("    " + snippet_line(summary.snippet))
+    return lines
+
+
+def snippet_line(snippet: str) -> str:
+    """The snippet on one line; on a colour terminal the matched words are bold."""
+    env = current()
+    styled = env.stdout_isatty and not env.no_color
+    pieces = []
+    for text, matched in snippet_parts(snippet):
+        text = " ".join(text.split()) if text.strip() else " "
+        if env.stdout_isatty:
+            text = sanitize_for_terminal(text)
+        pieces.append(f"\x1b[1m{text}\x1b[22m" if matched and styled else text)
+    return "".join(pieces).strip()
+
+
+def short_ids(all_ids: list[str]) -> dict[str, str]:
+    """Each id's shortest unique prefix (at least MIN_ID_LENGTH characters), from the sorted list of all ids."""
+    shown = {}
+    for index, conversation_id in enumerate(all_ids):
+        neighbours = all_ids[max(index - 1, 0) : index] + all_ids[index + 1 : index + 2]
+        shared = max((_common_prefix(conversation_id, other) for other in neighbours), default=0)
+        shown[conversation_id] = conversation_id[: max(MIN_ID_LENGTH, shared + 1)]
+    return shown
+
+
+def _common_prefix(a: str, b: str) -> int:
+    length = 0
+    while length < min(len(a), len(b)) and a[length] == b[length]:
+        length += 1
+    return length
+
+
+def _fit(line: str, width: int) -> str:
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "…"
+
+
+def overall_grade(meta: dict[str, object]) -> str:
+    """An interview's overall grade from its meta (`grade.overall`, or a plain `grade`), else its grade status."""
+    grade = meta.get("grade")
+    if isinstance(grade, dict):
+        for key in ("overall", "verdict", "score"):
+            if grade.get(key) is not None:
+                return str(grade[key])
+    elif isinstance(grade, str | int | float) and not isinstance(grade, bool):
+        return str(grade)
+    status = meta.get("grade_status")
+    return str(status) if status else ""
+
+
+# sdx history rm, sdx history path
+
+
+def remove_conversation(prefix: str, yes: bool) -> None:
+    """Delete one conversation: on a terminal after asking, elsewhere only with --yes."""
+    env = current()
+    with History.open() as history:
+        conversation_id = history.resolve(prefix)
+        conversation = history.load(conversation_id)
+        if not yes:
+            if not env.stdin_isatty:
+                raise UsageError(
+                    "not deleting without confirmation (stdin is not a terminal)",
+                    f"add --yes: sdx history rm {conversation_id} --yes",
+                )
+            if not _confirmed(f'Delete "{conversation.title}" ({conversation_id}, {_turns(conversation)})? [y/N] '):
+                say("sdx: nothing deleted")
+                return
+        history.delete(conversation_id)
+    say(f"sdx: deleted {conversation_id} ({conversation.title})")
+
+
+def _confirmed(question: str) -> bool:
+    env = current()
+    env.stderr.write(sanitize_for_terminal(question) if env.stderr_isatty else question)
+    env.stderr.flush()
+    answer = env.stdin.readline() if env.stdin is not None else b""
+    return answer.decode("utf-8", "replace").strip().lower() in ("y", "yes")
+
+
+def _turns(conversation: Conversation) -> str:
+    count = len(conversation.turns)
+    return f"{count} turn" if count == 1 else f"{count} turns"
+
+
+# sdx show, sdx export
+
+
+def show_conversation(prefix: str, raw: bool) -> None:
+    """Re-render a stored conversation: as Markdown on a terminal, the Markdown itself with --raw or piped."""
+    with History.open() as history:
+        conversation = history.load(history.resolve(prefix))
+    with choose_renderer(raw)() as sink:
+        sink.write(conversation_markdown(conversation))
+
+
+def export_conversation(prefix: str, output: Path | None, force: bool) -> None:
+    """Write the conversation as one Markdown file; `-` or no file: to stdout. An existing file needs --force."""
+    with History.open() as history:
+        conversation = history.load(history.resolve(prefix))
+    text = conversation_markdown(conversation)
+    env = current()
+    if output is None or str(output) == "-":
+        env.stdout.flush()
+        env.stdout.buffer.write(text.encode("utf-8"))
+        env.stdout.buffer.flush()
+        return
+    path = output if output.is_absolute() else env.cwd / output
+    try:
+        with path.open("w" if force else "x", encoding="utf-8") as file:
+            file.write(text)
+    except FileExistsError:
+        raise UsageError(f"{output} already exists", "add --force to overwrite it, or choose another file") from None
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write {output}: {exc.strerror or exc}", "check the path and its permissions"
+        ) from None
+    say(f"sdx: wrote {output} ({_turns(conversation)})")
+
+
+def conversation_markdown(conversation: Conversation) -> str:
+    """The whole conversation as one Markdown document: a title line, then each question and its answer."""
+    facts = [conversation.kind, conversation.model, local_time(conversation.created_at, zone=True)]
+    if conversation.id:
+        facts.append(f"id {conversation.id}")
+    parts = [f"# {conversation.title or 'Untitled conversation'}", f"*{' · '.join(facts)}*"]
+    for number, turn in enumerate(conversation.turns, start=1):
+        parts.extend(_turn_markdown(number, turn))
+    grade = _grade_markdown(conversation.meta)
+    if grade:
+        parts.append(grade)
+    return "\n\n".join(parts) + "\n"
+
+
+def _turn_markdown(number: int, turn: Turn) -> list[str]:
+    title = title_from(turn.question)
+    parts = ["---", f"## {number}. {title}"]
+    if title != turn.question.strip():  # long or several lines: the heading is shortened, quote it whole
+        parts.append(_quote(turn.question))
+    if turn.context.strip():
+        parts.append(_quote(f"**Context:**\n\n{turn.context}"))
+    if turn.answer.strip():
+        parts.append(_closed_fences(turn.answer.strip("\n")))
+    if turn.status == INTERRUPTED:
+        parts.append(f"> **Interrupted:** the answer stopped here{f' ({turn.error})' if turn.error else ''}.")
+    elif turn.status == ERROR:
+        parts.append(f"> **Failed:** {turn.error or 'the request failed'}")
+    facts = _turn_facts(turn)
+    if facts:
+        parts.append(f"*{facts}*")
+    return parts
+
+
+def _turn_facts(turn: Turn) -> str:
+    facts = [turn.model_id] if turn.model_id else []
+    if turn.prompt_tokens is not None or turn.completion_tokens is not None:
+        counts = f"{turn.prompt_tokens or 0} → {turn.completion_tokens or 0} tokens"
+        facts.append(counts + (" (estimated)" if turn.tokens_estimated else ""))
+    if turn.duration is not None:
+        facts.append(f"{turn.duration:.1f} s")
+    return " · ".join(facts)
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}".rstrip() for line in text.strip("\n").splitlines())
+
+
+def _closed_fences(answer: str) -> str:
+    """An interrupted answer may end inside a code fence: close it, so what follows is not swallowed."""
+    open_marker = ""
+    for line in answer.splitlines():
+        match = _FENCE.match(line)
+        if match is None:
+            continue
+        marker = match.group(1)
+        if not open_marker:
+            open_marker = marker
+        elif marker[0] == open_marker[0] and len(marker) >= len(open_marker) and not line.strip()[len(marker) :]:
+            open_marker = ""
+    return f"{answer}\n{open_marker}" if open_marker else answer
+
+
+def _grade_markdown(meta: dict[str, object]) -> str:
+    """A plain rendering of an interview's grade (`meta["grade"]`), or its grade status when there is none."""
+    grade = meta.get("grade")
+    if grade is None:
+        status = meta.get("grade_status")
+        return f"---\n\n## Grade\n\n{status}" if status else ""
+    if isinstance(grade, dict):
+        lines = [f"- **{key}**: {_plain(value)}" for key, value in grade.items()]
+        return "---\n\n## Grade\n\n" + "\n".join(lines)
+    return f"---\n\n## Grade\n\n{_plain(grade)}"
+
+
+def _plain(value: object) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def local_time(timestamp: float, zone: bool = False) -> str:
+    return time.strftime("%Y-%m-%d %H:%M" + (" %Z" if zone else ""), time.localtime(timestamp))
+
+
+def iso_time(timestamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(timestamp))
