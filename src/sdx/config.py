@@ -1,22 +1,44 @@
-"""Where settings come from: the environment, `.env` files, and the TOML config file in the user dir.
+"""Where settings come from: the command line, the environment, `.env` files, and the config file in the user dir.
 
 Precedence for a variable: the real environment, then `./.env` (the working directory), then `<user dir>/.env`.
-The `.env` files are read into a mapping, never into `os.environ`, so nothing leaks to child processes.
+The `.env` files are read into a mapping, never into `os.environ`, so nothing leaks to child processes, and
+without `${VAR}` interpolation, so a `.env` cannot copy a key into another variable (a URL, say).
+
+Each variable's origin is kept beside the merged mapping: a key may only be sent to a base URL set in a place at
+least as trusted as the key's (see `Origin`).
 """
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sdx.errors import ConfigError
+from sdx.errors import ConfigError, UsageError
 
 CONFIG_FILE_NAME = "config.toml"
 DEFAULT_TIMEOUT = 60.0
+MAX_TIMEOUT = 86400.0  # a day; larger values overflow the socket layer's clock
 DEFAULT_MAX_INPUT_KB = 512
+MAX_INPUT_KB = 65536  # 64 MB: far above any model's context window (about 8 MB of text at 2M tokens)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a setting came from. Untrusted: the working directory's `.env`, which any checkout can carry.
+
+    Trusted: sdx's built-in values, the command line, the environment and the user dir (its config.toml and .env).
+    """
+
+    place: str  # for messages: "the environment", or a file's path
+    trusted: bool = True
+
+
+BUILT_IN = Origin("sdx's built-in defaults")
+ENVIRONMENT = Origin("the environment")
 
 
 @dataclass(frozen=True)
@@ -30,21 +52,31 @@ class ProviderSpec:
 
 @dataclass(frozen=True)
 class Config:
-    env: Mapping[str, str]
+    env: Mapping[str, str]  # the merged variables (environment over ./.env over <user dir>/.env)
     home: Path
     default_model: str = ""
     timeout: float = DEFAULT_TIMEOUT
     max_input_kb: int = DEFAULT_MAX_INPUT_KB
+    log: bool = True  # store turns in the history database
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    env_origins: Mapping[str, Origin] = field(default_factory=dict)  # variables from a .env file; others: environment
 
     @property
     def config_file(self) -> Path:
         return self.home / CONFIG_FILE_NAME
 
+    @property
+    def config_origin(self) -> Origin:
+        return Origin(str(self.config_file))
+
+    def origin_of(self, variable: str) -> Origin:
+        """Where `variable`'s value in `env` came from."""
+        return self.env_origins.get(variable, ENVIRONMENT)
+
 
 def user_dir(environ: Mapping[str, str]) -> Path:
-    """The user dir: `SDX_HOME`, else `$XDG_CONFIG_HOME/sdx`, else `~/.config/sdx`."""
+    """The user dir: `SDX_HOME`, else `$XDG_CONFIG_HOME/sdx`, else `~/.config/sdx` (from the environment only)."""
     if environ.get("SDX_HOME"):
         return Path(environ["SDX_HOME"]).expanduser()
     if environ.get("XDG_CONFIG_HOME"):
@@ -52,19 +84,64 @@ def user_dir(environ: Mapping[str, str]) -> Path:
     return Path.home() / ".config" / "sdx"
 
 
+def decode_text_file(data: bytes, path: Path) -> str:
+    """UTF-8 (a byte-order mark is dropped), or UTF-16 with a byte-order mark (PowerShell's `>` writes that)."""
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{path} is not UTF-8 text (bad byte at offset {exc.start})",
+            "save it as UTF-8 (PowerShell: Set-Content -Encoding utf8)",
+        ) from exc
+
+
+def read_text_file(path: Path) -> str | None:
+    """The file's text, None when there is no such file; unreadable or undecodable files are a ConfigError."""
+    try:
+        data = path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}", "fix its permissions or remove it") from exc
+    return decode_text_file(data, path)
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
+    text = read_text_file(path) or ""
+    import io
+
     from dotenv import dotenv_values  # only paid for when a .env exists
 
-    return {k: v for k, v in dotenv_values(path).items() if v is not None}
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {k: v for k, v in values.items() if v is not None}
 
 
-def merged_env(environ: Mapping[str, str], home: Path, cwd: Path) -> dict[str, str]:
-    env = read_env_file(home / ".env")
-    env.update(read_env_file(cwd / ".env"))
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
+
+
+def merged_env(environ: Mapping[str, str], home: Path, cwd: Path) -> tuple[dict[str, str], dict[str, Origin]]:
+    """The variables sdx sees, and for each one read from a `.env` file, that file as its origin."""
+    env: dict[str, str] = {}
+    origins: dict[str, Origin] = {}
+    files = [(home / ".env", True)]
+    if not _same_file(cwd / ".env", home / ".env"):
+        files.append((cwd / ".env", False))
+    for path, trusted in files:  # least precedence first
+        values = read_env_file(path)
+        env.update(values)
+        origins.update(dict.fromkeys(values, Origin(str(path), trusted)))
     env.update(environ)
-    return env
+    for name in environ:
+        origins.pop(name, None)
+    return env, origins
 
 
 def _toml_loads(text: str) -> dict[str, Any]:
@@ -78,10 +155,9 @@ def _toml_loads(text: str) -> dict[str, Any]:
 def read_config_file(path: Path) -> dict[str, Any]:
     if not path.is_file():
         return {}
+    text = read_text_file(path) or ""
     try:
-        return _toml_loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"config file {path} is not UTF-8 text", "save it as UTF-8") from exc
+        return _toml_loads(text)
     except ValueError as exc:  # tomllib.TOMLDecodeError is a ValueError: "... (at line 3, column 7)"
         raise ConfigError(f"config file {path} is not valid TOML: {exc}", "fix that line") from exc
 
@@ -93,9 +169,41 @@ def _expect(value: Any, kind: type | tuple[type, ...], where: str, path: Path) -
     return value
 
 
+def timeout_problem(seconds: float) -> str:
+    """Why `seconds` cannot be a timeout, or "" when it can."""
+    if math.isfinite(seconds) and 0 < seconds <= MAX_TIMEOUT:
+        return ""
+    return f"must be a number of seconds above 0 and at most {MAX_TIMEOUT:.0f} (got {seconds:g})"
+
+
+def max_input_kb_problem(kb: int) -> str:
+    """Why `kb` cannot be the input limit, or "" when it can."""
+    if 1 <= kb <= MAX_INPUT_KB:
+        return ""
+    return f"must be a whole number of KB from 1 to {MAX_INPUT_KB} (got {kb})"
+
+
+def check_timeout_option(value: float | None) -> float | None:
+    """`--timeout`'s validator (a Typer callback): a usage error for values that cannot be a timeout."""
+    if value is not None and (problem := timeout_problem(value)):
+        raise UsageError(f"--timeout {problem}", "e.g. --timeout 300 for a slow local model")
+    return value
+
+
+def check_max_tokens_option(value: int | None) -> int | None:
+    """`--max-tokens`' validator (a Typer callback): the answer needs room for at least one token."""
+    if value is not None and value < 1:
+        raise UsageError(f"--max-tokens must be at least 1 (got {value})", "e.g. --max-tokens 2000, or leave it out")
+    return value
+
+
+def _setting_error(path: Path, name: str, problem: str, example: str) -> ConfigError:
+    return ConfigError(f"in {path}: {name} {problem}", f"e.g. {name} = {example}, or remove the line")
+
+
 def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Validate the config file's tables into the keyword arguments of `Config`."""
-    known = {"default_model", "timeout", "max_input_kb", "providers", "aliases"}
+    known = {"default_model", "timeout", "max_input_kb", "log", "providers", "aliases"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"in {path}: unknown setting {unknown[0]!r}", f"known settings: {', '.join(sorted(known))}")
@@ -104,23 +212,33 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
         out["default_model"] = _expect(data["default_model"], str, "default_model", path)
     if "timeout" in data:
         out["timeout"] = float(_expect(data["timeout"], (int, float), "timeout", path))
+        if problem := timeout_problem(out["timeout"]):
+            raise _setting_error(path, "timeout", problem, "300")
     if "max_input_kb" in data:
         out["max_input_kb"] = _expect(data["max_input_kb"], int, "max_input_kb", path)
-    providers = _expect(data.get("providers", {}), dict, "[providers]", path)
-    out["providers"] = {}
-    for name, table in providers.items():
+        if problem := max_input_kb_problem(out["max_input_kb"]):
+            raise _setting_error(path, "max_input_kb", problem, str(DEFAULT_MAX_INPUT_KB))
+    if "log" in data:
+        out["log"] = _expect(data["log"], bool, "log", path)
+    out["providers"] = _parse_providers(data.get("providers", {}), path)
+    aliases = _expect(data.get("aliases", {}), dict, "[aliases]", path)
+    out["aliases"] = {k: _expect(v, str, f"aliases.{k}", path) for k, v in aliases.items()}
+    return out
+
+
+def _parse_providers(tables: Any, path: Path) -> dict[str, ProviderSpec]:
+    providers = {}
+    for name, table in _expect(tables, dict, "[providers]", path).items():
         _expect(table, dict, f"[providers.{name}]", path)
         extra = sorted(set(table) - {"base_url", "key_env"})
         if extra:
             raise ConfigError(f"in {path}: [providers.{name}] has unknown key {extra[0]!r}", "use base_url and key_env")
-        out["providers"][name] = ProviderSpec(
+        providers[name] = ProviderSpec(
             name=name,
             base_url=_expect(table.get("base_url", ""), str, f"providers.{name}.base_url", path),
             key_env=_expect(table.get("key_env", ""), str, f"providers.{name}.key_env", path),
         )
-    aliases = _expect(data.get("aliases", {}), dict, "[aliases]", path)
-    out["aliases"] = {k: _expect(v, str, f"aliases.{k}", path) for k, v in aliases.items()}
-    return out
+    return providers
 
 
 def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = None) -> Config:
@@ -128,6 +246,6 @@ def load_config(environ: Mapping[str, str] | None = None, cwd: Path | None = Non
 
     environ = current().environ if environ is None else environ
     home = user_dir(environ)
-    env = merged_env(environ, home, cwd or current().cwd)
+    env, origins = merged_env(environ, home, cwd or current().cwd)
     path = home / CONFIG_FILE_NAME
-    return Config(env=env, home=home, **parse_config(read_config_file(path), path))
+    return Config(env=env, home=home, env_origins=origins, **parse_config(read_config_file(path), path))
