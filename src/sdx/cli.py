@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from sdx import __version__
-from sdx.config import load_config
+from sdx.config import check_max_tokens_option, check_timeout_option, load_config
 from sdx.domain import prompts
 from sdx.environment import Environment, current, installed
 from sdx.errors import ExitStatus, SdxError, Terminated, redact
@@ -68,7 +68,13 @@ def ask(
         bool, typer.Option("--stream/--no-stream", help="Stream tokens as they arrive, or wait for all.")
     ] = True,
     timeout: Annotated[
-        float | None, typer.Option("--timeout", help="Seconds to wait for a response or the next chunk.")
+        float | None,
+        typer.Option(
+            "--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap the answer's length.")
     ] = None,
     max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Cap the answer's length.")] = None,
 ) -> None:
