@@ -76,7 +76,6 @@ def ask(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap the answer's length.")
     ] = None,
-    max_tokens: Annotated[int | None, typer.Option("--max-tokens", help="Cap the answer's length.")] = None,
 ) -> None:
     """Ask a system design question and stream the answer."""
     from sdx.commands.ask import AskOptions, run_ask
@@ -164,7 +163,7 @@ app.add_typer(history_app, name="history")
 @history_app.callback(invoke_without_command=True)
 def history(
     ctx: typer.Context,
-    query: Annotated[str | None, typer.Option("--query", "-q", help="Full-text search in questions and answers.")] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="Search questions and answers.")] = None,
     kind: Annotated[str | None, typer.Option("--kind", help="Only ask, chat, interview or batch.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many conversations to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
