@@ -76,16 +76,31 @@ def test_ask_piped_streams_the_answer(sdx_user):
     assert (sdx_user.home / "answer.md").read_bytes() == answer
 
 
+def rendered_lines(markdown: str, width: int) -> list[str]:
+    """What Rich's one-shot Markdown render of `markdown` shows at `width`, non-empty lines only."""
+    from io import StringIO
+
+    from rich.console import Console
+    from rich.markdown import Markdown
+
+    console = Console(file=StringIO(), width=width, force_terminal=True, color_system=None, highlight=False)
+    console.print(Markdown(markdown, hyperlinks=False))
+    return [line.rstrip() for line in console.file.getvalue().splitlines() if line.strip()]
+
+
 def test_ask_on_a_terminal_renders_markdown(sdx_user):
-    result = sdx_user.run_tty("ask", QUESTION, *SHORT)
+    result = sdx_user.run_tty("ask", QUESTION, *SHORT, "-o", "answer.md")
 
     assert result.code == 0, result.out
-    assert b"\x1b[" in result.stdout, "no escape codes: the answer was not rendered"
     assert "sdx: error" not in result.out and "Traceback" not in result.out, result.out
     screen = pyte.Screen(100, 40)
     pyte.ByteStream(screen).feed(result.stdout)
-    shown = [line.rstrip() for line in screen.display if line.strip()]
-    assert shown, "the terminal shows nothing"
+    shown = [line.rstrip() for line in screen.display if line.strip() and not line.startswith("sdx: ")]
+    shown = shown[:-1]  # the last line is the summary
+    expected = rendered_lines((sdx_user.home / "answer.md").read_text(encoding="utf-8"), 100)
+    assert shown and expected, result.out
+    tail = min(len(shown), len(expected), 30)
+    assert shown[-tail:] == expected[-tail:], "the screen is not the answer's Markdown rendered"
 
 
 def test_ask_no_stream_and_output_file(sdx_user):
