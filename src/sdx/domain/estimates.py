@@ -204,16 +204,15 @@ def format_number(value: Fraction) -> str:
 
 
 def format_exact_bytes(value: Fraction) -> str:
-    """For formulas: `1 KB`, `2.5 KB`, `1 KiB` when exact in that unit, else rounded like `format_bytes`."""
+    """For formulas: the shortest exact form (`1 KB`, `2.5 KB`, `1 KiB`, `1,234 bytes`), else rounded."""
+    candidates = [f"{value.numerator:,} bytes"] if value.denominator == 1 else []
     for base, suffix in ((1000, "B"), (1024, "iB")):
         for power in range(6, 0, -1):
             scaled = value / base**power
-            if scaled >= 1 and (scaled * 1000).denominator == 1:
-                unit = f"{_DECIMAL_PREFIXES[power - 1].upper()}{suffix}"
-                return f"{_plain_decimal(Decimal(scaled.numerator) / Decimal(scaled.denominator))} {unit}"
-    if value.denominator == 1:
-        return f"{value.numerator:,} bytes"
-    return format_bytes(value)
+            if scaled >= 1 and (scaled < 1000 or power == 6) and (scaled * 1000).denominator == 1:
+                number = _plain_decimal(Decimal(scaled.numerator) / Decimal(scaled.denominator))
+                candidates.append(f"{number} {_DECIMAL_PREFIXES[power - 1].upper()}{suffix}")
+    return min(candidates, key=len) if candidates else format_bytes(value)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -735,7 +734,10 @@ def parse_text(text: str) -> TextParse:
         for match in pattern.regex.finditer(text):
             if any(match.start() < end and start < match.end() for start, end in taken):
                 continue
-            outcome = pattern.value(match)  # type: ignore[operator]
+            try:
+                outcome = pattern.value(match)  # type: ignore[operator]
+            except UsageError as exc:  # name the phrase, not the parser: "'0 DAU': '0' must be more than zero"
+                raise UsageError(f"{match.group().strip()!r}: {exc.what.partition(': ')[2]}", exc.fix) from None
             if outcome is None:
                 continue
             name, value = outcome if isinstance(outcome, tuple) else (pattern.name, outcome)
