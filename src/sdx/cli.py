@@ -76,11 +76,40 @@ def ask(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap the answer's length.")
     ] = None,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-C", help="Continue the most recent conversation.")
+    ] = False,
+    cid: Annotated[
+        str | None, typer.Option("--cid", help="Continue conversation ID (a unique prefix is enough).")
+    ] = None,
+    log: Annotated[bool, typer.Option("--log/--no-log", help="Store this turn in history (default: yes).")] = True,
+    read_stdin: Annotated[
+        bool, typer.Option("--stdin/--no-stdin", help="Read piped stdin as context (default), or never read it.")
+    ] = True,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate/--no-estimate", help="Compute capacity figures from the stated scale (default: yes)."),
+    ] = True,
 ) -> None:
     """Ask a system design question and stream the answer."""
     from sdx.commands.ask import AskOptions, run_ask
 
-    options = AskOptions(question, context, example, model, output, raw, stream, timeout, max_tokens)
+    options = AskOptions(
+        question,
+        context,
+        example,
+        model,
+        output,
+        raw,
+        stream,
+        timeout,
+        max_tokens,
+        continue_last=continue_last,
+        conversation_id=cid,
+        log=log,
+        read_stdin=read_stdin,
+        estimate=estimate,
+    )
     env = current()
     stdin = None if env.stdin is None or env.stdin_isatty else env.stdin
     try:

@@ -1,22 +1,22 @@
-"""`sdx ask`: gather the question, pick the model, stream the answer to the screen and the `-o` file."""
+"""`sdx ask`: gather the question, pick the conversation and the model, and run one turn."""
 
 from __future__ import annotations
 
-from contextlib import closing
 from dataclasses import dataclass
-from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from sdx.config import Config
 from sdx.domain import prompts
+from sdx.domain.conversation import Conversation, Turn, title_from
 from sdx.environment import current
-from sdx.errors import ExitStatus, SdxError, UsageError
+from sdx.errors import SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
-from sdx.terminal.render import FileCopy, Spinner, choose_renderer, say
+from sdx.terminal.render import Spinner, say
+from sdx.turn import TurnOptions, run_turn
 
 if TYPE_CHECKING:
-    from sdx.model.client import StreamStats
+    from sdx.store.history import History
 
 
 @dataclass(frozen=True)
@@ -30,23 +30,17 @@ class AskOptions:
     stream: bool = True
     timeout: float | None = None
     max_tokens: int | None = None
+    continue_last: bool = False  # -C: the most recent conversation
+    conversation_id: str | None = None  # --cid: a given one (a unique prefix is enough)
+    log: bool = True  # --no-log: store nothing
+    read_stdin: bool = True  # --no-stdin: never read stdin
+    estimate: bool = True  # --no-estimate: no computed capacity table
 
 
 @dataclass(frozen=True)
 class Question:
     question: str
     context: str
-
-
-class Interrupted(SdxError):
-    """Ctrl-C: not an error, but it ends the command with 130 and a word on stderr."""
-
-    def __init__(self, tokens: int) -> None:
-        kept = f" after {tokens} tokens; the partial answer was kept" if tokens else ""
-        super().__init__(f"interrupted{kept}", status=ExitStatus.INTERRUPTED)
-
-    def line(self) -> str:
-        return f"sdx: {self.what}"
 
 
 def input_too_large(limit_kb: int) -> UsageError:
@@ -58,7 +52,8 @@ def input_too_large(limit_kb: int) -> UsageError:
 def read_stdin(stream: BinaryIO, limit_kb: int) -> str:
     """Read piped input: refuse binary or oversized input before any request; decode bad UTF-8 with a warning."""
     limit = limit_kb * 1024
-    data = stream.read(limit + 1)
+    with Spinner("Reading stdin until it closes (--no-stdin skips it)…"):  # only shown when stderr is a terminal
+        data = stream.read(limit + 1)
     if len(data) > limit:
         raise input_too_large(limit_kb)
     if b"\x00" in data:
@@ -70,70 +65,122 @@ def read_stdin(stream: BinaryIO, limit_kb: int) -> str:
         return data.decode("utf-8", errors="replace")
 
 
+def example_question(number: int) -> str:
+    try:
+        return prompts.example(number)
+    except IndexError:
+        raise UsageError(
+            f"there is no example {number}", f"pick 1 to {len(prompts.EXAMPLES)}; `sdx examples` lists them"
+        ) from None
+
+
 def gather_question(options: AskOptions, config: Config, stdin: BinaryIO | None) -> Question:
     """Argument = question and stdin = extra context; with no argument, stdin is the question."""
-    piped = read_stdin(stdin, config.max_input_kb) if stdin is not None else ""
     if options.question is not None and options.example is not None:
         raise UsageError("give a question or --example, not both")
-    question = options.question
-    if options.example is not None:
-        try:
-            question = prompts.example(options.example)
-        except IndexError:
-            raise UsageError(
-                f"there is no example {options.example}",
-                f"pick 1 to {len(prompts.EXAMPLES)}; `sdx examples` lists them",
-            ) from None
-    if question and question.strip():
-        context = "\n\n".join(p.strip() for p in (options.context or "", piped) if p.strip())
+    piped = read_stdin(stdin, config.max_input_kb) if stdin is not None and options.read_stdin else ""
+    question = example_question(options.example) if options.example is not None else options.question or ""
+    context = (options.context or "").strip()
+    if question.strip():
+        context = "\n\n".join(part for part in (context, piped.strip()) if part)
     else:
-        question, context = piped, (options.context or "").strip()
+        question = piped
     if not question.strip():
         raise UsageError("no question given", 'try: sdx ask "Design a rate limiter" (or pipe one in, or --example 1)')
-    size = len(question.encode()) + len(context.encode())
-    if size > config.max_input_kb * 1024:
+    if len(question.encode()) + len(context.encode()) > config.max_input_kb * 1024:
         raise input_too_large(config.max_input_kb)
     return Question(question.strip(), context)
 
 
-def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None:
-    from sdx.model.client import ChatRequest, StreamStats, answer_deltas
+def with_estimates(asked: Question, enabled: bool) -> Question:
+    """Add sdx's computed capacity figures to the context when the question or context states a scale."""
+    if not enabled:
+        return asked
+    from sdx.domain.estimates import estimate_from_text, facts_for_prompt
 
-    asked = gather_question(options, config, stdin)
-    target = resolve(chosen_model_name(options.model, config), config)
-    request = ChatRequest(
-        target=target,
-        messages=prompts.build_messages(asked.question, asked.context),
-        stream=options.stream,
-        timeout=options.timeout or config.timeout,
-        max_tokens=options.max_tokens,
-    )
-    stats = StreamStats()
-    copy = FileCopy(options.output) if options.output else None
-    deltas = answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}"))
+    estimate = estimate_from_text(f"{asked.question}\n{asked.context}")
+    if estimate is None:
+        return asked
+    if current().stderr_isatty:
+        from sdx.commands.estimate import print_estimate_table
+
+        print_estimate_table(estimate, stderr=True)
+    facts = facts_for_prompt(estimate)
+    return Question(asked.question, f"{asked.context}\n\n{facts}" if asked.context else facts)
+
+
+def open_history(config: Config, options: AskOptions) -> History | None:
+    """The history to store in (and read from); None when logging is off and nothing is continued.
+
+    A history that cannot be opened is fatal when a conversation must be read from it, and a warning otherwise.
+    """
+    from sdx.store.history import History
+
+    continuing = options.continue_last or options.conversation_id is not None
+    if not continuing and not (options.log and config.log):
+        return None
     try:
-        with closing(deltas):
-            with Spinner(f"Asking {target.name}…"):  # gone before the answer's own live display starts
-                first = next(deltas, "")
-            with choose_renderer(options.raw)() as sink:
-                for text in chain((first,), deltas):
-                    if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
-                        copy.write(text)
-                    sink.write(text)
-    except KeyboardInterrupt:
-        raise Interrupted(stats.tokens) from None
+        return History.open()
+    except SdxError as exc:
+        if continuing:
+            raise
+        say(f"sdx: warning: history is unavailable, this answer will not be stored: {exc.what}")
+        return None
+
+
+def earlier_conversation(history: History | None, options: AskOptions) -> Conversation | None:
+    if history is None or not (options.continue_last or options.conversation_id):
+        return None
+    if options.conversation_id:
+        return history.load(history.resolve(options.conversation_id))
+    latest = history.latest()
+    if latest is None:
+        raise UsageError("there is no earlier conversation to continue", 'start one: sdx ask "Design a URL shortener"')
+    return history.load(latest)
+
+
+def new_conversation(kind: str, model_name: str, question: str) -> Conversation:
+    return Conversation(
+        kind=kind,
+        model=model_name,
+        system_prompt=prompts.SYSTEM_PROMPT,
+        prompt_version=prompts.SYSTEM_PROMPT_VERSION,
+        title=title_from(question),
+    )
+
+
+def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None:
+    if (options.continue_last or options.conversation_id) and options.example is not None:
+        raise UsageError("--example starts a new conversation; it cannot be combined with -C or --cid")
+    asked = with_estimates(gather_question(options, config, stdin), options.estimate)
+    history = open_history(config, options)
+    try:
+        conversation = earlier_conversation(history, options)
+        model_name = options.model or (conversation.model if conversation else chosen_model_name(None, config))
+        target = resolve(model_name, config)
+        if conversation is None:
+            conversation = new_conversation("ask", model_name, asked.question)
+        else:
+            conversation.system_prompt = prompts.SYSTEM_PROMPT  # follow-ups use today's prompt; turns keep versions
+            conversation.prompt_version = prompts.SYSTEM_PROMPT_VERSION
+        turn_options = TurnOptions(
+            raw=options.raw,
+            stream=options.stream,
+            timeout=options.timeout or config.timeout,
+            max_tokens=options.max_tokens,
+            output=options.output,
+        )
+        store = history if options.log and config.log else None
+        turn = run_turn(conversation, Turn(asked.question, asked.context), target, turn_options, store)
     finally:
-        if copy:
-            copy.close()
-    report(stats, target)
+        if history is not None:
+            history.close()
+    report(turn, target)
 
 
-def report(stats: StreamStats, target: Target) -> None:
-    """After the answer: a truncation warning, and on a terminal a one-line summary on stderr."""
-    if stats.finish_reason == "length":
-        say("sdx: warning: the answer was cut off at the model's token limit")
+def report(turn: Turn, target: Target) -> None:
+    """After the answer, on a terminal: a one-line summary on stderr."""
     env = current()
     if env.stderr_isatty:
-        elapsed = env.monotonic() - stats.started
-        summary = f"{target.name} · {stats.tokens} tokens · {elapsed:.1f}s"
+        summary = f"{target.name} · {turn.completion_tokens} tokens · {turn.duration or 0:.1f}s"
         say(summary if env.no_color else f"\x1b[2m{summary}\x1b[0m")

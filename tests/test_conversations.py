@@ -1,0 +1,178 @@
+"""`sdx ask` as a conversation: every turn stored, follow-ups carry the earlier turns, estimates fed to the model."""
+
+from __future__ import annotations
+
+import signal
+import time
+
+from sdx.domain.prompts import SYSTEM_PROMPT
+from tests.fake_server import ANSWER
+
+USAGE = 2
+
+
+def stored(sdx):
+    """Every conversation in the test user's history, oldest first, with its turns."""
+    from sdx.environment import Environment, installed
+    from sdx.store.history import History
+
+    env = Environment(stdin=None, stdout=None, stderr=None, environ=sdx._env(None), cwd=sdx.home)  # type: ignore[arg-type]
+    with installed(env):
+        history = History.open()
+        try:
+            ids = [summary.id for summary in history.list(limit=1000)]
+            return [history.load(cid) for cid in reversed(ids)]
+        finally:
+            history.close()
+
+
+def test_an_answer_is_stored_as_a_one_turn_conversation(sdx, fake):
+    result = sdx.call("ask", "Design a URL shortener")
+    assert result.code == 0, result.stderr
+    [conversation] = stored(sdx)
+    assert (conversation.kind, conversation.model, conversation.title) == (
+        "ask",
+        "gpt-4o-mini",
+        "Design a URL shortener",
+    )
+    [turn] = conversation.turns
+    assert (turn.question, turn.answer, turn.status) == ("Design a URL shortener", ANSWER, "complete")
+    assert turn.model_id == "openai/gpt-4o-mini"
+    assert turn.prompt_tokens is not None and turn.completion_tokens is not None
+
+
+def test_continue_sends_the_earlier_turns_in_order(sdx, fake):
+    sdx.call("ask", "Design a URL shortener")
+    fake.scenario.answer = "Shard by the code's hash."
+    assert sdx.call("ask", "-C", "How would you shard the mapping table?").code == 0
+    fake.scenario.answer = "Add a click stream."
+    [first] = stored(sdx)
+    result = sdx.call("ask", "--cid", first.id[:10].lower(), "Now add click analytics")
+    assert result.code == 0, result.stderr
+    assert fake.chat_requests()[-1].body["messages"] == [
+        {"role": "system", "content": SYSTEM_PROMPT},
+        {"role": "user", "content": "Design a URL shortener"},
+        {"role": "assistant", "content": ANSWER},
+        {"role": "user", "content": "How would you shard the mapping table?"},
+        {"role": "assistant", "content": "Shard by the code's hash."},
+        {"role": "user", "content": "Now add click analytics"},
+    ]
+    [conversation] = stored(sdx)
+    assert [turn.question for turn in conversation.turns] == [
+        "Design a URL shortener",
+        "How would you shard the mapping table?",
+        "Now add click analytics",
+    ]
+
+
+def test_continue_with_nothing_to_continue_is_a_usage_error(sdx, fake):
+    result = sdx.call("ask", "-C", "and then?")
+    assert result.code == USAGE
+    assert result.stderr.startswith("sdx: error: there is no earlier conversation to continue — ")
+    assert fake.requests == []
+
+
+def test_unknown_conversation_id_is_a_usage_error(sdx, fake):
+    sdx.call("ask", "Design a URL shortener")
+    result = sdx.call("ask", "--cid", "ZZZZZZ", "and then?")
+    assert result.code == USAGE, result.stderr
+    assert "ZZZZZZ" in result.stderr
+    assert len(fake.chat_requests()) == 1
+
+
+def test_no_log_and_log_false_store_nothing(sdx, fake):
+    assert sdx.call("ask", "--no-log", "Design a URL shortener").code == 0
+    sdx.write_config("log = false\n" + sdx.config_file.read_text())
+    assert sdx.call("ask", "Design a rate limiter").code == 0
+    assert stored(sdx) == []
+
+
+def test_a_broken_stream_is_stored_as_interrupted_with_its_text(sdx, fake):
+    fake.scenario.break_after = 10
+    result = sdx.call("ask", "Design a URL shortener")
+    assert result.code == 5
+    [conversation] = stored(sdx)
+    [turn] = conversation.turns
+    assert turn.status == "interrupted"
+    assert turn.answer == ANSWER[:50] == result.stdout.decode()
+    assert "interrupted" in turn.error
+
+
+def test_a_refused_request_is_stored_as_an_error(sdx, fake):
+    from tests.fake_server import Failure
+
+    fake.scenario.failures.append(Failure.json_error(402, "Insufficient credits"))
+    result = sdx.call("ask", "Design a URL shortener")
+    assert result.code == 4
+    [turn] = stored(sdx)[0].turns
+    assert (turn.status, turn.answer) == ("error", "")
+    assert "out of credits" in turn.error
+
+
+def test_an_interrupted_follow_up_is_sent_as_it_was_kept(sdx, fake):
+    fake.scenario.break_after = 2
+    sdx.call("ask", "Design a URL shortener")
+    fake.scenario.break_after = None
+    assert sdx.call("ask", "-C", "go on").code == 0
+    messages = fake.chat_requests()[-1].body["messages"]
+    assert messages[2] == {"role": "assistant", "content": ANSWER[:10]}
+
+
+def test_old_follow_ups_are_left_out_to_fit_a_small_model(sdx, fake, ollama):
+    ollama.scenario.answer = "x" * 12_000  # ~3,000 tokens a turn; a local model gets 8,000
+    ollama.scenario.chunk_size = 4000
+    for question in ("Design a URL shortener", "first follow-up", "second follow-up"):
+        args = ("-C",) if question != "Design a URL shortener" else ("--model", "llama3.2")
+        assert sdx.call("ask", *args, question).code == 0
+    result = sdx.call("ask", "-C", "third follow-up")
+    assert result.code == 0, result.stderr
+    assert "left out the 1 oldest follow-up turn to fit the context" in result.stderr
+    sent = [m["content"] for m in ollama.chat_requests()[-1].body["messages"] if m["role"] == "user"]
+    assert sent == ["Design a URL shortener", "second follow-up", "third follow-up"]
+
+
+def test_stated_scale_becomes_computed_figures_for_the_model(sdx, fake):
+    context = "50M DAU, 20 writes per user per day, 1 KB each"
+    result = sdx.call("ask", "-c", context, "Design Twitter")
+    assert result.code == 0, result.stderr
+    assert result.stdout == ANSWER.encode()  # piped stdout stays the model's answer only
+    user = fake.chat_requests()[0].body["messages"][1]["content"]
+    assert user.startswith(f"Design Twitter\n\nContext/Constraints: {context}\n\n")
+    assert "computed by sdx" in user and "11.6" in user  # 1e9 writes a day = 11,574 writes/s
+    assert sdx.call("ask", "--no-estimate", "-c", context, "Design Twitter").code == 0
+    assert "computed by sdx" not in fake.chat_requests()[1].body["messages"][1]["content"]
+
+
+def test_nothing_is_added_when_no_scale_is_stated(sdx, fake):
+    sdx.call("ask", "Design a URL shortener")
+    assert fake.chat_requests()[0].body["messages"][1]["content"] == "Design a URL shortener"
+
+
+def test_ctrl_c_mid_answer_is_stored_as_interrupted(sdx, fake):
+    fake.scenario.delay_between = 0.05
+    proc = sdx.popen("ask", "Design a URL shortener")
+    deadline = time.monotonic() + 30
+    while len(fake.chat_requests()) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    [turn] = stored(sdx)[0].turns
+    assert turn.status == "interrupted"
+    assert turn.answer == out.decode() and 0 < len(turn.answer) < len(ANSWER)
+
+
+def test_sigterm_mid_answer_keeps_and_stores_the_text_and_exits_143(sdx, fake):
+    fake.scenario.delay_between = 0.05
+    proc = sdx.popen("ask", "Design a URL shortener")
+    deadline = time.monotonic() + 30
+    while len(fake.chat_requests()) == 0 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.6)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 143, err
+    assert err.decode().strip().startswith("sdx: terminated after")
+    [turn] = stored(sdx)[0].turns
+    assert turn.status == "interrupted" and turn.answer == out.decode()
