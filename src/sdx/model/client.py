@@ -1,31 +1,52 @@
 """Talk to an OpenAI-compatible endpoint: stream the answer's text, retry what is worth retrying.
 
+The `openai` package sends the requests (keys, timeouts, HTTP errors); the streamed answer is read through its raw
+streaming response and each `data:` line is decoded with `json.loads`, because building the package's typed object
+for every chunk costs more than everything else sdx does with it. Non-streamed answers use the typed path.
+
 `openai` costs about 300 ms to import, so it is imported inside the functions that send requests and never at
 module level: `sdx --help`, `sdx examples` and `sdx models` do not pay for it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+import ipaddress
+import json
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 from sdx.environment import current
+from sdx.errors import SdxError
 from sdx.model import debug
-from sdx.model.client_errors import explain_failure, explain_interruption, retry_delay
+from sdx.model.client_errors import (
+    empty_answer,
+    explain_failure,
+    explain_interruption,
+    explain_stream_error,
+    interruption_reason,
+    not_a_stream,
+    retry_delay,
+    socks_missing,
+)
 from sdx.model.registry import Target
 
 MAX_RETRIES = 3
+SSE_FIELDS = (":", "event:", "id:", "retry:")  # lines of an event stream that carry no data (":" is a comment)
 
 
 @dataclass(frozen=True)
 class ChatRequest:
     target: Target
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     stream: bool = True
     timeout: float = 60.0
     max_tokens: int | None = None
     retries: int = MAX_RETRIES
+    # More arguments for `chat.completions.create`, sent as given: `temperature`, `response_format`,
+    # `extra_body` (e.g. OpenRouter's `{"provider": {...}}`).
+    options: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -36,12 +57,80 @@ class StreamStats:
     usage_completion_tokens: int | None = None
     usage_prompt_tokens: int | None = None
     finish_reason: str | None = None
+    model: str | None = None  # the model id the server says answered
+    cost: float | None = None  # what the request cost, when the provider says (OpenRouter's usage.cost)
     started: float = field(default_factory=lambda: current().monotonic())
     first_token_at: float | None = None
 
     @property
     def tokens(self) -> int:
         return self.usage_completion_tokens if self.usage_completion_tokens is not None else self.chunks
+
+
+class _StreamBroke(Exception):
+    """The event stream cannot go on; `reason` says why in words for the user."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _ErrorEvent(Exception):
+    """The server sent an `error` object inside the stream (OpenRouter: with `finish_reason: "error"`)."""
+
+    def __init__(self, error: object) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _NotAStream(Exception):
+    """A 200 reply to a streaming request whose first line is not part of an event stream."""
+
+    def __init__(self, first_line: str) -> None:
+        super().__init__(first_line)
+        self.first_line = first_line
+
+
+def is_loopback(url: str) -> bool:
+    host = (urlsplit(url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _http_client(target: Target, timeout: float) -> Any:
+    """The openai package's own default HTTP client, with debug logging hooks.
+
+    A loopback server is always reached directly: a proxy cannot reach this machine's loopback, so
+    HTTP_PROXY/ALL_PROXY would only be in the way (environment proxies are ignored for it).
+    """
+    from openai import DefaultHttpxClient
+
+    loopback = is_loopback(target.base_url)
+    if loopback:
+        debug.note(f"{target.base_url} is on this machine: proxy variables are ignored for it")
+    try:
+        return DefaultHttpxClient(timeout=timeout, trust_env=not loopback, event_hooks=debug.event_hooks())
+    except ImportError as exc:  # httpx: "Using SOCKS proxy, but the 'socksio' package is not installed"
+        if "socks" in str(exc).lower():
+            raise socks_missing(exc, current().environ) from exc
+        raise
+
+
+def _openai_only_headers(target: Target) -> dict[str, Any]:
+    """Headers the openai package adds from OPENAI_ORG_ID / OPENAI_PROJECT_ID: removed for every other provider.
+
+    The key is named explicitly, so that no `Authorization` from OPENAI_CUSTOM_HEADERS can replace it.
+    """
+    from openai import Omit
+
+    headers: dict[str, Any] = {"Authorization": f"Bearer {target.api_key}"}
+    if target.provider.name != "openai":
+        headers |= {"OpenAI-Organization": Omit(), "OpenAI-Project": Omit()}
+    return headers
 
 
 def make_client(target: Target, timeout: float) -> Any:
@@ -52,19 +141,26 @@ def make_client(target: Target, timeout: float) -> Any:
         base_url=target.base_url,
         max_retries=0,  # sdx retries itself, so it can say on stderr what it is waiting for
         timeout=timeout,
-        default_headers=dict(target.provider.headers),
-        http_client=debug.logging_http_client(timeout) if debug.enabled() else None,
+        default_headers={**target.provider.headers, **_openai_only_headers(target)},
+        http_client=_http_client(target, timeout),
     )
 
 
-def _create(client: Any, request: ChatRequest) -> Any:
-    kwargs: dict[str, Any] = {"model": request.target.model_id, "messages": request.messages}
+def _arguments(request: ChatRequest) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"model": request.target.model_id, "messages": request.messages, **request.options}
     if request.max_tokens is not None:
         kwargs["max_tokens"] = request.max_tokens
     if request.stream:
         kwargs["stream"] = True
         kwargs["stream_options"] = {"include_usage": True}
-    return client.chat.completions.create(**kwargs)
+    return kwargs
+
+
+def _send(client: Any, request: ChatRequest) -> Any:
+    """A streamed request gives the SDK's raw response (close it); the SDK raises HTTP errors when it opens."""
+    if request.stream:
+        return client.chat.completions.with_streaming_response.create(**_arguments(request)).__enter__()
+    return client.chat.completions.create(**_arguments(request))
 
 
 def open_response(
@@ -76,9 +172,9 @@ def open_response(
     attempt = 0
     while True:
         try:
-            return _create(client, request)
+            return _send(client, request)
         except openai.APIError as exc:
-            delay = retry_delay(exc, attempt)
+            delay = retry_delay(exc, attempt, current().wall_clock())
             if delay is None or attempt >= request.retries:
                 raise explain_failure(exc, request.target, request) from exc
             attempt += 1
@@ -97,54 +193,162 @@ def answer_deltas(
     on_wait: Callable[[str, float], None] = lambda _m, _s: None,
 ) -> Iterator[str]:
     """Yield the answer's text as it arrives. Raises SdxError for every failure it can explain."""
-    import openai
-
     client = make_client(request.target, request.timeout)
     response = open_response(client, request, on_wait)
     if not request.stream:
-        yield from _whole_answer(response, stats)
+        yield from _whole_answer(response, stats, request)
         return
     try:
-        for chunk in response:
-            text = _take_chunk(chunk, stats)
-            if text:
-                yield text
-        if stats.finish_reason is None:  # the connection closed without the server saying the answer ended
-            raise ConnectionError("the connection closed before the answer finished")
-    except (openai.APIError, ValueError, ConnectionError) as exc:  # ValueError: a chunk that is not JSON
-        if stats.chunks == 0 and isinstance(exc, openai.APIError):
-            raise explain_failure(exc, request.target, request) from exc
-        raise explain_interruption(exc, stats.tokens, request) from exc
+        yield from _streamed_answer(response, stats, request)
     finally:
         response.close()
 
 
+def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest) -> Iterator[str]:
+    http = _http_library(response)
+    try:
+        yield from _read_events(response, stats)
+    except _ErrorEvent as event:
+        if stats.chunks == 0:
+            raise explain_stream_error(event.error, request.target, request) from None
+        raise explain_interruption(_error_event_reason(event.error, request), stats.tokens) from None
+    except _StreamBroke as broke:
+        raise explain_interruption(broke.reason, stats.tokens) from None
+    except http.TransportError as exc:  # a timeout between chunks, or the connection dropped
+        raise explain_interruption(interruption_reason(exc, request), stats.tokens) from exc
+    except _NotAStream as odd:
+        raise _explain_not_a_stream(odd.first_line, response, request) from None
+    if stats.chunks == 0:
+        raise empty_answer(request.target, stats.finish_reason)
+
+
+def _read_events(response: Any, stats: StreamStats) -> Iterator[str]:
+    """The event stream's text deltas; the hot loop of a streamed answer."""
+    loads = json.loads
+    for line in response.iter_lines():
+        if line.startswith("data:"):
+            data = line[5:].strip()
+            if data == "[DONE]":
+                return
+            try:
+                chunk = loads(data)
+            except json.JSONDecodeError:
+                raise _StreamBroke("the server sent a malformed chunk") from None
+            text = _take_chunk(chunk, stats)
+            if text:
+                yield text
+        elif line and not line.startswith(SSE_FIELDS):
+            if stats.chunks == 0:
+                raise _NotAStream(line)
+            raise _StreamBroke("the server sent a malformed chunk")
+    if stats.finish_reason is None:  # the connection closed without the server saying the answer ended
+        raise _StreamBroke("the connection closed before the answer finished")
+
+
 def _take_chunk(chunk: Any, stats: StreamStats) -> str:
-    usage = getattr(chunk, "usage", None)
-    if usage is not None:
-        stats.usage_completion_tokens = getattr(usage, "completion_tokens", None)
-        stats.usage_prompt_tokens = getattr(usage, "prompt_tokens", None)
-    if not chunk.choices:
+    """Record what one decoded chunk says about the answer; return its text."""
+    if type(chunk) is not dict:
+        raise _StreamBroke("the server sent a malformed chunk")
+    if "error" in chunk:
+        raise _ErrorEvent(chunk["error"])
+    usage = chunk.get("usage")
+    if usage:
+        _take_usage(usage, stats)
+    if stats.model is None and isinstance(chunk.get("model"), str):
+        stats.model = chunk["model"]
+    choices = chunk.get("choices")
+    if not choices:
         return ""
-    choice = chunk.choices[0]
-    if choice.finish_reason:
-        stats.finish_reason = choice.finish_reason
-    text = (choice.delta.content if choice.delta else None) or ""
-    if text:
-        stats.chunks += 1
-        if stats.first_token_at is None:
-            stats.first_token_at = current().monotonic()
+    choice = choices[0]
+    if type(choice) is not dict:
+        raise _StreamBroke("the server sent a malformed chunk")
+    reason = choice.get("finish_reason")
+    if reason:
+        if reason == "error":
+            raise _ErrorEvent({"message": "the provider ended the answer with an error"})
+        stats.finish_reason = reason
+    delta = choice.get("delta")
+    text = delta.get("content") if type(delta) is dict else None
+    if not text or type(text) is not str:
+        return ""
+    stats.chunks += 1
+    if stats.first_token_at is None:
+        stats.first_token_at = current().monotonic()
     return text
 
 
-def _whole_answer(completion: Any, stats: StreamStats) -> Iterator[str]:
-    if completion.usage is not None:
-        stats.usage_completion_tokens = completion.usage.completion_tokens
-        stats.usage_prompt_tokens = completion.usage.prompt_tokens
-    if completion.choices:
-        stats.finish_reason = completion.choices[0].finish_reason
-        text = completion.choices[0].message.content or ""
-        if text:
-            stats.chunks = 1
-            stats.first_token_at = current().monotonic()
-            yield text
+def _take_usage(usage: object, stats: StreamStats) -> None:
+    if not isinstance(usage, dict):
+        return
+    stats.usage_completion_tokens = _number(usage.get("completion_tokens"), int)
+    stats.usage_prompt_tokens = _number(usage.get("prompt_tokens"), int)
+    stats.cost = _number(usage.get("cost"), float)
+
+
+def _number(value: object, kind: type) -> Any:
+    """An int or float from JSON, or None (JSON booleans are not numbers here)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return kind(value)
+
+
+def _http_library(response: Any) -> Any:
+    """The module (httpx2, or httpx for older openai releases) whose errors the raw response raises."""
+    import sys
+
+    return sys.modules[type(response.http_response).__module__.partition(".")[0]]
+
+
+def _error_event_reason(error: object, request: ChatRequest) -> str:
+    from sdx.model.client_errors import body_message, one_line
+
+    message = body_message({"error": error}, "an error without a message")
+    return f"{request.target.provider.name} reported an error: {one_line(message, request.target.api_key)}"
+
+
+def _explain_not_a_stream(first_line: str, response: Any, request: ChatRequest) -> SdxError:
+    """A 200 reply that is no event stream. A JSON `error` object in it is the provider refusing."""
+    content_type = response.http_response.headers.get("content-type", "")
+    if first_line.lstrip().startswith("{"):
+        try:
+            payload = json.loads(first_line + "\n" + "\n".join(_some_lines(response)))
+        except json.JSONDecodeError:
+            payload = None
+        if isinstance(payload, dict) and payload.get("error"):
+            return explain_stream_error(payload["error"], request.target, request)
+    return not_a_stream(request.target, content_type, first_line)
+
+
+def _some_lines(response: Any, limit: int = 64 * 1024) -> Iterator[str]:
+    """The rest of a small reply (at most `limit` characters), to read an error object spread over lines."""
+    seen = 0
+    for line in response.iter_lines():
+        seen += len(line)
+        if seen > limit:
+            return
+        yield line
+
+
+def _whole_answer(completion: Any, stats: StreamStats, request: ChatRequest) -> Iterator[str]:
+    target = request.target
+    if isinstance(completion, str):  # the SDK hands back the text of a reply that is not JSON
+        raise not_a_stream(target, "html" if completion.lstrip().startswith("<") else "", completion)
+    error = getattr(completion, "error", None)  # a 200 reply carrying an error object
+    if error:
+        raise explain_stream_error(error, target, request)
+    stats.model = getattr(completion, "model", None) or None
+    usage = getattr(completion, "usage", None)
+    if usage is not None:
+        stats.usage_completion_tokens = usage.completion_tokens
+        stats.usage_prompt_tokens = usage.prompt_tokens
+        stats.cost = _number(getattr(usage, "cost", None), float)
+    text = ""
+    choices = getattr(completion, "choices", None)
+    if choices:
+        stats.finish_reason = choices[0].finish_reason
+        text = choices[0].message.content or ""
+    if not text:
+        raise empty_answer(target, stats.finish_reason)
+    stats.chunks = 1
+    stats.first_token_at = current().monotonic()
+    yield text

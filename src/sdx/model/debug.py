@@ -1,7 +1,7 @@
 """`--debug` / `SDX_DEBUG=1`: print the HTTP exchange on stderr, credentials redacted.
 
-The exchange is logged by event hooks on the HTTP client the `openai` package is given, so what is printed is
-what went over the wire, not what we meant to send.
+The exchange is logged by event hooks (`event_hooks`) on the HTTP client the `openai` package is given, so what
+is printed is what went over the wire, not what we meant to send.
 """
 
 from __future__ import annotations
@@ -29,6 +29,12 @@ def _log(line: str) -> None:
     print(redact(f"sdx debug: {line}"), file=current().stderr, flush=True)
 
 
+def note(line: str) -> None:
+    """A remark on how the request is sent, printed only when debugging."""
+    if enabled():
+        _log(line)
+
+
 def _headers(headers: Any) -> str:
     return ", ".join(
         f"{name}: {'[redacted]' if name.lower() in SECRET_HEADERS else value}" for name, value in headers.items()
@@ -47,8 +53,6 @@ def log_response(response: Any) -> None:
     _log(f"< {_headers(response.headers)}")
 
 
-def logging_http_client(timeout: float) -> Any:
-    """The openai package's own default HTTP client (httpx or httpx2, whichever it uses), with logging hooks."""
-    from openai import DefaultHttpxClient
-
-    return DefaultHttpxClient(timeout=timeout, event_hooks={"request": [log_request], "response": [log_response]})
+def event_hooks() -> dict[str, list[Any]]:
+    """Hooks for the HTTP client the `openai` package is given: log each request and response when debugging."""
+    return {"request": [log_request], "response": [log_response]} if enabled() else {}
