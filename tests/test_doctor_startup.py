@@ -34,7 +34,9 @@ def test_doctor_names_a_broken_config_file(sdx):
     assert str(sdx.config_file) in result.out and "line 1" in result.out
 
 
-@pytest.mark.parametrize("args", [["--help"], ["examples"], ["models"], ["ask", "--help"]])
+@pytest.mark.parametrize(
+    "args", [["--help"], ["examples"], ["models"], ["ask", "--help"], ["history"], ["history", "--json"]]
+)
 def test_commands_without_requests_do_not_import_openai(sdx, args):
     code = (
         "import sys, runpy; sys.argv = ['sdx', *sys.argv[1:]]\n"

@@ -81,7 +81,7 @@ def snippet_line(snippet: str) -> str:
     styled = env.stdout_isatty and not env.no_color
     pieces = []
     for text, matched in snippet_parts(snippet):
-        text = " ".join(text.split()) if text.strip() else " "
+        text = re.sub(r"\s+", " ", text)
         if env.stdout_isatty:
             text = sanitize_for_terminal(text)
         pieces.append(f"\x1b[1m{text}\x1b[22m" if matched and styled else text)
