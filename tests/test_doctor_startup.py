@@ -35,8 +35,12 @@ def test_doctor_names_a_broken_config_file(sdx):
 
 
 @pytest.mark.parametrize(
-    "args", [["--help"], ["examples"], ["models"], ["ask", "--help"], ["history"], ["history", "--json"]]
-)
+    "args",
+    [
+        ["--help"], ["examples"], ["models"], ["ask", "--help"], ["history"], ["history", "--json"],
+        ["estimate", "--dau", "1M", "--writes", "1", "--size", "1KB"], ["estimate", "--reference"],
+    ],
+)  # fmt: skip
 def test_commands_without_requests_do_not_import_openai(sdx, args):
     code = (
         "import sys, runpy; sys.argv = ['sdx', *sys.argv[1:]]\n"

@@ -106,14 +106,16 @@ def print_estimate_table(estimate: est.Estimate, *, stderr: bool) -> None:
     """The figures as a Rich table on stdout (or stderr: `ask` shows it before the answer streams)."""
     from rich.table import Table
 
-    table = Table(title="Capacity estimate", title_justify="left", caption_justify="left")
+    table = Table(title="Capacity estimate", title_justify="left")
     table.add_column("figure")
     table.add_column("value", justify="right", style="bold")
     table.add_column("formula", style="dim")
     for row in est.rows(estimate):
         table.add_row(row.label, row.value, row.formula)
-    table.caption = "\n".join(_notes(estimate))
-    console(stderr=stderr).print(table)
+    out = console(stderr=stderr)
+    out.print(table)
+    for note in _notes(estimate):
+        out.print(note, style="dim", markup=False)
 
 
 def plain_estimate(estimate: est.Estimate) -> str:
