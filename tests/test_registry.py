@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 from pathlib import Path
 
 import pytest
 
 from sdx.config import load_config
-from sdx.errors import ConfigError
-from sdx.model.registry import DUMMY_KEY, normalise_ollama_host, resolve, split_spec
+from sdx.errors import ConfigError, ExitStatus
+from sdx.model.registry import DUMMY_KEY, normalise_base_url, normalise_ollama_host, providers, resolve, split_spec
 from tests.conftest import OPENROUTER_KEY
 
 
@@ -118,3 +120,293 @@ def test_sdx_model_variable_picks_the_model(sdx, ollama):
     result = sdx.run("ask", "Design a cache", env={"SDX_MODEL": "ollama:qwen2.5:7b"})
     assert result.code == 0, result.stderr
     assert ollama.chat_requests()[0].body["model"] == "qwen2.5:7b"
+
+
+# --- OLLAMA_HOST and base URLs that cannot be used ---------------------------------------------------------------
+
+
+def one_error_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.startswith("sdx: error:")]
+    assert len(lines) == 1, stderr
+    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    ("host", "url"),
+    [
+        ("::1", "http://[::1]:11434/v1"),
+        ("::1/", "http://[::1]:11434/v1"),
+        ("::", "http://localhost:11434/v1"),
+        (":11434", "http://localhost:11434/v1"),
+        ("  127.0.0.1:8080  ", "http://127.0.0.1:8080/v1"),
+    ],
+)
+def test_more_ollama_host_forms(host, url):
+    assert normalise_ollama_host(host) == url
+
+
+@pytest.mark.parametrize(
+    ("host", "reason"),
+    [
+        ("127.0.0.1:abc", "the port must be a number from 1 to 65535"),
+        (":99999", "the port must be a number from 1 to 65535"),
+        ("gpu-box:0", "the port must be a number from 1 to 65535"),
+        ("not a host", "'not a host' is not a host name"),
+        ("ftp://gpu-box", "the scheme must be http or https, not 'ftp'"),
+        ("http://[::1", "the brackets around the IPv6 address do not match"),
+    ],
+)
+def test_unusable_ollama_host_is_a_problem_only_when_ollama_is_used(tmp_path, host, reason):
+    config = config_for(tmp_path, OLLAMA_HOST=host, OPENROUTER_API_KEY=OPENROUTER_KEY)
+    ollama = providers(config)["ollama"]  # listing providers does not raise: models and doctor keep working
+    assert reason in ollama.problem
+    assert resolve("gpt-4o-mini", config).api_key == OPENROUTER_KEY
+    with pytest.raises(
+        ConfigError, match=re.escape(f"OLLAMA_HOST is {host!r}, which is not a usable address")
+    ) as caught:
+        resolve("llama3.2", config)
+    assert "127.0.0.1:11434" in caught.value.fix
+
+
+def test_bad_ollama_host_fails_ollama_only_and_says_why(sdx, fake, ollama):
+    env = {"OLLAMA_HOST": "127.0.0.1:abc"}
+    result = sdx.call("ask", "--model", "llama3.2", "Design a cache", env=env)
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    line = one_error_line(result.stderr)
+    assert "OLLAMA_HOST is '127.0.0.1:abc', which is not a usable address: the port must be" in line
+    assert sdx.call("ask", "Design a cache", env=env).code == 0  # the default model does not need Ollama
+    assert len(fake.chat_requests()) == 1
+
+
+def test_bad_ollama_host_does_not_break_models_or_doctor(sdx, fake, ollama):
+    env = {"OLLAMA_HOST": ":99999"}
+    result = sdx.call("models", "--json", env=env)
+    assert result.code == 0, result.stderr
+    report = json.loads(result.stdout)
+    [row] = [row for row in report["providers"] if row["name"] == "ollama"]
+    assert row["base_url"] == ":99999"
+    assert "OLLAMA_HOST is ':99999', which is not a usable address" in row["problem"]
+    [alias] = [row for row in report["aliases"] if row["alias"] == "llama3.2"]
+    assert "not a usable address" in alias["problem"]
+    table = sdx.call("models", env=env, tty=True, columns=200)
+    assert table.code == 0, table.stderr
+    assert "OLLAMA_HOST is ':99999'" in table.stdout.decode()
+    doctor = sdx.call("doctor", env=env)
+    assert doctor.code != ExitStatus.ERROR, doctor.stderr
+    assert "unexpected" not in doctor.stderr + doctor.stdout.decode()
+
+
+def test_models_table_shows_brackets_and_no_escape_sequences(sdx, fake, ollama):
+    sdx.write_config('[providers.local]\nkey_env = "X"\n')
+    (sdx.home / ".env").write_text('OPENAI_BASE_URL="http://evil\x1b[2J"\n')
+    result = sdx.call("models", tty=True, columns=300)
+    out = result.stdout.decode()
+    assert result.code == 0, result.stderr
+    assert "[providers.local] has no base_url" in out  # not swallowed as Rich markup
+    assert "\x1b[2J" not in out and "http://evil␛[2J" in out
+
+
+@pytest.mark.parametrize(
+    ("base_url", "url"),
+    [
+        ("localhost:1234/v1", "http://localhost:1234/v1"),
+        ("127.0.0.1:8080/v1/", "http://127.0.0.1:8080/v1"),
+        ("[::1]:8080/v1", "http://[::1]:8080/v1"),
+        ("https://llm.corp/v1/", "https://llm.corp/v1"),
+    ],
+)
+def test_base_url_forms(base_url, url):
+    assert normalise_base_url(base_url) == url
+
+
+def test_remote_base_url_without_scheme_says_so(tmp_path):
+    config = config_for(tmp_path, '[providers.gateway]\nbase_url = "llm.corp/v1"\n')
+    with pytest.raises(ConfigError, match=r"\[providers.gateway\] base_url in .* is 'llm.corp/v1', .*no scheme"):
+        resolve("gateway:big", config)
+
+
+def test_local_base_url_without_scheme_gets_http(sdx, fake, ollama):
+    sdx.write_config(f'default_model = "studio:qwen"\n[providers.studio]\nbase_url = "127.0.0.1:{ollama.port}/v1"\n')
+    result = sdx.call("ask", "Design a cache")
+    assert result.code == 0, result.stderr
+    assert ollama.chat_requests()[0].body["model"] == "qwen"
+
+
+def test_openai_base_url_without_scheme_is_named(sdx, fake):
+    result = sdx.call(
+        "ask",
+        "-m",
+        "openai:gpt-4o",
+        "q",
+        env={"OPENAI_API_KEY": "sk-x-123456789", "OPENAI_BASE_URL": "api.example.com/v1"},
+    )
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    assert "OPENAI_BASE_URL is 'api.example.com/v1', which is not a usable address: it has no scheme" in one_error_line(
+        result.stderr
+    )
+
+
+# --- aliases -------------------------------------------------------------------------------------------------------
+
+
+def test_alias_pointing_at_an_alias_is_followed(tmp_path):
+    config = config_for(tmp_path, '[aliases]\nfast = "qwen"\nqwen = "ollama:qwen2.5:7b"\ncheap = "gpt-4o-mini"\n')
+    target = resolve("fast", config)
+    assert (target.name, target.provider.name, target.model_id) == ("fast", "ollama", "qwen2.5:7b")
+    assert (
+        resolve(
+            "cheap", config_for(tmp_path, '[aliases]\ncheap = "gpt-4o-mini"\n', OPENROUTER_API_KEY=OPENROUTER_KEY)
+        ).model_id
+        == "openai/gpt-4o-mini"
+    )
+
+
+def test_alias_loop_is_named(tmp_path):
+    config = config_for(tmp_path, '[aliases]\nfast = "quick"\nquick = "speedy"\nspeedy = "quick"\n')
+    with pytest.raises(ConfigError, match="the aliases form a loop: quick → speedy → quick"):
+        resolve("fast", config)
+
+
+def test_alias_to_itself_is_a_loop(tmp_path):
+    with pytest.raises(ConfigError, match="loop: fast → fast"):
+        resolve("fast", config_for(tmp_path, '[aliases]\nfast = "fast"\n'))
+
+
+def test_alias_to_an_unknown_provider_names_it(sdx, fake):
+    sdx.write_config('[aliases]\nfast = "fsat:qwen"\n')
+    result = sdx.call("ask", "-m", "fast", "Design a cache")
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    line = one_error_line(result.stderr)
+    assert "alias fast → fsat:qwen: there is no provider 'fsat'" in line
+    assert "did you mean fast" not in line and "known providers: openrouter, ollama, openai" in line
+
+
+def test_alias_to_neither_alias_nor_spec(tmp_path):
+    config = config_for(tmp_path, '[aliases]\nfast = "quick"\nquick = "qwen2"\n')
+    with pytest.raises(ConfigError, match="alias fast → quick → qwen2: 'qwen2' is neither an alias nor provider:model"):
+        resolve("fast", config)
+
+
+def test_unknown_model_never_suggests_itself(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        resolve("ollam", config_for(tmp_path, '[aliases]\nollam = "nope:"\n'))
+    assert "did you mean ollam?" not in caught.value.fix
+
+
+def test_models_lists_a_broken_alias_with_its_problem(sdx, fake, ollama):
+    sdx.write_config('[aliases]\nfast = "quick"\nquick = "fast"\nlocal = "qwen"\nqwen = "ollama:qwen2.5"\n')
+    result = sdx.call("models", "--json")
+    assert result.code == 0, result.stderr
+    rows = {row["alias"]: row for row in json.loads(result.stdout)["aliases"]}
+    assert "loop" in rows["fast"]["problem"]
+    assert (rows["local"]["provider"], rows["local"]["model_id"], rows["local"]["problem"]) == (
+        "ollama",
+        "qwen2.5",
+        None,
+    )
+
+
+# --- precedence: the environment beats the config file ------------------------------------------------------------
+
+
+def test_ollama_host_beats_the_config_files_base_url(sdx, fake, ollama):
+    sdx.write_config(f'[providers.ollama]\nbase_url = "{fake.base_url}"\n')
+    result = sdx.call("ask", "-m", "llama3.2", "Design a cache")  # OLLAMA_HOST points at `ollama`
+    assert result.code == 0, result.stderr
+    assert len(ollama.chat_requests()) == 1 and fake.requests == []
+    result = sdx.call("ask", "-m", "llama3.2", "Design a cache", env={"OLLAMA_HOST": None})
+    assert result.code == 0, result.stderr
+    assert len(fake.chat_requests()) == 1  # without OLLAMA_HOST, the config file's base_url is used
+
+
+def test_openai_base_url_beats_the_config_files_base_url(sdx, fake, ollama):
+    # the fixture's config file points [providers.openai] at `fake`
+    result = sdx.call(
+        "ask",
+        "-m",
+        "openai:gpt-4o",
+        "q",
+        env={"OPENAI_API_KEY": "sk-openai-123456", "OPENAI_BASE_URL": ollama.base_url},
+    )
+    assert result.code == 0, result.stderr
+    assert len(ollama.chat_requests()) == 1 and fake.requests == []
+
+
+# --- keys: a .env in the working directory cannot redirect them ---------------------------------------------------
+
+OPENAI_KEY = "sk-openai-REAL-KEY-0123456789"
+
+
+def key_reached(server) -> bool:
+    return any(OPENAI_KEY in f"{r.path} {r.headers} {r.body}" for r in server.requests)
+
+
+def test_dotenv_here_cannot_send_a_key_from_the_environment_elsewhere(sdx, fake, ollama):
+    capture = ollama
+    (sdx.home / ".env").write_text(f"OPENAI_BASE_URL={capture.base_url}\n")
+    result = sdx.call("ask", "-m", "openai:gpt-4o", "Design a cache", env={"OPENAI_API_KEY": OPENAI_KEY})
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    line = one_error_line(result.stderr)
+    assert (
+        f"refusing to send OPENAI_API_KEY (from the environment) to the OPENAI_BASE_URL set in {sdx.home / '.env'}"
+        in line
+    )
+    assert capture.requests == [] and fake.requests == []
+    assert OPENAI_KEY not in result.stderr
+
+
+def test_dotenv_here_cannot_redirect_a_key_from_the_user_dirs_dotenv(sdx, fake, ollama):
+    (sdx.config_dir / ".env").write_text(f"OPENAI_API_KEY={OPENAI_KEY}\n")
+    (sdx.home / ".env").write_text(f"OPENAI_BASE_URL={ollama.base_url}\n")
+    result = sdx.call("ask", "-m", "openai:gpt-4o", "Design a cache")
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    assert f"(from {sdx.config_dir / '.env'})" in one_error_line(result.stderr)
+    assert not key_reached(ollama) and ollama.requests == []
+
+
+def test_dotenv_here_cannot_redirect_a_key_to_a_keyed_ollama(sdx, fake, ollama):
+    sdx.write_config('[providers.ollama]\nkey_env = "OLLAMA_KEY"\n')
+    (sdx.home / ".env").write_text(f"OLLAMA_HOST={ollama.root}\n")
+    result = sdx.call("ask", "-m", "llama3.2", "q", env={"OLLAMA_HOST": None, "OLLAMA_KEY": OPENAI_KEY})
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    assert "refusing to send OLLAMA_KEY (from the environment) to the OLLAMA_HOST set in" in one_error_line(
+        result.stderr
+    )
+    assert ollama.requests == []
+
+
+def test_key_and_base_url_from_the_same_dotenv_are_used(sdx, fake, ollama):
+    (sdx.home / ".env").write_text(f"OPENAI_API_KEY={OPENAI_KEY}\nOPENAI_BASE_URL={ollama.base_url}\n")
+    result = sdx.call("ask", "-m", "openai:gpt-4o", "Design a cache")
+    assert result.code == 0, result.stderr
+    assert ollama.chat_requests()[0].headers["authorization"] == f"Bearer {OPENAI_KEY}"
+
+
+def test_base_url_from_a_trusted_place_receives_the_key(sdx, fake, ollama):
+    (sdx.config_dir / ".env").write_text(f"OPENAI_BASE_URL={ollama.base_url}\n")
+    (sdx.home / ".env").write_text(f"OPENAI_API_KEY={OPENAI_KEY}\n")  # a key from ./.env may go anywhere trusted
+    result = sdx.call("ask", "-m", "openai:gpt-4o", "Design a cache")
+    assert result.code == 0, result.stderr
+    assert ollama.chat_requests()[0].headers["authorization"] == f"Bearer {OPENAI_KEY}"
+    result = sdx.call(
+        "ask", "-m", "openai:gpt-4o", "q", env={"OPENAI_API_KEY": OPENAI_KEY, "OPENAI_BASE_URL": ollama.base_url}
+    )
+    assert result.code == 0, result.stderr
+
+
+def test_dotenv_here_cannot_copy_a_key_into_a_url(sdx, fake, ollama, monkeypatch):
+    """No `${VAR}` interpolation: a keyless provider's URL cannot carry a key out."""
+    monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
+    (sdx.home / ".env").write_text(f"OLLAMA_HOST={ollama.root}/${{OPENAI_API_KEY}}\n")
+    sdx.call("ask", "-m", "llama3.2", "Design a cache", env={"OLLAMA_HOST": None})
+    assert ollama.requests and not key_reached(ollama)
+
+
+def test_models_sends_no_key_to_a_redirected_base_url(sdx, fake, ollama):
+    (sdx.home / ".env").write_text(f"OPENAI_BASE_URL={ollama.base_url}\n")
+    result = sdx.call("models", "--json", env={"OPENAI_API_KEY": OPENAI_KEY})
+    assert result.code == 0, result.stderr
+    [row] = [row for row in json.loads(result.stdout)["providers"] if row["name"] == "openai"]
+    assert row["problem"].startswith("refusing to send OPENAI_API_KEY")
+    assert not key_reached(ollama)
