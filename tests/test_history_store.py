@@ -205,6 +205,27 @@ def test_a_full_disk_while_storing_a_turn_is_a_config_error_and_stores_nothing(h
     assert history.db.in_transaction is False
 
 
+def test_a_write_interrupted_between_its_statements_leaves_nothing_half_written(history):
+    talk = stored(history, ("Design a blob store", "Chunks"))
+    updated_at = history.load(talk.id).updated_at
+
+    def interrupt_the_update(statement: str) -> None:
+        if statement.startswith("UPDATE conversations"):  # the turn's row is already inserted
+            history.db.interrupt()
+
+    history.db.set_trace_callback(interrupt_the_update)
+    with pytest.raises(HistoryError) as caught:
+        history.add_turn(talk, Turn(question="interrupted", answer="half"))
+    assert "(interrupted)" in caught.value.what  # SQLite's own reason, not a failed ROLLBACK's
+    history.db.set_trace_callback(None)
+    assert history.db.in_transaction is False
+    loaded = history.load(talk.id)
+    assert [turn.question for turn in loaded.turns] == ["Design a blob store"] and loaded.updated_at == updated_at
+    assert history.list(query="interrupted") == []
+    history.add_turn(talk, Turn(question="next"))  # the database is usable at once
+    assert len(history.load(talk.id).turns) == 2
+
+
 def test_resolve_takes_a_unique_prefix_in_any_case(history, clock):
     first = stored(history, ("one", "1"))
     clock.now += 86_400

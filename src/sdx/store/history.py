@@ -381,7 +381,8 @@ class History:
             try:
                 yield
             except BaseException:
-                self.db.execute("ROLLBACK")
+                if self.db.in_transaction:  # SQLite rolls back by itself after some errors (an interrupt)
+                    self.db.execute("ROLLBACK")
                 raise
             self.db.execute("COMMIT")
 
@@ -449,7 +450,8 @@ def _migrate(db: sqlite3.Connection, path: Path) -> int:
             migration(db)
         db.execute(f"PRAGMA user_version = {max(version, SCHEMA_VERSION)}")
     except BaseException:
-        db.execute("ROLLBACK")
+        if db.in_transaction:
+            db.execute("ROLLBACK")
         raise
     db.execute("COMMIT")
     return max(version, SCHEMA_VERSION)
