@@ -226,6 +226,15 @@ def test_a_write_interrupted_between_its_statements_leaves_nothing_half_written(
     assert len(history.load(talk.id).turns) == 2
 
 
+def test_a_turn_for_a_conversation_deleted_meanwhile_is_refused(history):
+    talk = stored(history, ("Design a feed", "…"))
+    history.delete(talk.id)
+    with pytest.raises(UsageError) as caught:
+        history.add_turn(talk, Turn(question="more"))
+    assert caught.value.what == f"conversation {talk.id} is not in the history"
+    assert history.db.execute("SELECT count(*) FROM turns").fetchone() == (0,)
+
+
 def test_resolve_takes_a_unique_prefix_in_any_case(history, clock):
     first = stored(history, ("one", "1"))
     clock.now += 86_400

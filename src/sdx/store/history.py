@@ -231,6 +231,13 @@ class History:
         now = current().wall_clock()
         turn.created_at = turn.created_at or now
         with self._writing():
+            updated = self.db.execute(
+                "UPDATE conversations SET updated_at = ?, title = CASE title WHEN '' THEN ? ELSE title END"
+                " WHERE id = ?",
+                (now, title_from(turn.question), conversation.id),
+            )
+            if updated.rowcount == 0:  # deleted by another sdx meanwhile
+                raise _gone(conversation.id)
             cursor = self.db.execute(
                 "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
                 " completion_tokens, tokens_estimated, time_to_first_token, duration, model_id, prompt_version,"
@@ -251,11 +258,6 @@ class History:
                     turn.prompt_version,
                     turn.created_at,
                 ),
-            )
-            self.db.execute(
-                "UPDATE conversations SET updated_at = ?, title = CASE title WHEN '' THEN ? ELSE title END"
-                " WHERE id = ?",
-                (now, title_from(turn.question), conversation.id),
             )
         turn.id = cursor.lastrowid
         conversation.updated_at = now
