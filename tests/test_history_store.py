@@ -158,6 +158,24 @@ def test_a_version_0_database_file_is_migrated_in_place(db_path):
         assert history.db.execute("SELECT count(*) FROM unrelated").fetchone() == (0,)
 
 
+def test_migrations_run_in_one_transaction_all_or_nothing(db_path, monkeypatch):
+    def broken_migration(db: sqlite3.Connection) -> None:
+        db.execute("CREATE TABLE half_done (x)")
+        db.execute("SELECT * FROM no_such_table")
+
+    monkeypatch.setattr(store, "MIGRATIONS", [store._migrate_to_1, broken_migration])
+    monkeypatch.setattr(store, "SCHEMA_VERSION", 2)
+    with pytest.raises(HistoryError):
+        History.open(db_path)
+    db = sqlite3.connect(db_path)
+    assert db.execute("PRAGMA user_version").fetchone() == (0,)
+    assert db.execute("SELECT name FROM sqlite_master").fetchall() == []  # not even version 1's tables
+    db.close()
+    monkeypatch.undo()
+    with History.open(db_path) as history:
+        assert history.version == SCHEMA_VERSION
+
+
 def test_a_database_from_a_newer_sdx_is_read_but_never_written(db_path):
     with History.open(db_path) as history:
         talk = stored(history, ("Design a queue", "Use a log"))
