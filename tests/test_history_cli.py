@@ -336,3 +336,13 @@ def test_eight_concurrent_ask_processes_are_all_stored(sdx):
     data = json.loads(sdx.call("history", "--json", "--limit", "50").out)
     assert sorted(item["title"] for item in data) == sorted(f"Design system number {number}" for number in range(8))
     assert all(item["turns"] == 1 for item in data)
+
+
+@pytest.mark.parametrize("command", ["show", "export"])
+def test_a_reader_that_goes_away_ends_show_and_export_quietly(user, seed, command):
+    talk = seed(Turn("Design a log store", answer="A line of the answer.\n" * 20_000))
+    process = user.popen(command, talk.id)
+    assert process.stdout.readline() == b"# Design a log store\n"
+    process.stdout.close()  # `sdx show ID | head -1`
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""
