@@ -119,6 +119,80 @@ def ask(
 
 
 @app.command()
+def chat(
+    question: Annotated[str | None, typer.Argument(help="The first question (optional).")] = None,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", "-c", help='Constraints added to every question, e.g. "50M DAU".')
+    ] = None,
+    continue_last: Annotated[
+        bool, typer.Option("--continue", "-C", help="Resume the most recent conversation, with its model.")
+    ] = False,
+    cid: Annotated[
+        str | None, typer.Option("--cid", help="Resume conversation ID (a unique prefix is enough).")
+    ] = None,
+    log: Annotated[bool, typer.Option("--log/--no-log", help="Store the turns in history (default: yes).")] = True,
+    raw: Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")] = False,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap each answer's length.")
+    ] = None,
+) -> None:
+    """Talk it through: an interactive, multi-turn conversation (from a pipe: one message per line)."""
+    from sdx.commands.chat import ChatOptions, run_chat
+
+    options = ChatOptions(question, model, context, continue_last, cid, log, raw, timeout, max_tokens)
+    try:
+        code = run_chat(options, load_config())
+    except BrokenPipeError:
+        _quiet_broken_pipe()
+    raise typer.Exit(code)
+
+
+@app.command()
+def batch(
+    source: Annotated[
+        str | None, typer.Argument(metavar="FILE", help="Questions, one a line (or ----separated); - for stdin.")
+    ] = None,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="The directory for the answers and index.md.")] = None,
+    examples: Annotated[bool, typer.Option("--examples", help="Answer every built-in example question.")] = False,
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
+    ] = None,
+    context: Annotated[
+        str | None, typer.Option("--context", "-c", help='Constraints added to every question, e.g. "50M DAU".')
+    ] = None,
+    concurrency: Annotated[
+        int | None, typer.Option("--concurrency", "-j", help="Requests at once (default 4; 1 for a local server).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Ask again questions already answered.")] = False,
+    log: Annotated[bool, typer.Option("--log/--no-log", help="Store the answers in history (default: yes).")] = True,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."
+        ),
+    ] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap each answer's length.")
+    ] = None,
+) -> None:
+    """Answer a list of questions into a directory of Markdown files: concurrent, resumable, with progress."""
+    from sdx.commands.batch import BatchOptions, run_batch
+
+    options = BatchOptions(source, examples, out, model, context, concurrency, force, log, timeout, max_tokens)
+    env = current()
+    run_batch(options, load_config(), None if env.stdin is None else env.stdin)
+
+
+@app.command()
 def examples() -> None:
     """List the built-in example questions (use one with `sdx ask --example N`)."""
     for number, text in enumerate(prompts.EXAMPLES, start=1):
@@ -178,6 +252,30 @@ def doctor() -> None:
     from sdx.commands.doctor import run_doctor
 
     raise typer.Exit(run_doctor(current().environ))
+
+
+@app.command()
+def interview(
+    question: Annotated[str | None, typer.Argument(help='The design question, e.g. "Design a URL shortener".')] = None,
+    random_question: Annotated[bool, typer.Option("--random", help="One of the built-in questions.")] = False,
+    minutes: Annotated[int, typer.Option("--minutes", min=1, max=240, help="The interview's length.")] = 45,
+    level: Annotated[str, typer.Option("--level", help="What the grade expects: mid, senior or staff.")] = "senior",
+    model: Annotated[
+        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
+    ] = None,
+    regrade: Annotated[
+        str | None, typer.Option("--regrade", metavar="ID", help="Grade a stored interview again (an id prefix).")
+    ] = None,
+    log: Annotated[bool, typer.Option("--log/--no-log", help="Store the interview in history (default: yes).")] = True,
+) -> None:
+    """A timed mock system design interview with the model as interviewer, graded against a rubric."""
+    from sdx.commands.interview import InterviewOptions, run_interview
+
+    options = InterviewOptions(question, random_question, minutes, level, model, regrade, log)
+    try:
+        run_interview(options, load_config())
+    except BrokenPipeError:
+        _quiet_broken_pipe()
 
 
 history_app = typer.Typer(
@@ -270,6 +368,8 @@ def run(argv: list[str], env: Environment) -> int:
             return exc.status
         except typer.Exit as exc:
             return exc.exit_code
+        except SystemExit as exc:  # typer's completion callbacks exit by themselves
+            return exc.code if isinstance(exc.code, int) else ExitStatus.OK if exc.code is None else ExitStatus.ERROR
         except typer.TyperException as exc:  # bad option, missing argument: usage errors in sdx's own form
             _say(f"sdx: error: {exc.format_message()} — see `sdx {_command_name(argv)}--help`")
             return ExitStatus.USAGE

@@ -1,0 +1,50 @@
+"""Command-line conventions: global flags anywhere, usage errors in sdx's own form, completion, closed streams."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.runner import SDX
+
+
+def test_debug_may_follow_the_command(sdx, fake):
+    result = sdx.call("ask", "--debug", "Design a URL shortener")
+    assert result.code == 0, result.stderr
+    assert "sdx debug: > POST" in result.stderr and "[redacted]" in result.stderr
+
+
+def test_usage_errors_are_one_sdx_line_with_exit_2(sdx, fake):
+    for args, expected in (
+        (("ask", "--bogus"), "sdx: error: No such option: --bogus"),
+        (("nonsense",), "sdx: error: No such command 'nonsense'."),
+        (("ask", "--example", "x"), "sdx: error: "),
+    ):
+        result = sdx.call(*args)
+        assert result.code == 2, (args, result.stderr)
+        lines = result.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(expected), (args, result.stderr)
+    assert fake.requests == []
+
+
+def test_shell_completion_is_offered(sdx):
+    result = sdx.call("--show-completion", env={"SHELL": "/bin/bash"})
+    assert result.code == 0, result.stderr
+    assert b"complete" in result.stdout and b"sdx" in result.stdout
+
+
+def test_closed_stdout_and_stderr_are_not_a_crash(sdx, fake):
+    """`sdx ask … >&- 2>&-`: nothing to write to, so a quiet exit rather than a traceback into the void."""
+    for redirect in ("1>&-", "2>&-", "1>&- 2>&-"):
+        command = " ".join([*SDX, "ask", "'Design a URL shortener'"]) + f" {redirect}; echo code=$? >&3"
+        proc = subprocess.run(
+            ["bash", "-c", f"exec 3>&1; {command}"], capture_output=True, env=sdx.env, cwd=sdx.home, timeout=60
+        )
+        assert b"code=0" in proc.stdout, (redirect, proc.stdout, proc.stderr)
+        assert b"Traceback" not in proc.stdout + proc.stderr
+
+
+def test_version(sdx):
+    result = sdx.call("--version")
+    assert (result.code, result.stdout.decode().split()[0]) == (0, "sdx")
+    assert sys.version_info >= (3, 10)
