@@ -10,6 +10,7 @@ falls back to `LIKE` when this SQLite has no FTS5.
 
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import secrets
@@ -356,12 +357,14 @@ class History:
                 rows = self._search_like(query.split(), kind, limit)
         return [ConversationSummary(*row[:6], turns=row[6], meta=_meta(row[7]), snippet=row[8]) for row in rows]
 
-    def all_ids(self) -> list[str]:
+    def all_ids(self) -> builtins.list[str]:  # `builtins.`: in this class, `list` is the method above
         """Every conversation id, sorted (to find the shortest unique prefixes)."""
         with _translated(self.path):
             return [row[0] for row in self.db.execute("SELECT id FROM conversations ORDER BY id")]
 
-    def _search_like(self, words: list[str], kind: str | None, limit: int) -> list[tuple[object, ...]]:
+    def _search_like(
+        self, words: builtins.list[str], kind: str | None, limit: int
+    ) -> builtins.list[tuple[object, ...]]:
         """The search without FTS5: every word must appear (case-insensitive for ASCII); newest first."""
         patterns = ["%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for word in words]
         where = " AND ".join(["(t.question LIKE ? ESCAPE '\\' OR t.answer LIKE ? ESCAPE '\\')"] * len(patterns))
