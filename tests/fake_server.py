@@ -64,6 +64,15 @@ class Scenario:
     stall_after: int | None = None  # stop sending (but keep the connection) after N content chunks
     comments: bool = True  # interleave `: keep-alive` SSE comments, as OpenRouter does
     finish_reason: str = "stop"
+    usage_completion_tokens: int | None = None  # reported completion tokens (default: the number of content chunks)
+    usage_prompt_tokens: int = 50
+    cost: float | None = None  # OpenRouter's usage.cost, when set
+    model_reported: str | None = None  # the model id the chunks name (default: the one requested)
+    stream_error: dict[str, Any] = field(
+        default_factory=lambda: {"message": "upstream provider failed", "code": 502}
+    )  # the error object sent by error_chunk_after
+    stream_error_choices: bool = False  # send it as OpenRouter does, with a `finish_reason: "error"` choice
+    break_whole_answer: bool = False  # drop the connection halfway through a non-streamed answer
 
 
 @dataclass
@@ -143,6 +152,8 @@ class FakeOpenAI:
                 time.sleep(server.scenario.delay_first)
                 if body.get("stream"):
                     server._stream(self, body)
+                elif server.scenario.break_whole_answer:
+                    server._break_completion(self, body)
                 else:
                     self._json(200, server._completion(body))
 
@@ -179,10 +190,35 @@ class FakeOpenAI:
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
-            "model": body["model"],
+            "model": self.scenario.model_reported or body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 50, "completion_tokens": 42, "total_tokens": 92},
+            "usage": self._usage(42 if self.scenario.usage_completion_tokens is None else None),
         }
+
+    def _usage(self, chunks: int | None) -> dict[str, Any]:
+        """The usage object: the scenario's numbers, else `chunks` completion tokens."""
+        scenario = self.scenario
+        completion = scenario.usage_completion_tokens if chunks is None else chunks
+        usage: dict[str, Any] = {
+            "prompt_tokens": scenario.usage_prompt_tokens,
+            "completion_tokens": completion,
+            "total_tokens": scenario.usage_prompt_tokens + completion,
+        }
+        if scenario.cost is not None:
+            usage["cost"] = scenario.cost
+        return usage
+
+    def _break_completion(self, handler: Any, body: dict[str, Any]) -> None:
+        """Announce the whole JSON answer, send half of it, and hang up."""
+        data = json.dumps(self._completion(body)).encode()
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(data)))
+        handler.end_headers()
+        handler.wfile.write(data[: len(data) // 2])
+        handler.wfile.flush()
+        handler.close_connection = True
+        handler.connection.shutdown(2)
 
     def _stream(self, handler: Any, body: dict[str, Any]) -> None:
         scenario = self.scenario
@@ -192,7 +228,7 @@ class FakeOpenAI:
         handler.send_header("Connection", "close")
         handler.end_headers()
         handler.close_connection = True
-        model = body["model"]
+        model = scenario.model_reported or body["model"]
 
         def event(payload: object) -> None:
             handler.wfile.write(f"data: {json.dumps(payload)}\n\n".encode())
@@ -217,7 +253,10 @@ class FakeOpenAI:
                     handler.connection.shutdown(2)
                     return
                 if n == scenario.error_chunk_after:
-                    event({"error": {"message": "upstream provider failed", "code": 502}})
+                    error_event: dict[str, Any] = {"error": scenario.stream_error}
+                    if scenario.stream_error_choices:
+                        error_event |= chunk({"content": ""}, "error")
+                    event(error_event)
                     return
                 if n == scenario.bad_chunk_after:
                     handler.wfile.write(b"data: {not json\n\n")
@@ -231,7 +270,7 @@ class FakeOpenAI:
                     time.sleep(scenario.delay_between)
             event(chunk({}, scenario.finish_reason))
             if scenario.usage and (body.get("stream_options") or {}).get("include_usage"):
-                usage = {"prompt_tokens": 50, "completion_tokens": len(pieces), "total_tokens": 50 + len(pieces)}
+                usage = self._usage(len(pieces) if scenario.usage_completion_tokens is None else None)
                 event(
                     {
                         "id": "chatcmpl-fake",

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sdx.commands.models_view import key_present
 from sdx.config import load_config
 from sdx.errors import ExitStatus, SdxError
+from sdx.model.client_errors import status_failure
 from sdx.model.probe import probe
 from sdx.model.registry import Provider, chosen_model_name, providers, resolve
 
@@ -29,13 +30,9 @@ def check_provider(provider: Provider, key: str) -> Check:
     if not result.reachable:
         fix = "start it with `ollama serve` or set OLLAMA_HOST" if provider.name == "ollama" else "is it running?"
         return Check(False, f"{provider.name}: {result.problem}", fix, ExitStatus.NETWORK)
-    if result.status in (401, 403):
-        return Check(
-            False,
-            f"{provider.name}: the key in {provider.key_env} was rejected",
-            "replace it",
-            ExitStatus.PROVIDER,
-        )
+    if result.status is not None and result.status >= 400:  # the same table as `sdx ask` failures
+        failure = status_failure(result.status, result.message, provider, result.url, html=result.html)
+        return Check(False, failure.what, failure.fix, failure.status)
     if result.problem:
         return Check(
             False,

@@ -206,8 +206,9 @@ def answer_deltas(
 
 def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest) -> Iterator[str]:
     http = _http_library(response)
+    lines = response.iter_lines()
     try:
-        yield from _read_events(response, stats)
+        yield from _read_events(lines, stats)
     except _ErrorEvent as event:
         if stats.chunks == 0:
             raise explain_stream_error(event.error, request.target, request) from None
@@ -217,15 +218,15 @@ def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest) ->
     except http.TransportError as exc:  # a timeout between chunks, or the connection dropped
         raise explain_interruption(interruption_reason(exc, request), stats.tokens) from exc
     except _NotAStream as odd:
-        raise _explain_not_a_stream(odd.first_line, response, request) from None
+        raise _explain_not_a_stream(odd.first_line, lines, response, request) from None
     if stats.chunks == 0:
         raise empty_answer(request.target, stats.finish_reason)
 
 
-def _read_events(response: Any, stats: StreamStats) -> Iterator[str]:
+def _read_events(lines: Iterator[str], stats: StreamStats) -> Iterator[str]:
     """The event stream's text deltas; the hot loop of a streamed answer."""
     loads = json.loads
-    for line in response.iter_lines():
+    for line in lines:
         if line.startswith("data:"):
             data = line[5:].strip()
             if data == "[DONE]":
@@ -306,12 +307,12 @@ def _error_event_reason(error: object, request: ChatRequest) -> str:
     return f"{request.target.provider.name} reported an error: {one_line(message, request.target.api_key)}"
 
 
-def _explain_not_a_stream(first_line: str, response: Any, request: ChatRequest) -> SdxError:
+def _explain_not_a_stream(first_line: str, rest: Iterator[str], response: Any, request: ChatRequest) -> SdxError:
     """A 200 reply that is no event stream. A JSON `error` object in it is the provider refusing."""
     content_type = response.http_response.headers.get("content-type", "")
     if first_line.lstrip().startswith("{"):
         try:
-            payload = json.loads(first_line + "\n" + "\n".join(_some_lines(response)))
+            payload = json.loads(first_line + "\n" + "\n".join(_some_lines(rest)))
         except json.JSONDecodeError:
             payload = None
         if isinstance(payload, dict) and payload.get("error"):
@@ -319,10 +320,10 @@ def _explain_not_a_stream(first_line: str, response: Any, request: ChatRequest) 
     return not_a_stream(request.target, content_type, first_line)
 
 
-def _some_lines(response: Any, limit: int = 64 * 1024) -> Iterator[str]:
+def _some_lines(lines: Iterator[str], limit: int = 64 * 1024) -> Iterator[str]:
     """The rest of a small reply (at most `limit` characters), to read an error object spread over lines."""
     seen = 0
-    for line in response.iter_lines():
+    for line in lines:
         seen += len(line)
         if seen > limit:
             return
@@ -342,8 +343,10 @@ def _whole_answer(completion: Any, stats: StreamStats, request: ChatRequest) -> 
         stats.usage_completion_tokens = usage.completion_tokens
         stats.usage_prompt_tokens = usage.prompt_tokens
         stats.cost = _number(getattr(usage, "cost", None), float)
-    text = ""
     choices = getattr(completion, "choices", None)
+    if choices is None:  # JSON, but not a chat completion
+        raise not_a_stream(target, "application/json", "{…}")
+    text = ""
     if choices:
         stats.finish_reason = choices[0].finish_reason
         text = choices[0].message.content or ""

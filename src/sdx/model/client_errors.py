@@ -115,14 +115,16 @@ def status_failure(
     html: bool = False,
     model_id: str | None = None,
     input_size: str = "",
+    url_is_right: bool = False,
 ) -> SdxError:
     """The failure table: what an HTTP error status from a provider means, and what to do about it.
 
     `model_id` is None when the request named no model (`sdx doctor` listing models): a 404 then means the URL.
+    `url_is_right` when the server answered 200 on that URL and put the status in an error object.
     """
     refused = ExitStatus.PROVIDER
     name = provider.name
-    if status == 404 and (html or not _names_a_model(message, model_id)):
+    if status == 404 and not url_is_right and (html or not _names_a_model(message, model_id)):
         shown = "an HTML page" if html else message
         return SdxError(f"{url} answered 404 ({shown})", BASE_URL_FIX, ExitStatus.CONFIG)
     if html and status == 405:
@@ -219,6 +221,7 @@ def explain_stream_error(error: object, target: Target, request: ChatRequest) ->
             f"{target.base_url}/chat/completions",
             model_id=target.model_id,
             input_size=input_size(error, message, request),
+            url_is_right=True,
         )
     return SdxError(
         f"{target.provider.name} refused to answer: {message}",

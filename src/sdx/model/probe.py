@@ -1,6 +1,7 @@
 """Cheap reachability checks for `sdx models` and `sdx doctor`, with the standard library only.
 
-These run on every `sdx models`, so they use `urllib` (no `openai` import) and a short timeout.
+These run on every `sdx models`, so they use `urllib` (no `openai` import) and a short timeout. A server on this
+machine is reached directly, whatever HTTP_PROXY says (as the client does).
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
+from sdx.model.client import is_loopback
+from sdx.model.client_errors import body_message, looks_like_html, one_line
 from sdx.model.registry import Provider
 
 
@@ -19,6 +22,9 @@ class ProbeResult:
     models: list[str] = field(default_factory=list)
     problem: str = ""  # why it is not reachable, or why the list is empty
     status: int | None = None
+    url: str = ""  # the URL that gave `status`
+    message: str = ""  # the human part of an error reply, one line
+    html: bool = False  # the error reply was a web page
 
 
 def get_json(url: str, timeout: float, api_key: str = "") -> tuple[int, object]:
@@ -26,7 +32,8 @@ def get_json(url: str, timeout: float, api_key: str = "") -> tuple[int, object]:
     if api_key:
         headers["Authorization"] = f"Bearer {api_key}"
     request = urllib.request.Request(url, headers=headers)
-    with urllib.request.urlopen(request, timeout=timeout) as response:
+    opener = urllib.request.build_opener(*([urllib.request.ProxyHandler({})] if is_loopback(url) else []))
+    with opener.open(request, timeout=timeout) as response:
         return response.status, json.loads(response.read() or b"null")
 
 
@@ -54,10 +61,20 @@ def probe(provider: Provider, api_key: str = "", timeout: float = 1.5) -> ProbeR
             status, payload = get_json(url, timeout, api_key if "/api/tags" not in url else "")
             return ProbeResult(True, _names(payload, list_key, name_key), status=status)
         except urllib.error.HTTPError as exc:
-            result = ProbeResult(True, problem=f"{url} answered {exc.code}", status=exc.code)
+            result = _http_error(url, exc, api_key)
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return ProbeResult(False, problem=f"cannot reach {url}: {reason}")
-        except ValueError:
+        except (json.JSONDecodeError, UnicodeDecodeError):
             result = ProbeResult(True, problem=f"{url} did not answer JSON")
     return result
+
+
+def _http_error(url: str, exc: urllib.error.HTTPError, api_key: str) -> ProbeResult:
+    try:
+        text = exc.read(4096).decode("utf-8", "replace")
+    except OSError:
+        text = ""
+    html = looks_like_html(exc.headers.get("content-type", "") if exc.headers else "", text)
+    message = one_line(body_message(text, text) or str(exc.reason), api_key)
+    return ProbeResult(True, problem=f"{url} answered {exc.code}", status=exc.code, url=url, message=message, html=html)
