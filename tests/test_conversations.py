@@ -176,3 +176,15 @@ def test_sigterm_mid_answer_keeps_and_stores_the_text_and_exits_143(sdx, fake):
     assert err.decode().strip().startswith("sdx: terminated after")
     [turn] = stored(sdx)[0].turns
     assert turn.status == "interrupted" and turn.answer == out.decode()
+
+
+def test_a_damaged_history_costs_a_warning_not_the_answer(sdx, fake):
+    data_dir = sdx.config_dir
+    (data_dir / "history.db").write_bytes(b"this is not a database" * 100)
+    result = sdx.call("ask", "Design a URL shortener")
+    assert result.code == 0, result.stderr
+    assert result.stdout == ANSWER.encode()
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith("sdx: warning: history is unavailable, this answer will not be stored: ")
+    assert " — " in warning
+    assert (data_dir / "history.db").read_bytes() == b"this is not a database" * 100  # never replaced

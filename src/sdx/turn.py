@@ -201,7 +201,7 @@ def _store(conversation: Conversation, turn: Turn, history: History | None) -> N
                 history.create(conversation)
             history.add_turn(conversation, turn)
     except SdxError as exc:
-        say(f"sdx: warning: this answer was not stored in history: {exc.what}")
+        say(f"sdx: warning: this answer was not stored in history: {exc.what}{f' — {exc.fix}' if exc.fix else ''}")
 
 
 @contextmanager

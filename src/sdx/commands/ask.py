@@ -124,7 +124,8 @@ def open_history(config: Config, options: AskOptions) -> History | None:
     except SdxError as exc:
         if continuing:
             raise
-        say(f"sdx: warning: history is unavailable, this answer will not be stored: {exc.what}")
+        fix = f" — {exc.fix}" if exc.fix else ""
+        say(f"sdx: warning: history is unavailable, this answer will not be stored: {exc.what}{fix}")
         return None
 
 
