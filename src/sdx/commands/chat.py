@@ -1,0 +1,364 @@
+"""`sdx chat`: a multi-turn conversation, interactive on a terminal and line by line from a pipe.
+
+On a terminal, input and output take turns: the line editor reads a message, `run_turn` streams the answer
+through the same live Markdown renderer as `sdx ask`, a footer on stderr sums it up, and the editor reads again.
+Ctrl-C stops the answer (what arrived is kept and stored) and returns to the prompt; a failed turn costs its one
+error line, never the conversation. With stdin not a terminal, each line is one message, answered in turn; raw
+answers are each followed by a marker line (`END_MARKER`) so a reader can tell them apart, and the exit code is
+the worst failure (0 when all succeeded).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from sdx.config import Config
+from sdx.domain import prompts
+from sdx.domain.conversation import COMPLETE, Conversation, Turn
+from sdx.environment import current
+from sdx.errors import ExitStatus, SdxError, UsageError
+from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.terminal.render import sanitize_for_terminal, say, stdout_is_terminal
+from sdx.turn import Interrupted, TurnOptions, run_turn
+
+if TYPE_CHECKING:
+    from sdx.store.history import History
+    from sdx.terminal.prompt_input import LineEditor
+
+PROMPT = "› "
+END_MARKER = "<!-- sdx: end of answer {number} -->"  # after each raw answer read from a pipe; an HTML comment
+INPUT_HISTORY_NAME = "chat_input_history"  # beside the history database
+HISTORY_ROWS = 10
+
+HELP = """\
+Commands:
+  /help            this help
+  /model NAME      answer with another model from now on (an alias or provider:model; /model shows the current one)
+  /context TEXT    add TEXT to the following questions (/context alone clears it)
+  /new             start a fresh conversation (same model, no context)
+  /save FILE       write this conversation to FILE as Markdown
+  /history         recent conversations (continue one with: sdx chat --cid ID)
+  /exit            leave (or Ctrl-D)
+Keys: Enter sends · Esc-Enter inserts a new line (pasting keeps newlines) · Ctrl-C stops an answer or clears the line"""
+
+
+@dataclass(frozen=True)
+class ChatOptions:
+    question: str | None = None  # asked first
+    model: str | None = None
+    context: str | None = None
+    continue_last: bool = False  # -C: the most recent conversation, of any kind
+    conversation_id: str | None = None  # --cid: a given one (a unique prefix is enough)
+    log: bool = True  # --no-log: store nothing
+    raw: bool = False
+    timeout: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class ChatSession:
+    """What a chat carries from one message to the next."""
+
+    config: Config
+    conversation: Conversation
+    target: Target
+    context: str
+    turn_options: TurnOptions
+    store: History | None  # where turns are stored; None when logging is off or the history is unavailable
+    editor: LineEditor | None = None  # None when reading from a pipe
+    answers: int = 0
+
+
+def run_chat(options: ChatOptions, config: Config) -> int:
+    """Chat until Ctrl-D, `/exit` or the end of piped input; the exit code."""
+    if options.continue_last and options.conversation_id:
+        raise UsageError("give -C or --cid, not both")
+    logging = options.log and config.log
+    history = open_history(continuing=options.continue_last or bool(options.conversation_id), logging=logging)
+    try:
+        session = start_session(options, config, history, history if logging else None)
+        env = current()
+        if env.stdin_isatty or env.stdin is None:
+            return interactive(session, options.question)
+        return from_pipe(session, options.question, env.stdin)
+    finally:
+        if history is not None:
+            history.close()
+
+
+def open_history(continuing: bool, logging: bool) -> History | None:
+    """The history to read the continued conversation from and store turns in; None when neither is needed.
+
+    A history that cannot be opened is fatal when a conversation must be read from it, and a warning otherwise.
+    """
+    from sdx.store.history import History
+
+    if not continuing and not logging:
+        return None
+    try:
+        return History.open()
+    except SdxError as exc:
+        if continuing:
+            raise
+        say(f"sdx: warning: history is unavailable, this chat will not be stored: {exc.what}")
+        return None
+
+
+def start_session(options: ChatOptions, config: Config, history: History | None, store: History | None) -> ChatSession:
+    conversation = earlier_conversation(options, history)
+    model_name = options.model or (conversation.model if conversation else chosen_model_name(None, config))
+    target = resolve(model_name, config)
+    if conversation is None:
+        conversation = new_conversation(model_name)
+    else:
+        conversation.system_prompt = prompts.SYSTEM_PROMPT  # follow-ups use today's prompt; turns keep versions
+        conversation.prompt_version = prompts.SYSTEM_PROMPT_VERSION
+        say(f"sdx: continuing “{conversation.title}” ({_count(len(conversation.turns), 'turn')}, {model_name})")
+    turn_options = TurnOptions(
+        raw=options.raw, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens
+    )
+    return ChatSession(config, conversation, target, (options.context or "").strip(), turn_options, store)
+
+
+def earlier_conversation(options: ChatOptions, history: History | None) -> Conversation | None:
+    if history is None or not (options.continue_last or options.conversation_id):
+        return None
+    if options.conversation_id:
+        return history.load(history.resolve(options.conversation_id))
+    latest = history.latest()
+    if latest is None:
+        raise UsageError("there is no earlier conversation to continue", "start one: sdx chat")
+    return history.load(latest)
+
+
+def new_conversation(model_name: str) -> Conversation:
+    return Conversation(
+        kind="chat", model=model_name, system_prompt=prompts.SYSTEM_PROMPT, prompt_version=prompts.SYSTEM_PROMPT_VERSION
+    )
+
+
+# the two ways of reading messages
+
+
+def interactive(session: ChatSession, first: str | None) -> int:
+    """The REPL: read, answer, repeat; Ctrl-C at the prompt drops the line, Ctrl-D leaves."""
+    from sdx.store.history import history_path
+    from sdx.terminal.prompt_input import LineEditor
+
+    logging = session.store is not None
+    session.editor = LineEditor(history_path().parent / INPUT_HISTORY_NAME if logging else None)
+    messages: Iterable[str] = [first] if first and first.strip() else []
+    while True:
+        for message in messages:
+            if is_exit(message):
+                return ExitStatus.OK
+            handle(session, message)
+        try:
+            messages = [session.editor.read(PROMPT)]
+        except KeyboardInterrupt:
+            messages = []
+        except EOFError:
+            return ExitStatus.OK
+
+
+def from_pipe(session: ChatSession, first: str | None, stdin: BinaryIO) -> int:
+    """One message per line of stdin (blank lines skipped), each answered in turn; the worst failure's status."""
+    worst = ExitStatus.OK
+    for message in chain([first] if first and first.strip() else [], piped_lines(stdin)):
+        if is_exit(message):
+            break
+        worst = max(worst, handle(session, message))
+    return worst
+
+
+def piped_lines(stdin: BinaryIO) -> Iterator[str]:
+    """Lines as they arrive (a slow writer is answered line by line), undecodable bytes replaced."""
+    for line in stdin:
+        text = line.decode("utf-8", errors="replace").strip()
+        if text:
+            yield text
+
+
+def is_exit(message: str) -> bool:
+    return message.strip() in ("/exit", "/quit")
+
+
+def handle(session: ChatSession, message: str) -> int:
+    """A slash command, or a question to answer; its status (0 when it went well)."""
+    message = message.strip()
+    if not message:
+        return ExitStatus.OK
+    try:
+        if message.startswith("/"):
+            slash_command(session, message)
+            return ExitStatus.OK
+        return answer(session, message)
+    except Interrupted as exc:
+        if session.editor is None or exc.status != ExitStatus.INTERRUPTED:
+            raise  # a pipe's Ctrl-C ends the run; SIGTERM/SIGHUP end any chat
+        say(exc.line())
+        return exc.status
+    except SdxError as exc:
+        say(exc.line())
+        return exc.status
+
+
+# answering
+
+
+def answer(session: ChatSession, question: str) -> int:
+    """Ask `question` in the conversation (stored whatever happens); an interruption or failure propagates."""
+    env = current()
+    piped_raw = session.editor is None and (session.turn_options.raw or not stdout_is_terminal())
+    if session.editor is None and env.stderr_isatty:
+        say(f"{PROMPT}{sanitize_for_terminal(question)}")
+    turn = Turn(question, session.context)
+    session.answers += 1
+    try:
+        check_size(question, session)
+        run_turn(session.conversation, turn, session.target, session.turn_options, session.store)
+    finally:
+        if piped_raw:
+            end_raw_answer(turn, session.answers)
+        if turn.answer or turn.status == COMPLETE:
+            footer(turn, session.target)
+        if session.editor is not None:
+            say("")  # a blank line between the answer and the next prompt
+    return ExitStatus.OK
+
+
+def check_size(question: str, session: ChatSession) -> None:
+    limit = session.config.max_input_kb
+    if len(question.encode()) + len(session.context.encode()) > limit * 1024:
+        raise UsageError(
+            f"the message and context are larger than {limit} KB", "send less, or raise max_input_kb in the config file"
+        )
+
+
+def end_raw_answer(turn: Turn, number: int) -> None:
+    """Close a piped answer: a newline if it lacks one, then the marker line (also after a failed answer)."""
+    stdout = current().stdout
+    ending = "" if not turn.answer or turn.answer.endswith("\n") else "\n"
+    stdout.flush()
+    stdout.buffer.write(f"{ending}{END_MARKER.format(number=number)}\n".encode())
+    stdout.buffer.flush()
+
+
+def footer(turn: Turn, target: Target) -> None:
+    """On a terminal's stderr: model · tokens in/out · time to first token · tokens/s · cost (when reported)."""
+    env = current()
+    if not env.stderr_isatty:
+        return
+    line = sanitize_for_terminal(footer_text(turn, target))
+    say(line if env.no_color else f"\x1b[2m{line}\x1b[0m")
+
+
+def footer_text(turn: Turn, target: Target) -> str:
+    approx = "~" if turn.tokens_estimated else ""
+    parts = [turn.model_id or target.model_id]
+    parts.append(f"{approx}{turn.prompt_tokens or 0:,} in / {approx}{turn.completion_tokens or 0:,} out")
+    if turn.time_to_first_token is not None:
+        parts.append(f"first token {turn.time_to_first_token:.1f}s")
+        streaming = (turn.duration or 0) - turn.time_to_first_token
+        if turn.completion_tokens and streaming > 0:
+            parts.append(f"{turn.completion_tokens / streaming:.0f} tokens/s")
+    cost = getattr(turn, "cost", None)  # set when the provider reports one (OpenRouter)
+    if cost is not None:
+        parts.append(f"${cost:.4f}")
+    return " · ".join(parts)
+
+
+# slash commands
+
+
+def slash_command(session: ChatSession, line: str) -> None:
+    name, _, argument = line.partition(" ")
+    command = COMMANDS.get(name.lower())
+    if command is None:
+        raise UsageError(f"unknown command {name}", "/help lists the commands")
+    command(session, argument.strip())
+
+
+def show_help(_session: ChatSession, _argument: str) -> None:
+    say(HELP)
+
+
+def switch_model(session: ChatSession, name: str) -> None:
+    if not name:
+        say(f"sdx: model: {session.target.name} ({session.target.provider.name}:{session.target.model_id})")
+        return
+    session.target = resolve(name, session.config)  # an unknown model raises: the chat keeps the old one
+    say(f"sdx: now answering with {name} ({session.target.provider.name}:{session.target.model_id})")
+
+
+def set_context(session: ChatSession, text: str) -> None:
+    session.context = text
+    say(f"sdx: context for the following questions: {text}" if text else "sdx: context cleared")
+
+
+def fresh_conversation(session: ChatSession, _argument: str) -> None:
+    session.conversation = new_conversation(session.target.name)
+    cleared = " (context cleared)" if session.context else ""
+    session.context = ""
+    say(f"sdx: new conversation with {session.target.name}{cleared}")
+
+
+def save_conversation(session: ChatSession, file: str) -> None:
+    """The conversation as Markdown (as `sdx export` writes it); an existing file is only replaced when confirmed."""
+    from sdx.commands.history import conversation_markdown
+
+    if not file:
+        raise UsageError("/save needs a file name", "e.g. /save notes.md")
+    if not session.conversation.turns:
+        raise UsageError("there is nothing to save yet", "ask a question first")
+    path = Path(file).expanduser()
+    path = path if path.is_absolute() else current().cwd / path
+    if path.exists() and not confirmed(session, f"{file} exists; replace it? [y/N] "):
+        raise UsageError(f"{file} already exists and was left as it is", "choose another file name")
+    try:
+        path.write_text(conversation_markdown(session.conversation), encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"cannot write {file}: {exc.strerror or exc}", "check the path and its permissions") from None
+    say(f"sdx: saved {_count(len(session.conversation.turns), 'turn')} to {file}")
+
+
+def confirmed(session: ChatSession, question: str) -> bool:
+    if session.editor is None:
+        return False
+    try:
+        return session.editor.read(question).strip().lower() in ("y", "yes")
+    except (KeyboardInterrupt, EOFError):
+        return False
+
+
+def recent_conversations(session: ChatSession, _argument: str) -> None:
+    from sdx.commands.history import history_table, short_ids
+    from sdx.store.history import History
+
+    with History.open() as history:
+        summaries = history.list(limit=HISTORY_ROWS)
+        ids = history.all_ids() if summaries else []
+    if not summaries:
+        say("sdx: no conversations yet")
+        return
+    env = current()
+    for line in history_table(summaries, short_ids(ids), graded=False):
+        say(sanitize_for_terminal(line) if env.stderr_isatty else line)
+
+
+COMMANDS: dict[str, Callable[[ChatSession, str], None]] = {
+    "/help": show_help,
+    "/model": switch_model,
+    "/context": set_context,
+    "/new": fresh_conversation,
+    "/save": save_conversation,
+    "/history": recent_conversations,
+}
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

@@ -1,0 +1,89 @@
+"""The line editor of the interactive commands (`sdx chat`, `sdx interview`): prompt-toolkit, drawn on stderr.
+
+Enter sends; Esc-Enter (Alt-Enter in most terminals) inserts a new line, and a bracketed paste is inserted whole,
+newlines included. The first prompt shows the keys as a grey placeholder. Input history is kept in memory, or
+in a private file (0600 in a 0700 directory) when one is given. Input and output take turns: the editor owns the
+terminal only while it reads a line, so answers are printed by Rich between two `read` calls (no
+`patch_stdout`, which would strip the answer's escape sequences).
+
+prompt-toolkit costs about 100 ms to import, so it is imported when the first editor is made.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sdx.environment import current
+from sdx.terminal.render import say
+
+KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops an answer · Ctrl-D or /exit leaves · /help"
+
+
+class LineEditor:
+    """Reads one message at a time from the terminal.
+
+    `read` raises `EOFError` on Ctrl-D (on an empty line) and `KeyboardInterrupt` on Ctrl-C (the line is
+    dropped). `toolbar`, when given, is a bottom line redrawn every second (an interview's clock, say).
+    """
+
+    def __init__(
+        self, history_file: Path | None = None, toolbar: Callable[[], str] | None = None, hint: str = KEYS_HINT
+    ) -> None:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+        history_file = _private_file(history_file) if history_file else None
+        self._hint = hint
+        self._reads = 0
+        self._session: Any = PromptSession(
+            history=FileHistory(str(history_file)) if history_file else InMemoryHistory(),
+            key_bindings=_key_bindings(),
+            bottom_toolbar=toolbar,
+            refresh_interval=1.0 if toolbar else 0,
+            prompt_continuation=lambda width, _line, _wrap: "…".rjust(width - 1) + " ",
+            output=_terminal_output(),
+        )
+
+    def read(self, prompt: str) -> str:
+        """The next message as typed (possibly several lines); the keys' hint shows in the first prompt."""
+        from prompt_toolkit.formatted_text import FormattedText
+
+        first = self._reads == 0 and self._hint
+        self._reads += 1
+        # prompt() keeps what it is given for the next calls: the later prompts need an explicit empty placeholder
+        placeholder = FormattedText([("fg:ansibrightblack", self._hint)] if first else [])
+        return self._session.prompt(prompt, placeholder=placeholder)
+
+
+def _key_bindings() -> Any:
+    from prompt_toolkit.key_binding import KeyBindings
+
+    bindings = KeyBindings()
+
+    @bindings.add("escape", "enter")
+    def _newline(event: Any) -> None:
+        event.current_buffer.insert_text("\n")
+
+    return bindings
+
+
+def _terminal_output() -> Any:
+    """Draw on stderr when it is the terminal (stdout is the answers'), else on stdout."""
+    from prompt_toolkit.output import create_output
+
+    env = current()
+    return create_output(stdout=env.stderr if env.stderr_isatty or not env.stdout_isatty else env.stdout)
+
+
+def _private_file(path: Path) -> Path | None:
+    """Create the history file readable by its owner only; None (history in memory) when that fails."""
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        return path
+    except OSError as exc:
+        say(f"sdx: warning: input history is not kept ({path}: {exc.strerror or exc})")
+        return None
