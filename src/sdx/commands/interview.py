@@ -1,0 +1,505 @@
+"""`sdx interview`: a timed mock system design interview with the model as the interviewer, graded at the end.
+
+The flow: an opening turn (the interviewer presents the problem), then the candidate's loop (messages and the
+`/hint`, `/next`, `/estimate …`, `/time`, `/done` commands) until `/done`, end of input or the clock; then one
+grading request that must come back as JSON for the rubric's schema. Every turn goes through `run_turn` and is
+stored as it happens; the grade and its status are kept in the conversation's `meta`:
+`{"level", "minutes", "question", "hints", "grade_status", "grade", "grade_raw"}`.
+
+On a terminal the candidate types into the shared line editor, whose bottom toolbar shows the phase and the
+time left. With stdin piped the interview is scriptable: one candidate message per line, end of input = `/done`.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+from sdx.commands.chat import end_raw_answer
+from sdx.config import Config
+from sdx.domain import prompts, rubric
+from sdx.domain.conversation import Conversation, Turn, title_from
+from sdx.environment import current
+from sdx.errors import ExitStatus, SdxError, UsageError
+from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.store.history import History, history_path
+from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
+from sdx.turn import Interrupted, TurnOptions, run_turn
+
+GRADED, NOT_GRADED = "graded", "not graded"
+GRADE_TIMEOUT = 300.0  # seconds: a whole grade, not streamed, from a slow local model
+GRADE_RETRIES = 3  # 429 and 5xx
+NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
+INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
+PROMPT = "you› "
+COMMANDS = ("/hint", "/next", "/estimate", "/time", "/done")
+_COMMAND_WORD = re.compile(r"/[a-z]+")
+
+
+@dataclass(frozen=True)
+class InterviewOptions:
+    question: str | None = None
+    random_question: bool = False
+    minutes: int = rubric.STANDARD_MINUTES
+    level: str = rubric.DEFAULT_LEVEL
+    model: str | None = None
+    regrade: str | None = None
+    log: bool = True
+
+
+def run_interview(options: InterviewOptions, config: Config) -> None:
+    if options.regrade is not None:
+        regrade(options.regrade, options.model, config)
+        return
+    question = choose_question(options)
+    level = check_level(options.level)
+    name = chosen_model_name(options.model, config)
+    target = resolve(name, config)
+    conversation = Conversation(
+        kind="interview",
+        model=name,
+        system_prompt=rubric.interviewer_prompt(question, level, options.minutes),
+        prompt_version=rubric.INTERVIEW_PROMPT_VERSION,
+        title=title_from(question),
+        meta={
+            "level": level,
+            "minutes": options.minutes,
+            "question": question,
+            "hints": 0,
+            "grade_status": NOT_GRADED,
+            "grade": None,
+            "grade_raw": "",
+        },
+    )
+    history = open_history() if options.log and config.log else None
+    try:
+        Interview(conversation, target, config, history).run()
+        grade_interview(conversation, target, history)
+    finally:
+        if history is not None:
+            history.close()
+
+
+def choose_question(options: InterviewOptions) -> str:
+    if options.random_question and options.question:
+        raise UsageError("give a question or --random, not both")
+    if options.random_question:
+        return random.choice(prompts.EXAMPLES)
+    if not options.question or not options.question.strip():
+        raise UsageError("no question given", 'try: sdx interview "Design a URL shortener" (or --random)')
+    return options.question.strip()
+
+
+def check_level(level: str) -> str:
+    if level not in rubric.LEVELS:
+        raise UsageError(f"unknown level {level!r}", f"choose one of: {', '.join(rubric.LEVELS)}")
+    return level
+
+
+def open_history() -> History | None:
+    """The history database, or None (with a warning) when it cannot be opened: the interview still runs."""
+    try:
+        return History.open()
+    except SdxError as exc:
+        say(f"sdx: warning: this interview will not be stored in history: {exc.what}")
+        return None
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The candidate's side: a line editor on a terminal, lines of piped input otherwise
+
+
+class Reader(Protocol):
+    def read(self, prompt: str) -> str: ...  # raises EOFError (end) or KeyboardInterrupt (Ctrl-C)
+
+    def confirm_end(self) -> bool: ...
+
+
+@dataclass
+class LineReader:
+    """Candidate messages from stdin, one a line; end of input ends the interview."""
+
+    stream: BinaryIO
+    show_prompt: bool = False  # on a terminal without the line editor
+
+    def read(self, prompt: str) -> str:
+        env = current()
+        if self.show_prompt:
+            env.stderr.write(prompt)
+            env.stderr.flush()
+        line = self.stream.readline()
+        if not line:
+            raise EOFError
+        text = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        if env.stderr_isatty and not self.show_prompt:  # piped input on a terminal screen: show what was sent
+            say(f"{prompt}{sanitize_for_terminal(text)}")
+        return text
+
+    def confirm_end(self) -> bool:
+        return True
+
+
+class EditorReader:
+    """The shared prompt-toolkit line editor (history, multi-line paste), its toolbar showing phase and time."""
+
+    def __init__(self, toolbar: Callable[[], str]) -> None:
+        from sdx.terminal.prompt_input import LineEditor
+
+        self.editor = LineEditor(history_path().parent / INPUT_HISTORY_NAME, toolbar)
+
+    def read(self, prompt: str) -> str:
+        return self.editor.read(prompt)
+
+    def confirm_end(self) -> bool:
+        try:
+            answer = self.editor.read("End the interview and grade it? [Y/n] ")
+        except EOFError:
+            return True
+        except KeyboardInterrupt:
+            return False
+        return answer.strip().lower() in ("", "y", "yes")
+
+
+def make_reader(toolbar: Callable[[], str]) -> Reader:
+    env = current()
+    if env.stdin is None:
+        raise UsageError("there is no stdin to read the candidate's answers from", "run sdx interview in a terminal")
+    if not env.stdin_isatty:
+        return LineReader(env.stdin)
+    try:
+        return EditorReader(toolbar)
+    except ImportError:  # the line editor is not installed: plain lines
+        return LineReader(env.stdin, show_prompt=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The interview loop
+
+
+@dataclass
+class Interview:
+    conversation: Conversation
+    target: Target
+    config: Config
+    history: History | None
+    started: float = 0.0
+    chosen_phase: int = 0  # moved on by /next; the clock moves the phase too (whichever is further)
+    shown_phase: int = -1
+    pasted: list[str] = field(default_factory=list)  # /estimate figures waiting for the next message
+    replies: int = 0
+
+    @property
+    def minutes(self) -> float:
+        return float(self.conversation.meta["minutes"])  # type: ignore[arg-type]
+
+    @property
+    def hints(self) -> int:
+        return int(self.conversation.meta["hints"])  # type: ignore[call-overload]
+
+    def elapsed(self) -> float:
+        return current().monotonic() - self.started
+
+    def phase(self) -> int:
+        return max(self.chosen_phase, rubric.phase_by_clock(self.elapsed(), self.minutes))
+
+    def time_up(self) -> bool:
+        return self.elapsed() >= self.minutes * 60
+
+    def status(self) -> str:
+        return rubric.status_line(self.phase(), self.elapsed(), self.minutes)
+
+    def run(self) -> None:
+        env = current()
+        self.started = env.monotonic()
+        meta = self.conversation.meta
+        say(
+            f"sdx: mock interview · {meta['level']} · {meta['minutes']} minutes · {self.conversation.model}"
+            f" · commands: {' '.join(COMMANDS)}"
+        )
+        self.send(str(meta["question"]), rubric.OPENING_REQUEST)
+        reader = make_reader(self.status)
+        while True:
+            if self.time_up():
+                say("sdx: time is up: the interview is over")
+                return
+            self.announce_phase()
+            try:
+                line = reader.read(PROMPT)
+            except KeyboardInterrupt:
+                continue  # Ctrl-C at the prompt drops the line being typed
+            except EOFError:
+                if reader.confirm_end():
+                    return
+                continue
+            if self.handle(line.strip()) == "/done":
+                return
+
+    def announce_phase(self) -> None:
+        phase = self.phase()
+        if phase != self.shown_phase:
+            self.shown_phase = phase
+            say(f"sdx: {self.status()}")
+
+    def handle(self, line: str) -> str | None:
+        """Act on one line the candidate entered; returns "/done" when the interview should end."""
+        word, _, rest = line.partition(" ")
+        if not line:
+            return None
+        if word == "/done":
+            return "/done"
+        if word == "/time":
+            say(f"sdx: {clock_report(self.elapsed(), self.minutes)} · {self.status()}")
+        elif word == "/hint":
+            self.conversation.meta["hints"] = self.hints + 1
+            self.send("/hint", rubric.hint_request(self.hints))
+        elif word == "/next":
+            self.next_phase()
+        elif word == "/estimate":
+            self.estimate(rest.strip())
+        elif _COMMAND_WORD.fullmatch(word):
+            say(f"sdx: unknown command {word}: the commands are {', '.join(COMMANDS)}")
+        else:
+            self.send(line)
+        return None
+
+    def next_phase(self) -> None:
+        current_phase = self.phase()
+        if current_phase >= len(rubric.PHASES) - 1:
+            say("sdx: this is already the last phase; /done ends the interview")
+            return
+        self.chosen_phase = current_phase + 1
+        self.announce_phase()
+        self.send("/next", rubric.next_phase_request(self.chosen_phase))
+
+    def estimate(self, text: str) -> None:
+        from sdx.commands.estimate import print_estimate_table
+        from sdx.domain.estimates import estimate_from_text, facts_for_prompt
+
+        if not text:
+            say("sdx: /estimate needs the constraints, e.g. /estimate 100M DAU, 10 writes per user per day, 1 KB each")
+            return
+        estimate = estimate_from_text(text)
+        if estimate is None:
+            say(
+                "sdx: could not estimate from that: give users and a rate, e.g. "
+                "/estimate 100M DAU, 10 writes per user per day, 1 KB each"
+            )
+            return
+        print_estimate_table(estimate, stderr=True)
+        self.pasted.append(facts_for_prompt(estimate))
+        say("sdx: these figures go with your next message")
+
+    def send(self, message: str, request: str = "") -> None:
+        """One turn: the candidate's message (with pasted figures and sdx's note), the interviewer's reply."""
+        note = rubric.interview_note(self.phase(), self.elapsed(), self.minutes, request)
+        turn = Turn(question=message, context="\n\n".join([*self.pasted, note]))
+        self.pasted.clear()
+        env = current()
+        try:
+            run_turn(self.conversation, turn, self.target, TurnOptions(timeout=self.config.timeout), self.history)
+        except Interrupted as exc:
+            if exc.status != ExitStatus.INTERRUPTED or not env.stdin_isatty:
+                raise
+            say("sdx: reply stopped; your turn")
+        except SdxError as exc:
+            if not env.stdin_isatty:
+                raise
+            say(exc.line())
+            say("sdx: send your message again, or /done to end and grade")
+        finally:
+            if not env.stdout_isatty:  # piped: each reply ends with chat's end-of-answer marker line
+                self.replies += 1
+                end_raw_answer(turn, self.replies)
+
+
+def clock_report(elapsed: float, minutes: float) -> str:
+    return f"{rubric.clock(elapsed)} used of {minutes:g}:00"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Grading
+
+
+def regrade(prefix: str, model: str | None, config: Config) -> None:
+    """Grade a stored interview again (after a failed grade, or with another model)."""
+    with History.open() as history:
+        conversation = history.load(history.resolve(prefix))
+        if conversation.kind != "interview":
+            raise UsageError(
+                f"{conversation.id} is a {conversation.kind} conversation, not an interview",
+                "see `sdx history --kind interview`",
+            )
+        target = resolve(chosen_model_name(model or conversation.model, config), config)
+        grade_interview(conversation, target, history)
+
+
+def grade_interview(conversation: Conversation, target: Target, history: History | None) -> None:
+    """Ask for the grade, validate it (asking once more with the problems quoted), store it and show it."""
+    meta = conversation.meta
+    exchanges = [(turn.question, turn.context, turn.answer) for turn in conversation.turns]
+    if len(exchanges) < 2:
+        say("sdx: nothing to grade: the candidate said nothing")
+        return
+    level, hints = str(meta.get("level", rubric.DEFAULT_LEVEL)), int(meta.get("hints", 0))  # type: ignore[call-overload]
+    text = rubric.transcript(str(meta.get("question", conversation.title)), exchanges)
+    minutes = float(meta.get("minutes", rubric.STANDARD_MINUTES))  # type: ignore[arg-type]
+    messages = [
+        {"role": "system", "content": rubric.grader_prompt(level, hints)},
+        {"role": "user", "content": rubric.grading_request_text(conversation.title, level, minutes, hints, text)},
+    ]
+    raw = ""
+    try:
+        raw = ask_grader(target, messages)
+        try:
+            grade = rubric.parse_grade(raw)
+        except rubric.GradeInvalid as first:
+            say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
+            messages += [
+                {"role": "assistant", "content": raw},
+                {"role": "user", "content": rubric.revalidation_request(first.problems)},
+            ]
+            raw = ask_grader(target, messages)
+            grade = rubric.parse_grade(raw)
+    except rubric.GradeInvalid as second:
+        _keep(conversation, history, NOT_GRADED, None, raw)
+        raise SdxError(
+            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); not graded",
+            f"the transcript and the grader's text are kept; {_regrade_hint(conversation)} (try a larger model)",
+            ExitStatus.PROVIDER,
+        ) from None
+    except SdxError:
+        _keep(conversation, history, NOT_GRADED, None, raw)
+        say(f"sdx: the interview is kept: {_regrade_hint(conversation)}")
+        raise
+    _keep(conversation, history, GRADED, grade.model_dump(), raw)
+    print_grade(meta)
+
+
+def _short(text: str, limit: int = 160) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _regrade_hint(conversation: Conversation) -> str:
+    if conversation.id is None:
+        return "it was not stored (--no-log), so it cannot be graded later"
+    return f"grade it again with `sdx interview --regrade {conversation.id}`"
+
+
+def _keep(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
+    conversation.meta.update(grade_status=status, grade=grade, grade_raw=raw)
+    if history is None or conversation.id is None:
+        return
+    try:
+        history.update_meta(conversation)
+    except SdxError as exc:
+        say(f"sdx: warning: the grade was not stored in history: {exc.what}")
+
+
+def ask_grader(target: Target, messages: list[dict[str, str]]) -> str:
+    """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
+    refuses it (then asked again without it, and remembered for that base URL); 429 and 5xx retried."""
+    import openai
+
+    from sdx.model.client import make_client
+    from sdx.model.client_errors import explain_failure, retry_delay, server_message
+
+    client = make_client(target, GRADE_TIMEOUT)
+    use_format = target.base_url not in refused_format_urls()
+    attempt = 0
+    with Spinner(f"Grading with {target.name}…"):
+        while True:
+            try:
+                completion = client.chat.completions.create(**grading_body(target, messages, use_format))
+                return (completion.choices[0].message.content or "") if completion.choices else ""
+            except openai.APIError as exc:
+                if use_format and rejects_response_format(getattr(exc, "status_code", None), server_message(exc)):
+                    use_format = False
+                    if getattr(exc, "status_code", None) == 400:
+                        remember_refused_format(target.base_url)
+                    say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
+                    continue
+                delay = retry_delay(exc, attempt)
+                if delay is None or attempt >= GRADE_RETRIES:
+                    raise explain_failure(exc, target) from exc
+                attempt += 1
+                say(f"sdx: grading failed ({exc.status_code}); retry {attempt}/{GRADE_RETRIES} in {delay:.0f}s")  # type: ignore[attr-defined]
+                current().sleep(delay)
+
+
+def grading_body(target: Target, messages: list[dict[str, str]], use_format: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {"model": target.model_id, "messages": messages, "temperature": 0, "stream": False}
+    if use_format:
+        body["response_format"] = rubric.response_format()
+        if target.provider.name == "openrouter":  # route only to providers that honour the format
+            body["extra_body"] = {"provider": {"require_parameters": True}}
+    return body
+
+
+def rejects_response_format(status: int | None, message: str) -> bool:
+    """A 400 naming response_format (or json_schema); OpenRouter's 404 when no provider takes the parameters."""
+    lowered = message.lower()
+    if status in (400, 422):
+        return "response_format" in lowered or "json_schema" in lowered or "response format" in lowered
+    return status == 404 and "requested parameters" in lowered
+
+
+def _refused_file() -> Path:
+    return history_path().parent / NO_FORMAT_FILE
+
+
+def refused_format_urls() -> list[str]:
+    try:
+        data = json.loads(_refused_file().read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return []
+    return [url for url in data if isinstance(url, str)] if isinstance(data, list) else []
+
+
+def remember_refused_format(base_url: str) -> None:
+    urls = refused_format_urls()
+    if base_url in urls:
+        return
+    try:
+        path = _refused_file()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps([*urls, base_url], indent=2) + "\n", encoding="utf-8")
+    except OSError:
+        pass  # only an optimisation: next time the server refuses again and sdx asks again
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The grade view
+
+
+def print_grade(meta: dict[str, object]) -> None:
+    """The grade as a Rich table (a dimension a row: score, evidence, what was missed), then the summary."""
+    from rich.table import Table
+    from rich.text import Text
+
+    grade: dict[str, Any] = meta["grade"]  # type: ignore[assignment]
+    clean = sanitize_for_terminal if current().stdout_isatty else (lambda text: text)
+    level = str(meta.get("level", ""))
+    table = Table(title=f"Grade: {grade['recommendation']} ({level} bar)", title_justify="left", show_lines=True)
+    table.add_column("dimension", no_wrap=True)
+    table.add_column("score", justify="center")
+    table.add_column("evidence")
+    table.add_column("missed")
+    for dimension in rubric.DIMENSIONS:
+        scored = grade["dimensions"][dimension.key]
+        table.add_row(
+            dimension.title,
+            f"{scored['score']}/4",
+            Text(clean("\n".join(f"“{quote}”" for quote in scored["evidence"]))),
+            Text(clean("\n".join(f"- {item}" for item in scored["missed"]))),
+        )
+    out = console()
+    out.print(table)
+    out.print(Text(clean(f"Recommendation: {grade['recommendation']}. {grade['summary']}")))
+    out.print(Text(clean("Strengths:\n" + "\n".join(f"- {item}" for item in grade["strengths"]))))
+    out.print(Text(clean("Practise next:\n" + "\n".join(f"- {item}" for item in grade["practice_next"]))))
+    out.print(Text(f"Hints used: {meta.get('hints', 0)}"))
