@@ -37,7 +37,6 @@ class Origin:
     trusted: bool = True
 
 
-BUILT_IN = Origin("sdx's built-in defaults")
 ENVIRONMENT = Origin("the environment")
 
 

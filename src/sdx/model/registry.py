@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from urllib.parse import SplitResult, urlsplit, urlunsplit
 
-from sdx.config import BUILT_IN, ENVIRONMENT, Config, Origin
+from sdx.config import ENVIRONMENT, Config, Origin
 from sdx.errors import ConfigError, register_secret
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -55,10 +55,6 @@ class Provider:
     @property
     def needs_key(self) -> bool:
         return bool(self.key_env)
-
-    @property
-    def base_url_origin(self) -> Origin:
-        return self.base_url_set_by.origin if self.base_url_set_by else BUILT_IN
 
     def check_usable(self) -> None:
         if self.problem:
