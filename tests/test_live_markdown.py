@@ -1,6 +1,7 @@
 """`LiveMarkdown` on an emulated terminal (pyte): after the stream, scrollback and screen must hold exactly what a
-one-shot `console.print(Markdown(answer))` leaves there, however the answer was chunked and whenever the live
-area was redrawn. Redraws are driven by a fake clock, so the tests never depend on the machine's speed.
+one-shot `console.print(Markdown(answer, hyperlinks=False))` leaves there, however the answer was chunked and
+whenever the live area was redrawn. Redraws are driven by a fake clock, so the tests never depend on the machine's
+speed.
 """
 
 from __future__ import annotations
@@ -53,6 +54,25 @@ class Terminal:
     def isatty(self) -> bool:
         return True
 
+    def reflow(self, columns: int) -> None:
+        """Resize to `columns` as tmux, VTE or iTerm2 do: every row is rewrapped to the new width, the cursor stays
+        on its character, blank rows below the cursor go. (Rows are taken as the lines they show: a row wrapped by
+        an earlier reflow is not joined again, so reflow once per test.)"""
+        rows = self.scrollback() + self.display()
+        old_row, old_x = len(self.screen.history.top) + self.screen.cursor.y, self.screen.cursor.x
+        wrapped: list[str] = []
+        cursor_row = cursor_x = 0
+        for index, row in enumerate(rows):
+            if index == old_row:
+                cursor_row, cursor_x = len(wrapped) + old_x // columns, old_x % columns
+            wrapped.extend([row[i : i + columns] for i in range(0, len(row), columns)] or [""])
+        while len(wrapped) > cursor_row + 1 and not wrapped[-1]:
+            wrapped.pop()
+        self.__init__(columns, self.screen.lines)  # type: ignore[misc]
+        self.write("\n".join(wrapped))
+        top = max(0, len(wrapped) - self.screen.lines)
+        self.write(f"\x1b[{cursor_row - top + 1};{cursor_x + 1}H")
+
     def scrollback(self) -> list[str]:
         return [_row(line, self.screen.columns) for line in self.screen.history.top]
 
@@ -79,7 +99,7 @@ def make_console(file: object, width: int) -> Console:
 
 def one_shot(text: str, width: int) -> list[str]:
     terminal = Terminal(width)
-    make_console(terminal, width).print(Markdown(text))
+    make_console(terminal, width).print(Markdown(text, hyperlinks=False))
     return terminal.lines()
 
 
@@ -116,7 +136,23 @@ def assert_same(got: list[str], expected: list[str]) -> None:
 # Answers --------------------------------------------------------------------------------------------------------
 
 words = st.sampled_from(
-    ["cache", "shard", "queue", "**write path**", "`p99`", "*eventual*", "系统设计", "延迟", "🚀", "📦", "a", "~~old~~"]
+    [
+        *[
+            "cache",
+            "shard",
+            "queue",
+            "**write path**",
+            "`p99`",
+            "*eventual*",
+            "系统设计",
+            "延迟",
+            "🚀",
+            "📦",
+            "a",
+            "~~old~~",
+        ],
+        *["[the paper](https://example.com/dynamo.pdf)", "<https://example.com/raft>"],
+    ]
 )
 inline = st.lists(words, min_size=1, max_size=14).map(" ".join)
 paragraph = st.lists(inline, min_size=1, max_size=3).map("\n".join)
@@ -282,13 +318,78 @@ def test_blocks_after_a_resize_use_the_new_width() -> None:
     assert_same(terminal.lines(), expected)
 
 
+def test_ctrl_c_echo_does_not_leave_a_duplicated_line() -> None:
+    """The terminal echoes `^C` where the cursor is. After a line padded to the full width, the echo would wrap
+    to a new line and the erase would land one line low, leaving the live area's first line on screen twice."""
+    received = "Intro.\n\n" + " ".join(f"word{i:03}" for i in range(40))  # a paragraph still streaming
+    terminal = Terminal(60)
+    with pytest.raises(KeyboardInterrupt), fake_clock(1.0), LiveMarkdown(make_console(terminal, 60)) as live:
+        for token in tokens_of(received):
+            live.feed(token)
+        assert terminal.screen.cursor.x == 0  # on the empty line below the live area
+        terminal.write("^C")
+        raise KeyboardInterrupt
+    assert_same(terminal.lines(), one_shot(received, 60))
+
+
+def test_narrowing_a_reflowing_terminal_shows_the_live_block_once() -> None:
+    """tmux, VTE and iTerm2 rewrap the live area's lines when the terminal narrows: erasing as many rows as
+    were drawn would leave the top of the rewrapped block on screen, and the block would show twice."""
+    words = [f"word{i:03}" for i in range(60)]
+    lines = [" ".join(words[i : i + 6]) for i in range(0, 60, 6)]  # complete lines: the intro is printed early
+    answer = "Intro paragraph.\n\n" + "\n".join(lines) + "\n"
+    half = len(answer) // 2
+    terminal = Terminal(80)
+    size = [80, HEIGHT]
+    with fake_clock(1.0), LiveMarkdown(make_console(terminal, 80), size=lambda: (size[0], size[1])) as live:
+        for token in tokens_of(answer[:half]):
+            live.feed(token)
+        terminal.reflow(50)
+        size[0] = 50
+        for token in tokens_of(answer[half:]):
+            live.feed(token)
+    text = " ".join(terminal.lines())
+    assert [text.count(word) for word in ["Intro paragraph.", *words]] == [1] * (len(words) + 1)
+    assert all(len(line) <= 50 for line in terminal.lines())
+    assert terminal.lines()[-len(one_shot(answer, 50)) + 1 :] == one_shot(answer, 50)[1:]  # drawn at the new width
+
+
+def test_live_area_lines_are_not_padded_to_the_width() -> None:
+    terminal = Terminal(60)
+    with fake_clock(1.0), LiveMarkdown(make_console(terminal, 60)) as live:
+        live.feed("A short line that stays live")
+        assert terminal.display()[0] == "A short line that stays live"
+        assert (terminal.screen.cursor.y, terminal.screen.cursor.x) == (1, 0)  # not at the end of a padded line
+        assert terminal.screen.buffer[0][59].data == " "
+
+
+LINK = "See [official bank login](http://evil.example/phish) and <https://example.com/raft>.\n"
+
+
+def osc8_written(markdown: Markdown) -> str:
+    file = io.StringIO()
+    make_console(file, 80).print(markdown)
+    return file.getvalue()
+
+
+def test_links_show_their_target_and_are_not_terminal_hyperlinks() -> None:
+    assert "\x1b]8;id=" in osc8_written(Markdown(LINK))  # what Rich writes for a hyperlink: the check below can fail
+    for answer in (LINK, "Intro.\n\n" + LINK + "\n- " + LINK + "\nEnd.\n"):
+        file = io.StringIO()
+        with fake_clock(1.0), LiveMarkdown(make_console(file, 80)) as live:
+            for token in tokens_of(answer):  # the link is drawn in the live area, then printed
+                live.feed(token)
+        assert "\x1b]8;" not in file.getvalue()
+        assert "official bank login (http://evil.example/phish)" in " ".join(streamed(tokens_of(answer), 80))
+
+
 def test_not_a_terminal_gets_the_one_shot_text() -> None:
     answer = SECTION * 2
     streamed_out, one_shot_out = io.StringIO(), io.StringIO()
     with fake_clock(1.0), LiveMarkdown(Console(file=streamed_out, width=80)) as live:
         for token in tokens_of(answer):
             live.feed(token)
-    Console(file=one_shot_out, width=80).print(Markdown(answer))
+    Console(file=one_shot_out, width=80).print(Markdown(answer, hyperlinks=False))
     assert streamed_out.getvalue() == one_shot_out.getvalue()
 
 

@@ -4,12 +4,13 @@ The text is cut into top-level blocks (paragraph, heading, list, table, code fen
 parser Rich's `Markdown` uses. A block is finished once a later block has started, as seen by parsing the
 complete lines received so far: it is then rendered once with `Markdown` and printed for good above the live
 area. Only the last block, which may still grow, is live: redrawn at most `refresh_per_second` times a second
-in a transient `Live`, cropped to its bottom lines so the live area never scrolls (lines scrolled out of a
-live area could not be redrawn, and would stay in the scrollback twice). Only this tail is ever parsed again.
+in the live area (`_LiveArea`), cropped to its bottom lines so the live area never scrolls (lines scrolled out of
+a live area could not be redrawn, and would stay in the scrollback twice). Only this tail is ever parsed again.
 
-Printed piece by piece, the answer looks the same as `console.print(Markdown(answer))` at the same width,
-blank lines between blocks included (see `_print_blocks`). What differs is what a one-shot render joins across
-blocks:
+Printed piece by piece, the answer looks the same as `console.print(Markdown(answer, hyperlinks=False))` at the
+same width, blank lines between blocks included (see `_print_blocks`). Links show their target in brackets after
+their text: the model's text is untrusted, and a terminal hyperlink (OSC 8) would hide where it leads. What
+differs from a one-shot render is what it joins across blocks:
 
 - a reference link (`[text][label]`) whose definition `[label]: url` lies in another printed piece is not
   resolved and shows as plain text;
@@ -19,7 +20,7 @@ blocks:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from time import monotonic
 from types import TracebackType
 from typing import NamedTuple
@@ -27,9 +28,10 @@ from typing import NamedTuple
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from rich.console import Console, NewLine
-from rich.live import Live
+from rich.control import Control
 from rich.markdown import Markdown, UnknownElement
-from rich.segment import Segment, SegmentLines
+from rich.segment import ControlType, Segment, SegmentLines
+from rich.style import Style
 
 _CARRIAGE_RETURNS = re.compile(r"\r\n?")
 
@@ -40,15 +42,21 @@ class _OpenFence(NamedTuple):
 
 
 class LiveMarkdown:
-    """Feed text with `feed`; leaving the `with` block (normally or by an exception) prints all of it."""
+    """Feed text with `feed`; leaving the `with` block (normally or by an exception) prints all of it.
 
-    def __init__(self, console: Console, refresh_per_second: float = 10.0) -> None:
+    `size`, when given, is asked for the terminal's (columns, lines) at each redraw, so the rendering follows a
+    resize; without it the console's size is used as it is.
+    """
+
+    def __init__(
+        self, console: Console, refresh_per_second: float = 10.0, size: Callable[[], tuple[int, int]] | None = None
+    ) -> None:
         self.console = console
         self._interval = 1.0 / refresh_per_second
+        self._size = size
         # Rich's parser, for block structure only: inline markup never moves a block boundary
         self._parser = MarkdownIt("commonmark").enable("strikethrough").enable("table").disable("inline")
-        self._view = SegmentLines([], new_lines=True)  # the live area's lines, changed in place (see `_update`)
-        self._live = Live(self._view, console=console, auto_refresh=False, transient=True)
+        self._area = _LiveArea(console)
         self._tail: list[str] = []  # the text not printed yet, in chunks
         self._parsed = 0  # where the tail's complete lines were parsed (or skipped as fence content) up to
         self._fence: _OpenFence | None = None  # set when the tail's last block is a code fence still open
@@ -57,7 +65,7 @@ class LiveMarkdown:
         self._next_update = 0.0
 
     def __enter__(self) -> LiveMarkdown:
-        self._live.start()
+        self._area.start()
         return self
 
     def feed(self, text: str) -> None:
@@ -68,9 +76,13 @@ class LiveMarkdown:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self._view.lines = []  # so that stopping does not draw the block in progress once more
-        self._live.stop()
-        self._print_blocks("".join(self._tail) + ("\n" if self._held_cr else ""))
+        try:
+            self._follow_terminal_size()
+            with self.console:  # one write: the live area goes, the rest of the answer is printed for good
+                self._area.clear()
+                self._print_blocks("".join(self._tail) + ("\n" if self._held_cr else ""))
+        finally:
+            self._area.stop()
 
     def _normalize_newlines(self, text: str) -> str:
         """CRLF and CR to LF, as markdown-it does, so that line numbers agree; a CR ending a chunk waits for
@@ -81,20 +93,26 @@ class LiveMarkdown:
         return _CARRIAGE_RETURNS.sub("\n", text[:-1] if self._held_cr else text)
 
     def _update(self) -> None:
-        """Prints the blocks just finished and redraws the live area in one write: while live, printing clears
-        the live area and draws it again below, from the view it was given, changed here in place.
+        """Prints the blocks just finished and redraws the live area, in one write.
 
         The printed blocks leave the tail last, so that an interruption while printing them loses no text.
         """
+        self._follow_terminal_size()
         finished, tail = self._split_finished("".join(self._tail))
-        if self.console.is_interactive:  # a dumb terminal gets finished blocks only
-            self._view.lines = self._live_lines(tail)
-        if finished:
-            self._print_blocks(finished)
-        else:
-            self._live.refresh()
+        lines = self._live_lines(tail) if self.console.is_interactive else []  # a dumb terminal: finished blocks
+        with self.console:
+            self._area.clear()
+            if finished:
+                self._print_blocks(finished)
+            self._area.draw(lines)
         self._tail = [tail]
         self._next_update = monotonic() + self._interval
+
+    def _follow_terminal_size(self) -> None:
+        if self._size is not None and self.console.is_terminal:
+            size = self._size()
+            if size != tuple(self.console.size):
+                self.console.size = size
 
     def _split_finished(self, tail: str) -> tuple[str, str]:
         """The finished blocks at the start of the tail (maybe none), and the rest.
@@ -121,13 +139,13 @@ class LiveMarkdown:
         A long open fence is rendered from its opening line and last lines only: the earlier lines would be
         cropped anyway, and rendering them at every draw would make a long code block quadratic.
         """
-        height = max(1, self.console.height - 1)
+        height = max(1, self.console.height - 2)  # and the cursor's line below them, above the terminal's last
         source = tail
         if self._fence:
             rows = tail.rsplit("\n", height)
             if len(rows) > height:
                 source = "\n".join([self._fence.opening_line, *rows[1:]])
-        return self.console.render_lines(Markdown(source), pad=False)[-height:]
+        return self.console.render_lines(Markdown(source, hyperlinks=False), pad=False)[-height:]
 
     def _print_blocks(self, source: str) -> None:
         """Prints finished blocks, with the blank line Rich would put before the first one.
@@ -136,7 +154,7 @@ class LiveMarkdown:
         rule). For a list, quote or table, that element is its own first child, so the piece's render has the
         blank line already; for other blocks it is the previous piece's last block.
         """
-        markdown = Markdown(source)
+        markdown = Markdown(source, hyperlinks=False)
         tokens = markdown.parsed
         blocks = _top_level(tokens)
         if not blocks:
@@ -144,6 +162,65 @@ class LiveMarkdown:
         has_blank_line = tokens[0].nesting == 1 and tokens[1].nesting == 1
         self.console.print(*([NewLine()] if self._blank_line_due and not has_blank_line else []), markdown)
         self._blank_line_due = Markdown.elements.get(blocks[-1].type, UnknownElement).new_line
+
+
+class _LiveArea:
+    """The block in progress, drawn below everything printed and redrawn in place.
+
+    Its lines are drawn without the spaces that pad them to the width, and followed by an empty line that holds
+    the cursor. So a key the user presses lands there: the `^C` that the terminal echoes wraps no line, and is
+    erased with the area. To erase, the cursor goes up as many rows as the lines take at the terminal's current
+    width (after a narrowing, a terminal that reflows, such as tmux, VTE or iTerm2, has rewrapped them) and
+    everything below is cleared.
+    """
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self._widths: list[int] = []  # the cell widths of the lines on screen, above the cursor
+
+    def start(self) -> None:
+        if self.console.is_interactive:
+            self.console.show_cursor(False)
+
+    def stop(self) -> None:
+        if self.console.is_interactive:
+            self.console.show_cursor(True)
+
+    def clear(self) -> None:
+        """Erases the lines drawn, and anything typed on the cursor's line."""
+        if not self.console.is_interactive:
+            return
+        columns = max(1, self.console.width)
+        rows = sum(max(1, -(-width // columns)) for width in self._widths)
+        erase = Control(ControlType.CARRIAGE_RETURN, *([(ControlType.CURSOR_UP, rows)] if rows else []))
+        erase.segment = Segment(erase.segment.text + "\x1b[J", None, erase.segment.control)  # to the screen's end
+        self.console.control(erase)
+        self._widths = []
+
+    def draw(self, lines: list[list[Segment]]) -> None:
+        lines = [_unpadded(line) for line in lines]
+        if lines:
+            self.console.print(SegmentLines(lines, new_lines=True))
+        self._widths = [Segment.get_line_length(line) for line in lines]
+
+
+def _unpadded(line: list[Segment]) -> list[Segment]:
+    """The line without its trailing spaces, but those that show (a code block's background)."""
+    line = list(line)
+    while line:
+        text, style, control = line[-1]
+        if control or _shows_on_spaces(style):
+            break
+        stripped = text.rstrip(" ")
+        if stripped:
+            line[-1] = Segment(stripped, style)
+            break
+        line.pop()
+    return line
+
+
+def _shows_on_spaces(style: Style | None) -> bool:
+    return style is not None and (style.bgcolor is not None or bool(style.reverse) or bool(style.underline))
 
 
 def _top_level(tokens: Sequence[Token]) -> list[Token]:
