@@ -1,4 +1,5 @@
-"""`sdx doctor`, and the start-up budget: commands that send no request never import openai."""
+"""`sdx doctor` (in-process), and the start-up budget: commands that send no request never import openai (a real
+process each, since what is imported at start-up is the point)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,11 @@ import sys
 
 import pytest
 
+from tests.fake_server import Failure
+
 
 def test_doctor_reports_keys_and_reachable_providers(sdx, fake, ollama):
-    result = sdx.run("doctor")
+    result = sdx.call("doctor")
     out = result.out
     assert result.code == 0, out
     assert f"✓ openrouter answers at {fake.root}/api/v1" in out
@@ -22,14 +25,14 @@ def test_doctor_reports_keys_and_reachable_providers(sdx, fake, ollama):
 def test_doctor_says_how_to_fix_a_dead_default(sdx, fake, ollama):
     ollama.stop()
     sdx.write_config('default_model = "llama3.2"\n')
-    result = sdx.run("doctor")
+    result = sdx.call("doctor")
     assert result.code == 5
     assert "✗ ollama: cannot reach" in result.out and "ollama serve" in result.out
 
 
 def test_doctor_names_a_broken_config_file(sdx):
     sdx.write_config("timeout = \n")
-    result = sdx.run("doctor")
+    result = sdx.call("doctor")
     assert result.code == 3
     assert str(sdx.config_file) in result.out and "line 1" in result.out
 
@@ -44,11 +47,25 @@ def test_doctor_names_a_broken_config_file(sdx):
 def test_commands_without_requests_do_not_import_openai(sdx, args):
     code = (
         "import sys, runpy; sys.argv = ['sdx', *sys.argv[1:]]\n"
-        "try:\n    runpy.run_module('sdx', run_name='__main__')\n"
-        "except SystemExit:\n    pass\n"
-        "print('openai' in sys.modules, 'rich.markdown' in sys.modules, file=sys.stderr)"
+        "try:\n    runpy.run_module('sdx', run_name='__main__')\n    code = 'no exit'\n"
+        "except SystemExit as exc:\n    code = exc.code\n"
+        "print(code, 'openai' in sys.modules, 'rich.markdown' in sys.modules, file=sys.stderr)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, *args], capture_output=True, text=True, env=sdx.env, cwd=sdx.home, timeout=30
     )
-    assert proc.stderr.strip().splitlines()[-1] == "False False", proc.stderr
+    assert proc.stderr.strip().splitlines()[-1] == "0 False False", proc.stderr
+
+
+def test_doctor_blames_a_wrong_path_on_the_base_url(sdx, fake):
+    fake.scenario.failures.append(Failure(404, "404 page not found", content_type="text/plain"))
+    result = sdx.call("doctor")
+    assert result.code == 3
+    assert f"✗ {fake.root}/api/v1/models answered 404 (404 page not found) — check the base URL" in result.out
+
+
+def test_doctor_reaches_a_server_on_this_machine_past_a_proxy(sdx, fake):
+    dead_proxy = "http://127.0.0.1:9"  # a real process: urllib reads the proxy variables from the process
+    result = sdx.run("doctor", env={"HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy})
+    assert result.code == 0, result.out
+    assert f"✓ openrouter answers at {fake.root}/api/v1" in result.out

@@ -1,4 +1,8 @@
-"""The failure catalogue: one line on stderr, the documented exit code, no traceback, no lost text."""
+"""The failure catalogue: one line on stderr, the documented exit code, no traceback, no lost text.
+
+In-process (`sdx.call`) unless a real process is what is tested: the exit code through the real entry point,
+signals, a reader closing the pipe.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 
 import pytest
 
+from tests import runner
 from tests.conftest import OPENROUTER_KEY
 from tests.fake_server import ANSWER, Failure
 
@@ -21,6 +26,7 @@ def one_error_line(stderr: str) -> str:
 
 
 def test_missing_key_names_variable_env_file_and_keyless_model(sdx, fake):
+    # through the real entry point: the exit code a shell sees
     result = sdx.run("ask", "Design a cache", env={"OPENROUTER_API_KEY": None})
     assert result.code == CONFIG
     line = one_error_line(result.stderr)
@@ -30,13 +36,13 @@ def test_missing_key_names_variable_env_file_and_keyless_model(sdx, fake):
 
 def test_key_from_dotenv_in_working_directory(sdx, fake):
     (sdx.home / ".env").write_text("OPENROUTER_API_KEY=sk-from-dotenv-123456\n")
-    result = sdx.run("ask", "Design a cache", env={"OPENROUTER_API_KEY": None})
+    result = sdx.call("ask", "Design a cache", env={"OPENROUTER_API_KEY": None})
     assert result.code == 0, result.stderr
     assert fake.chat_requests()[0].headers["authorization"] == "Bearer sk-from-dotenv-123456"
 
 
 def test_unknown_model_suggests_close_matches(sdx, fake):
-    result = sdx.run("ask", "--model", "gpt4o-mini", "Design a cache")
+    result = sdx.call("ask", "--model", "gpt4o-mini", "Design a cache")
     assert result.code == CONFIG
     line = one_error_line(result.stderr)
     assert "unknown model 'gpt4o-mini'" in line and "gpt-4o-mini" in line and "sdx models" in line
@@ -44,7 +50,7 @@ def test_unknown_model_suggests_close_matches(sdx, fake):
 
 def test_empty_question_is_a_usage_error(sdx, fake):
     for args, stdin in ((("ask",), b""), (("ask", "   "), b""), (("ask",), b"  \n\n")):
-        result = sdx.run(*args, input=stdin)
+        result = sdx.call(*args, input=stdin)
         assert result.code == USAGE, (args, result.stderr)
         assert "no question given" in one_error_line(result.stderr)
     assert fake.requests == []
@@ -87,7 +93,7 @@ def test_empty_question_is_a_usage_error(sdx, fake):
 )
 def test_refusals_become_one_line(sdx, fake, failure, code, expected):
     fake.scenario.failures.append(failure)
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == code, result.stderr
     assert expected in one_error_line(result.stderr)
     assert result.stdout == b""
@@ -96,7 +102,7 @@ def test_refusals_become_one_line(sdx, fake, failure, code, expected):
 
 def test_ollama_model_not_pulled_says_ollama_pull(sdx, ollama):
     ollama.scenario.failures.append(Failure.json_error(404, 'model "llama3.2" not found, try pulling it first'))
-    result = sdx.run("ask", "--model", "llama3.2", "Design a cache")
+    result = sdx.call("ask", "--model", "llama3.2", "Design a cache")
     assert result.code == PROVIDER
     assert "ollama pull llama3.2" in one_error_line(result.stderr)
 
@@ -104,7 +110,7 @@ def test_ollama_model_not_pulled_says_ollama_pull(sdx, ollama):
 def test_ollama_not_running(sdx, ollama):
     url = ollama.base_url
     ollama.stop()
-    result = sdx.run("ask", "--model", "llama3.2", "Design a cache")
+    result = sdx.call("ask", "--model", "llama3.2", "Design a cache")
     assert result.code == NETWORK
     line = one_error_line(result.stderr)
     assert f"cannot reach Ollama at {url}" in line and "ollama serve" in line
@@ -112,14 +118,14 @@ def test_ollama_not_running(sdx, ollama):
 
 def test_dns_failure_names_the_host(sdx):
     sdx.write_config('[providers.nowhere]\nbase_url = "http://no-such-host.invalid/v1"\n')
-    result = sdx.run("ask", "--model", "nowhere:m", "Design a cache")
+    result = sdx.call("ask", "--model", "nowhere:m", "Design a cache")
     assert result.code == NETWORK
     assert "no-such-host.invalid" in one_error_line(result.stderr)
 
 
 def test_tls_to_a_plain_http_server_fails_in_one_line(sdx, fake):
     sdx.write_config(f'[providers.tls]\nbase_url = "https://127.0.0.1:{fake.port}/v1"\n')
-    result = sdx.run("ask", "--model", "tls:m", "Design a cache", "--timeout", "5")
+    result = sdx.call("ask", "--model", "tls:m", "Design a cache", "--timeout", "5")
     assert result.code == NETWORK
     assert "TLS" in one_error_line(result.stderr)
 
@@ -129,7 +135,7 @@ def test_proxy_html_502_after_retries(sdx, fake):
         fake.scenario.failures.append(
             Failure(502, "<html><body>Bad Gateway</body></html>", {"Retry-After": "0"}, "text/html")
         )
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == NETWORK
     assert "HTML page instead of JSON" in one_error_line(result.stderr)
     assert len(fake.chat_requests()) == 4
@@ -137,33 +143,34 @@ def test_proxy_html_502_after_retries(sdx, fake):
 
 def test_rate_limit_is_retried_honouring_retry_after(sdx, fake):
     fake.scenario.failures.extend([Failure.json_error(429, "slow down", **{"Retry-After": "1"})] * 2)
-    started = time.monotonic()
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == 0, result.stderr
     assert result.stdout == ANSWER.encode()
-    assert time.monotonic() - started >= 2
+    assert runner.SLEPT == [1.0, 1.0]
     assert result.stderr.count("sdx: rate limited (429); retry") == 2
     assert "retry 1/3 in 1s" in result.stderr
 
 
 def test_rate_limit_without_retry_after_gives_up_with_a_clear_line(sdx, fake):
     fake.scenario.failures.extend([Failure.json_error(429, "slow down")] * 4)
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == PROVIDER
     assert "rate limiting" in one_error_line(result.stderr)
     assert len(fake.chat_requests()) == 4
+    assert runner.SLEPT == [0.5, 1.0, 2.0]  # exponential backoff, never a real sleep
 
 
 def test_server_error_before_first_token_is_retried(sdx, fake):
     fake.scenario.failures.append(Failure.json_error(503, "overloaded", **{"Retry-After": "0"}))
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == 0, result.stderr
     assert "server error (503); retry 1/3" in result.stderr
+    assert runner.SLEPT == [0.0]
 
 
 def test_no_first_token_within_timeout(sdx, fake):
     fake.scenario.delay_first = 5
-    result = sdx.run("ask", "--timeout", "1", "Design a cache")
+    result = sdx.call("ask", "--timeout", "1", "Design a cache")
     assert result.code == NETWORK
     line = one_error_line(result.stderr)
     assert "no answer" in line and "within 1s" in line and "--timeout" in line
@@ -172,7 +179,7 @@ def test_no_first_token_within_timeout(sdx, fake):
 def test_timeout_from_config_file(sdx, fake):
     fake.scenario.delay_first = 5
     sdx.write_config("timeout = 1\n" + sdx.config_file.read_text())
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == NETWORK
     assert "within 1s" in one_error_line(result.stderr)
 
@@ -180,7 +187,7 @@ def test_timeout_from_config_file(sdx, fake):
 def test_stall_mid_answer_keeps_the_partial_answer(sdx, fake):
     fake.scenario.stall_after = 4
     target = sdx.home / "a.md"
-    result = sdx.run("ask", "--timeout", "1", "-o", str(target), "Design a cache")
+    result = sdx.call("ask", "--timeout", "1", "-o", str(target), "Design a cache")
     assert result.code == NETWORK
     assert result.stdout == ANSWER[:20].encode() == target.read_bytes()
     line = one_error_line(result.stderr)
@@ -198,7 +205,7 @@ def test_stall_mid_answer_keeps_the_partial_answer(sdx, fake):
 def test_stream_breaking_mid_answer_keeps_the_text(sdx, fake, field, reason):
     setattr(fake.scenario, field, 6)
     target = sdx.home / "a.md"
-    result = sdx.run("ask", "-o", str(target), "Design a cache")
+    result = sdx.call("ask", "-o", str(target), "Design a cache")
     assert result.code == NETWORK, result.stderr
     assert result.stdout == ANSWER[:30].encode() == target.read_bytes()
     line = one_error_line(result.stderr)
@@ -245,28 +252,28 @@ def test_stdout_closed_early_exits_quietly(sdx, fake):
 
 def test_config_file_toml_error_names_file_and_line(sdx, fake):
     sdx.write_config('default_model = "x"\n[providers.local\nbase_url = 1\n')
-    result = sdx.run("ask", "Design a cache")
+    result = sdx.call("ask", "Design a cache")
     assert result.code == CONFIG
     line = one_error_line(result.stderr)
     assert str(sdx.config_file) in line and "line 2" in line
 
 
 def test_stdin_not_utf8_is_replaced_with_a_warning(sdx, fake):
-    result = sdx.run("ask", input=b"Design a caf\xe9 ordering system\n")
+    result = sdx.call("ask", input=b"Design a caf\xe9 ordering system\n")
     assert result.code == 0, result.stderr
     assert "not valid UTF-8" in result.stderr
     assert fake.chat_requests()[0].body["messages"][1]["content"] == "Design a caf\ufffd ordering system"
 
 
 def test_binary_stdin_is_refused(sdx, fake):
-    result = sdx.run("ask", input=b"\x00\x01\x02ELF")
+    result = sdx.call("ask", input=b"\x00\x01\x02ELF")
     assert result.code == USAGE
     assert "binary" in one_error_line(result.stderr)
     assert fake.requests == []
 
 
 def test_huge_stdin_is_refused_before_any_request(sdx, fake):
-    result = sdx.run("ask", "Design the storage", input=b"x" * 5_000_000)
+    result = sdx.call("ask", "Design the storage", input=b"x" * 5_000_000)
     assert result.code == USAGE
     assert "larger than 512 KB" in one_error_line(result.stderr)
     assert fake.requests == []
@@ -274,6 +281,6 @@ def test_huge_stdin_is_refused_before_any_request(sdx, fake):
 
 def test_input_limit_is_configurable(sdx, fake):
     sdx.write_config("max_input_kb = 1\n" + sdx.config_file.read_text())
-    result = sdx.run("ask", "Design the storage", input=b"x" * 2000)
+    result = sdx.call("ask", "Design the storage", input=b"x" * 2000)
     assert result.code == USAGE
     assert "larger than 1 KB" in one_error_line(result.stderr)
