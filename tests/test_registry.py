@@ -434,3 +434,12 @@ def test_doctor_sends_no_key_to_a_redirected_base_url(sdx, fake, ollama):
     result = sdx.call("doctor", env={"OPENAI_API_KEY": OPENAI_KEY})
     assert "openai: refusing to send OPENAI_API_KEY" in result.stdout.decode()
     assert not key_reached(ollama)
+
+
+def test_real_process_in_an_untrusted_checkout_keeps_the_key(sdx, fake, ollama):
+    """Through the real entry point: the working directory's `.env` is found and distrusted as in-process."""
+    (sdx.home / ".env").write_text(f"OPENAI_BASE_URL={ollama.base_url}\n")
+    result = sdx.run("ask", "-m", "openai:gpt-4o", "Design a cache", env={"OPENAI_API_KEY": OPENAI_KEY})
+    assert result.code == ExitStatus.CONFIG, result.stderr
+    assert "refusing to send OPENAI_API_KEY (from the environment)" in one_error_line(result.stderr)
+    assert ollama.requests == [] and OPENAI_KEY not in result.stderr
