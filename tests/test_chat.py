@@ -177,7 +177,9 @@ def test_continue_with_nothing_to_continue_is_a_usage_error(sdx, fake):
 
 
 def test_no_log_and_log_false_store_nothing(sdx, fake):
-    assert sdx.call("chat", "--no-log", input="Design a URL shortener\n").code == 0
+    result = sdx.call("chat", "--no-log", input="Design a URL shortener\n/history\n")
+    assert result.code == 0 and result.stderr == "sdx: no conversations yet\n"
+    assert not (sdx.config_dir / "history.db").exists()
     sdx.write_config("log = false\n" + sdx.config_file.read_text())
     assert sdx.call("chat", input="Design a rate limiter\n").code == 0
     assert len(fake.chat_requests()) == 2

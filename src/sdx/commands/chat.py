@@ -3,9 +3,10 @@
 On a terminal, input and output take turns: the line editor reads a message, `run_turn` streams the answer
 through the same live Markdown renderer as `sdx ask`, a footer on stderr sums it up, and the editor reads again.
 Ctrl-C stops the answer (what arrived is kept and stored) and returns to the prompt; a failed turn costs its one
-error line, never the conversation. With stdin not a terminal, each line is one message, answered in turn; raw
-answers are each followed by a marker line (`END_MARKER`) so a reader can tell them apart, and the exit code is
-the worst failure (0 when all succeeded).
+error line, never the conversation. With stdin not a terminal, each line is one message, answered in turn, and
+the exit code is the worst failure (0 when all succeeded). When stdout is not a terminal, each raw answer is
+followed by a marker line (`END_MARKER`, an HTML comment: invisible once the Markdown is rendered) so a reader
+can tell the answers apart.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
     from sdx.terminal.prompt_input import LineEditor
 
 PROMPT = "› "
-END_MARKER = "<!-- sdx: end of answer {number} -->"  # after each raw answer read from a pipe; an HTML comment
+END_MARKER = "<!-- sdx: end of answer {number} -->"  # after each answer written to a pipe or a file
 INPUT_HISTORY_NAME = "chat_input_history"  # beside the history database
 HISTORY_ROWS = 10
 
@@ -213,7 +214,7 @@ def handle(session: ChatSession, message: str) -> int:
 def answer(session: ChatSession, question: str) -> int:
     """Ask `question` in the conversation (stored whatever happens); an interruption or failure propagates."""
     env = current()
-    piped_raw = session.editor is None and (session.turn_options.raw or not stdout_is_terminal())
+    marked = not stdout_is_terminal()
     if session.editor is None and env.stderr_isatty:
         say(f"{PROMPT}{sanitize_for_terminal(question)}")
     turn = Turn(question, session.context)
@@ -222,8 +223,8 @@ def answer(session: ChatSession, question: str) -> int:
         check_size(question, session)
         run_turn(session.conversation, turn, session.target, session.turn_options, session.store)
     finally:
-        if piped_raw:
-            end_raw_answer(turn, session.answers)
+        if marked:
+            end_marker(turn, session.answers)
         if turn.answer or turn.status == COMPLETE:
             footer(turn, session.target)
         if session.editor is not None:
@@ -239,8 +240,8 @@ def check_size(question: str, session: ChatSession) -> None:
         )
 
 
-def end_raw_answer(turn: Turn, number: int) -> None:
-    """Close a piped answer: a newline if it lacks one, then the marker line (also after a failed answer)."""
+def end_marker(turn: Turn, number: int) -> None:
+    """Close an answer on a pipe or file: a newline if it lacks one, then the marker line (also after a failure)."""
     stdout = current().stdout
     ending = "" if not turn.answer or turn.answer.endswith("\n") else "\n"
     stdout.flush()
@@ -335,10 +336,13 @@ def confirmed(session: ChatSession, question: str) -> bool:
         return False
 
 
-def recent_conversations(session: ChatSession, _argument: str) -> None:
+def recent_conversations(_session: ChatSession, _argument: str) -> None:
     from sdx.commands.history import history_table, short_ids
-    from sdx.store.history import History
+    from sdx.store.history import History, history_path
 
+    if not history_path().exists():  # opening would create it, even with --no-log
+        say("sdx: no conversations yet")
+        return
     with History.open() as history:
         summaries = history.list(limit=HISTORY_ROWS)
         ids = history.all_ids() if summaries else []
