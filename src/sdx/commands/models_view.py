@@ -97,7 +97,7 @@ def print_models(report: dict[str, Any]) -> None:
                 row["provider"] or "",
                 row["model_id"] or "",
                 row["problem"] or row["base_url"],
-                _key_cell(row["key_present"]),
+                _key_cell(row["key_present"]) if row["provider"] else "",
             )
         )
     providers_table = Table(title="Providers", title_justify="left")
