@@ -1,0 +1,689 @@
+"""`sdx batch`: answer a list of questions into a directory of Markdown files, concurrently and resumably.
+
+Workers are daemon threads, each running `run_turn` for one question at a time; everything the user sees
+(progress, ✓/✗ lines, notices), every rename and every history write happens on the main thread, which
+collects the workers' outcomes from a queue.
+
+Files: an answer streams into `.NN-slug.md.part` and is renamed to `NN-slug.md` only when it is complete, so a
+final name always holds a whole answer: that is what makes a rerun skip it. `index.md` is rewritten (temp file
+and rename) after each answer. A rate-limit (429) or server-error wait announced by any request pauses every
+worker before its next request (one shared budget). Ctrl-C removes the in-flight temporary files, writes the
+index and ends at once, leaving the abandoned requests to die with the process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import queue
+import re
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO, Any, BinaryIO
+from urllib.parse import urlsplit
+
+from sdx.config import Config
+from sdx.domain import prompts
+from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
+from sdx.domain.conversation import Conversation, Turn, title_from
+from sdx.environment import current
+from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
+from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.terminal.render import console, sanitize_for_terminal, say
+
+MAX_CONCURRENCY = 32
+REMOTE_CONCURRENCY = 4
+LOCAL_CONCURRENCY = 1  # Ollama answers one request at a time by default (OLLAMA_NUM_PARALLEL=1)
+ATTEMPTS = 3  # a stream that breaks mid-answer is asked again, whole, up to this many times in all
+RETRY_PAUSE = 1.0  # seconds before asking a broken answer again (times the attempt number)
+INPUT_LIMIT = 16 * 1024 * 1024  # bytes of question file read at most
+POLL = 0.2  # seconds the main thread waits for an outcome before looking again (keeps Ctrl-C prompt)
+# Most severe first: a bug, then what the user must fix before any rerun can work, then what a rerun may fix.
+SEVERITY = (ExitStatus.ERROR, ExitStatus.CONFIG, ExitStatus.USAGE, ExitStatus.PROVIDER, ExitStatus.NETWORK)
+TRAILER = re.compile(r"<!-- sdx batch: model=(?P<model>[^;]*); date=(?P<date>[^;]*); tokens=(?P<tokens>[^ ]*) -->")
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    source: str | None = None  # a file, or "-" for stdin
+    examples: bool = False
+    out: Path | None = None
+    model: str | None = None
+    context: str | None = None
+    concurrency: int | None = None
+    force: bool = False
+    log: bool = True
+    timeout: float | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class Job:
+    question: Question
+    name: str  # the final file name
+    path: Path
+    temporary: Path
+
+
+@dataclass
+class Row:
+    """One line of `index.md`."""
+
+    job: Job
+    status: str = "pending"  # pending, done, failed
+    model: str = ""
+    date: str = ""
+    tokens: str = ""
+    reason: str = ""
+    code: int = 0  # the failure's exit code
+    earlier: bool = False  # done by an earlier run
+
+
+@dataclass
+class Outcome:
+    job: Job
+    conversation: Conversation
+    turn: Turn
+    error: SdxError | None = None
+
+
+@dataclass(frozen=True)
+class Notice:
+    text: str
+
+
+class BatchInterrupted(SdxError):
+    """Ctrl-C (or SIGTERM/SIGHUP) during a batch: what is done stays done; the line says how to resume."""
+
+    def line(self) -> str:
+        return f"sdx: {self.what}"
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Input
+
+
+def read_source(options: BatchOptions, stdin: BinaryIO | None) -> tuple[str, str]:
+    """(the input's text, how to name it in messages)."""
+    if options.examples and options.source is not None:
+        raise UsageError("give a file of questions or --examples, not both")
+    if options.examples:
+        return "\n".join(prompts.EXAMPLES), "the built-in examples"
+    if options.source is None:
+        raise UsageError("no questions given", "sdx batch questions.txt --out guide/ (or - for stdin, or --examples)")
+    if options.source == "-":
+        if stdin is None:
+            raise UsageError("no questions on stdin", "pipe a file of questions in, or give its path")
+        return decode_input(stdin.read(INPUT_LIMIT + 1), "stdin"), "stdin"
+    path = in_working_directory(Path(options.source))
+    shown = options.source
+    if path.is_dir():
+        raise UsageError(f"{shown} is a directory", "give a text file with one question per line")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(INPUT_LIMIT + 1)
+    except FileNotFoundError:
+        raise UsageError(
+            f"no such file: {shown}", "check the path, or use - to read the questions from stdin"
+        ) from None
+    except OSError as exc:
+        raise UsageError(f"cannot read {shown}: {exc.strerror}", "check its permissions") from None
+    return decode_input(data, shown), shown
+
+
+def decode_input(data: bytes, shown: str) -> str:
+    """UTF-8 (a byte-order mark is dropped), or UTF-16 with a byte-order mark; binary or other text is refused."""
+    if len(data) > INPUT_LIMIT:
+        raise UsageError(f"{shown} is larger than {INPUT_LIMIT // (1024 * 1024)} MB", "split it into smaller lists")
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        if b"\x00" in data:
+            raise UsageError(f"{shown} looks binary (it contains NUL bytes)", "give a text file, one question a line")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UsageError(
+            f"{shown} is not UTF-8 text (bad byte at offset {exc.start})", "save it as UTF-8 and run again"
+        ) from None
+
+
+def in_working_directory(path: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else current().cwd / path
+
+
+def check_sizes(questions: list[Question], context: str, limit_kb: int) -> None:
+    for question in questions:
+        if len(prompts.user_message(question.text, context).encode()) > limit_kb * 1024:
+            raise UsageError(
+                f"question {question.number} (line {question.line}) and its context are larger than {limit_kb} KB",
+                "shorten it, or raise max_input_kb in the config file",
+            )
+
+
+def is_local(target: Target) -> bool:
+    """A base URL on this machine: a local server, which may answer one request at a time."""
+    host = (urlsplit(target.base_url).hostname or "").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def choose_concurrency(asked: int | None, target: Target) -> int:
+    if asked is None:
+        return LOCAL_CONCURRENCY if is_local(target) else REMOTE_CONCURRENCY
+    if asked < 1:
+        raise UsageError(f"--concurrency must be at least 1 (got {asked})", "e.g. --concurrency 4")
+    if asked > MAX_CONCURRENCY:
+        say(f"sdx: note: --concurrency {asked} is more than providers accept; using {MAX_CONCURRENCY}")
+        return MAX_CONCURRENCY
+    return asked
+
+
+def prepare_out(out: Path | None) -> Path:
+    """The output directory, created when missing, checked writable before any request is sent."""
+    if out is None:
+        raise UsageError("no output directory given", "add --out DIR, e.g. --out guide/")
+    path = in_working_directory(out)
+    if path.exists() and not path.is_dir():
+        raise UsageError(f"--out {out} is a file, not a directory", "give a directory (it is created when missing)")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=path, prefix=".sdx-probe-"):
+            pass
+    except OSError as exc:
+        raise UsageError(f"cannot write in --out {out}: {exc.strerror}", "pick a directory you can write to") from None
+    return path
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Answer files and the index
+
+
+def question_block(text: str) -> str:
+    """The question at the top of its answer file, as a quote."""
+    lines = text.splitlines() or [""]
+    quoted = [f"> **Question:** {lines[0]}", *(f"> {line}" if line else ">" for line in lines[1:])]
+    return "\n".join(quoted) + "\n\n"
+
+
+def trailer(row: Row) -> str:
+    """The last line of a finished answer file: what `index.md` shows for it on a later run (HTML comment)."""
+    return f"\n\n<!-- sdx batch: model={row.model}; date={row.date}; tokens={row.tokens} -->\n"
+
+
+def read_trailer(path: Path, row: Row) -> None:
+    """Fill `row` from a finished file's trailer (an answer from an earlier run)."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 512))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return
+    found = list(TRAILER.finditer(tail))
+    if found:
+        row.model, row.date, row.tokens = found[-1]["model"], found[-1]["date"], found[-1]["tokens"]
+
+
+def cell(text: str) -> str:
+    """Text safe inside a Markdown table cell."""
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def render_index(rows: list[Row], model: str, updated: str) -> str:
+    done = sum(row.status == "done" for row in rows)
+    lines = [
+        "# Study guide",
+        "",
+        f"{done} of {len(rows)} questions answered · model `{model}` · updated {updated}",
+        "",
+        "| # | Question | Status | Model | Date | Tokens |",
+        "|---:|---|---|---|---|---:|",
+    ]
+    for row in rows:
+        title = cell(title_from(row.job.question.text, 100))
+        if row.status == "done":
+            title = "[" + title.replace("[", "\\[").replace("]", "\\]") + f"]({row.job.name})"
+        status = {"done": "done", "failed": f"failed: {cell(row.reason)}", "pending": "not answered yet"}[row.status]
+        lines.append(
+            f"| {row.job.question.number} | {title} | {status} | {cell(row.model)} | {row.date} | {row.tokens} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    temporary = path.with_name(temporary_name(path.name))
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+def utc_date(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The shared state of the workers
+
+
+class RateGate:
+    """One rate-limit budget for the whole batch: a wait asked for by any request delays every next request."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._until = 0.0
+
+    def pause(self, seconds: float) -> None:
+        with self._lock:
+            self._until = max(self._until, current().monotonic() + seconds)
+
+    def wait(self) -> None:
+        """Sleep (through the environment's `sleep`, which tests record) until the pause is over."""
+        remaining = self._until - current().monotonic()
+        if remaining > 0:
+            current().sleep(remaining)
+
+
+@dataclass
+class Shared:
+    """What the main thread and the workers share."""
+
+    target: Target
+    model_name: str
+    context: str
+    turn_options: Any  # sdx.turn.TurnOptions
+    jobs: queue.Queue[Job | None]
+    outcomes: queue.Queue[Outcome | Notice]
+    gate: RateGate = field(default_factory=RateGate)
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # guards `open_files` against the Ctrl-C cleanup
+    open_files: set[Path] = field(default_factory=set)  # temporary files being written
+
+    def abandon(self) -> None:
+        """Stop the workers from starting anything and remove every temporary file being written."""
+        with self.lock:
+            self.stop.set()
+            for path in self.open_files:
+                path.unlink(missing_ok=True)
+            self.open_files.clear()
+
+
+@dataclass
+class FileSink:
+    handle: IO[bytes]
+
+    def write(self, text: str) -> None:
+        self.handle.write(text.encode("utf-8"))
+
+
+def worker(shared: Shared) -> None:
+    while not shared.stop.is_set():
+        job = shared.jobs.get()
+        if job is None:
+            return
+        outcome = answer(job, shared)
+        if outcome is not None:
+            shared.outcomes.put(outcome)
+
+
+def answer(job: Job, shared: Shared) -> Outcome | None:
+    """Ask one question into its temporary file; a stream that broke mid-answer is asked again, whole."""
+    for attempt in range(1, ATTEMPTS + 1):
+        shared.gate.wait()
+        handle = open_temporary(job, shared)
+        if handle is None:
+            return None
+        outcome = attempt_once(job, shared, handle)
+        if outcome.error is None or not worth_retrying(outcome) or attempt == ATTEMPTS:
+            return outcome
+        shared.outcomes.put(Notice(f"{job.name}: {outcome.error.what}; asking again ({attempt + 1}/{ATTEMPTS})"))
+        current().sleep(RETRY_PAUSE * attempt)
+    raise AssertionError("unreachable")
+
+
+def open_temporary(job: Job, shared: Shared) -> IO[bytes] | None:
+    """The temporary file, opened and registered unless the batch is stopping (then None)."""
+    with shared.lock:
+        if shared.stop.is_set():
+            return None
+        handle = job.temporary.open("wb", buffering=0)  # unbuffered: the file shows what has arrived
+        shared.open_files.add(job.temporary)
+    return handle
+
+
+def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
+    from sdx.turn import run_turn
+
+    conversation = Conversation(
+        kind="batch",
+        model=shared.model_name,
+        system_prompt=prompts.SYSTEM_PROMPT,
+        prompt_version=prompts.SYSTEM_PROMPT_VERSION,
+        title=title_from(job.question.text),
+        meta={"file": job.name},
+    )
+    turn = Turn(question=job.question.text, context=shared.context)
+
+    @contextmanager
+    def into_file() -> Iterator[FileSink]:
+        yield FileSink(handle)
+
+    error: SdxError | None = None
+    try:
+        handle.write(question_block(job.question.text).encode("utf-8"))
+        run_turn(conversation, turn, shared.target, shared.turn_options, None, into_file)
+    except SdxError as exc:
+        error = exc
+    except Exception as exc:  # a bug in one question must not hang the batch: report it like any failure
+        error = SdxError(f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug and report it")
+    finally:
+        handle.close()
+    return Outcome(job, conversation, turn, error)
+
+
+def worth_retrying(outcome: Outcome) -> bool:
+    """A stream that broke after text arrived: asking again may well work (other failures were retried already,
+    or will not get better by asking again)."""
+    return outcome.error is not None and outcome.error.status == ExitStatus.NETWORK and bool(outcome.turn.answer)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What the user sees on stderr
+
+
+class Progress:
+    """A Rich progress bar with ✓/✗ lines above it on a terminal; one plain line per event anywhere else."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.finished = 0
+        self.failed = 0
+        self.tokens = 0
+        self.terminal = current().stderr_isatty
+        self._bar: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> Progress:
+        if self.terminal:
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import Progress as Bar
+
+            self._bar = Bar(
+                TextColumn("Answering"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("· {task.fields[failed]} failed · {task.fields[tokens]} tokens ·"),
+                TimeElapsedColumn(),
+                TextColumn("· ETA"),
+                TimeRemainingColumn(),
+                console=console(stderr=True),
+                redirect_stdout=False,
+                redirect_stderr=False,
+            )
+            self._bar.start()
+            self._task = self._bar.add_task("batch", total=self.total, failed=0, tokens=0)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    def line(self, text: str) -> None:
+        if self._bar is not None:
+            self._bar.console.print(sanitize_for_terminal(text), markup=False, highlight=False)
+        else:
+            say(f"sdx: {text}")
+
+    def done(self, row: Row, seconds: float) -> None:
+        self.finished += 1
+        self.tokens += int(row.tokens.lstrip("~") or 0)
+        self.line(f"{self._count()}✓ {row.job.name} ({row.tokens} tokens, {seconds:.1f}s)")
+        self._update()
+
+    def fail(self, row: Row) -> None:
+        self.finished += 1
+        self.failed += 1
+        self.line(f"{self._count()}✗ {row.job.name}: {row.reason}")
+        self._update()
+
+    def _count(self) -> str:
+        return "" if self.terminal else f"[{self.finished}/{self.total}] "
+
+    def _update(self) -> None:
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.finished, failed=self.failed, tokens=self.tokens)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The command
+
+
+def run_batch(options: BatchOptions, config: Config, stdin: BinaryIO | None) -> None:
+    from sdx.turn import TurnOptions
+
+    text, shown = read_source(options, stdin)
+    parsed = parse_questions(text)
+    if not parsed.questions:
+        raise UsageError(f"{shown} has no questions (only blank lines or # comments)", "write one question a line")
+    context = (options.context or "").strip()
+    check_sizes(parsed.questions, context, config.max_input_kb)
+    model_name = chosen_model_name(options.model, config)
+    target = resolve(model_name, config)
+    out = prepare_out(options.out)
+    concurrency = choose_concurrency(options.concurrency, target)
+    for line, number in parsed.duplicates:
+        say(f"sdx: note: line {line} repeats question {number}; it is asked once")
+
+    total = len(parsed.questions)
+    rows = [Row(make_job(question, total, out)) for question in parsed.questions]
+    todo = plan(rows, options.force)
+    index = IndexWriter(out / INDEX_NAME, rows, model_name)
+    index.write()
+    if not todo:
+        say(f"sdx: all {total} answers are already in {shown_dir(options)} (--force asks them again)")
+        return
+    turn_options = TurnOptions(
+        raw=True, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens, spinner=False
+    )
+    shared = Shared(target, model_name, context, turn_options, queue.Queue(), queue.Queue())
+    shared.turn_options = replace(turn_options, on_wait=pause_everyone(shared))
+    skipped = total - len(todo)
+    workers = min(concurrency, len(todo))
+    say(
+        f"sdx: {len(todo)} question{plural(len(todo))} to answer with {model_name} into {shown_dir(options)}, "
+        f"{workers} at a time" + (f" ({skipped} already done)" if skipped else "")
+    )
+    history = open_history(options, config)
+    try:
+        collect(todo, rows, shared, workers, index, history, options)
+    finally:
+        if history is not None:
+            history.close()
+
+
+def make_job(question: Question, total: int, out: Path) -> Job:
+    name = file_name(question, total)
+    return Job(question, name, out / name, out / temporary_name(name))
+
+
+def plan(rows: list[Row], force: bool) -> list[Row]:
+    """The rows to answer: all with --force, else those without a finished file (leftover temporaries go)."""
+    todo = []
+    for row in rows:
+        row.job.temporary.unlink(missing_ok=True)
+        if row.job.path.exists() and not force:
+            row.status, row.earlier = "done", True
+            read_trailer(row.job.path, row)
+        else:
+            todo.append(row)
+    return todo
+
+
+def shown_dir(options: BatchOptions) -> str:
+    return str(options.out)
+
+
+def plural(count: int) -> str:
+    return "" if count == 1 else "s"
+
+
+def pause_everyone(shared: Shared) -> Callable[[str, float], None]:
+    def on_wait(message: str, seconds: float) -> None:
+        shared.gate.pause(seconds)
+        shared.outcomes.put(Notice(f"{message}; the whole batch waits"))
+
+    return on_wait
+
+
+def open_history(options: BatchOptions, config: Config) -> Any:
+    if not options.log or not config.log:
+        return None
+    from sdx.store.history import History
+
+    try:
+        return History.open()
+    except SdxError as exc:
+        say(f"sdx: warning: answers will not be stored in history: {exc.what}")
+        return None
+
+
+@dataclass
+class IndexWriter:
+    path: Path
+    rows: list[Row]
+    model: str
+
+    def write(self) -> None:
+        write_atomically(self.path, render_index(self.rows, self.model, utc_date(current().wall_clock())))
+
+
+def collect(
+    todo: list[Row], rows: list[Row], shared: Shared, workers: int, index: IndexWriter, history: Any, options: Any
+) -> None:
+    """Start the workers, take their outcomes as they come, and end with a summary (or the failures)."""
+    by_name = {row.job.name: row for row in todo}
+    for row in todo:
+        shared.jobs.put(row.job)
+    for _ in range(workers):
+        shared.jobs.put(None)
+        threading.Thread(target=worker, args=(shared,), name="sdx-batch", daemon=True).start()
+    started = current().monotonic()
+    waiting = len(todo)
+    try:
+        with Progress(len(todo)) as progress:
+            while waiting:
+                try:
+                    item = shared.outcomes.get(timeout=POLL)
+                except queue.Empty:
+                    continue
+                if isinstance(item, Notice):
+                    progress.line(item.text)
+                    continue
+                waiting -= 1
+                land(item, by_name[item.job.name], shared, history, progress, started)
+                index.write()
+    except (KeyboardInterrupt, Terminated) as exc:
+        stop_now(exc, shared, rows, index, options)
+    summarise(rows, options)
+
+
+def land(outcome: Outcome, row: Row, shared: Shared, history: Any, progress: Progress, started: float) -> None:
+    """One question's outcome: rename its file into place (or remove it), store it, show it."""
+    turn, job = outcome.turn, outcome.job
+    if outcome.error is None:
+        row.status = "done"
+        row.model = turn.model_id
+        row.date = utc_date(turn.created_at or current().wall_clock())
+        row.tokens = f"{'~' if turn.tokens_estimated else ''}{turn.completion_tokens or 0}"
+        with job.temporary.open("ab") as handle:
+            handle.write(trailer(row).encode("utf-8"))
+        os.replace(job.temporary, job.path)
+    else:
+        job.temporary.unlink(missing_ok=True)
+        row.status, row.reason, row.code = "failed", redact(outcome.error.what), outcome.error.status
+    with shared.lock:
+        shared.open_files.discard(job.temporary)
+    store(history, outcome)
+    if row.status == "done":
+        progress.done(row, turn.duration or current().monotonic() - started)
+    else:
+        progress.fail(row)
+
+
+def store(history: Any, outcome: Outcome) -> None:
+    """Keep the question's conversation (kind `batch`); a history that cannot be written costs a warning."""
+    if history is None:
+        return
+    from sdx.turn import interrupts_deferred
+
+    try:
+        with interrupts_deferred():
+            history.add_turn(outcome.conversation, outcome.turn)
+    except SdxError as exc:
+        say(f"sdx: warning: {outcome.job.name} was not stored in history: {exc.what}")
+
+
+def stop_now(exc: BaseException, shared: Shared, rows: list[Row], index: IndexWriter, options: BatchOptions) -> None:
+    """After Ctrl-C: abandon what is in flight, keep what is done, say how to resume; a second Ctrl-C ends it all."""
+    second = second_interrupt_exits()
+    try:
+        shared.abandon()
+        for row in rows:  # an answer renamed just before the interrupt landed is done
+            if row.status != "done" and row.job.path.exists():
+                row.status = "done"
+        index.write()
+        done = sum(row.status == "done" for row in rows)
+        rest = len(rows) - done
+        again = "the same command without --force" if options.force else "the same command"
+        status: int = ExitStatus.INTERRUPTED
+        name = "interrupted"
+        if isinstance(exc, Terminated):
+            status, name = 128 + exc.signum, "terminated" if exc.signum == signal.SIGTERM else "hung up"
+        raise BatchInterrupted(
+            f"{name}: {done} of {len(rows)} answers are in {shown_dir(options)}; "
+            f"run {again} again to answer the other {rest}",
+            status=status,  # type: ignore[arg-type]
+        ) from None
+    finally:
+        second()
+
+
+def second_interrupt_exits() -> Callable[[], None]:
+    """While the batch cleans up after Ctrl-C, another Ctrl-C exits at once; returns what restores the handler."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = signal.signal(signal.SIGINT, lambda _s, _f: os._exit(ExitStatus.INTERRUPTED))
+    return lambda: signal.signal(signal.SIGINT, previous)
+
+
+def summarise(rows: list[Row], options: BatchOptions) -> None:
+    failed = [row for row in rows if row.status == "failed"]
+    done = sum(row.status == "done" for row in rows)
+    earlier = sum(row.earlier for row in rows)
+    note = f" ({earlier} from an earlier run)" if earlier else ""
+    index = Path(shown_dir(options)) / INDEX_NAME
+    say(f"sdx: {done} of {len(rows)} answers are in {shown_dir(options)}{note}; index: {index}")
+    if not failed:
+        return
+    for row in failed:
+        say(f"sdx:   ✗ {row.job.name}: {row.reason}")
+    raise SdxError(
+        f"{len(failed)} of {len(rows)} question{plural(len(rows))} failed",
+        "run the same command again to ask only those (finished answers are kept)",
+        most_severe([row.code for row in failed]),
+    )
+
+
+def most_severe(statuses: list[int]) -> ExitStatus:
+    """The exit code of a batch with failures: a bug (1) first, then what needs a fix before a rerun can work
+    (3 config, 2 usage, 4 provider refused), then what a rerun may cure by itself (5 network)."""
+    ranked = sorted(statuses, key=lambda s: SEVERITY.index(s) if s in SEVERITY else len(SEVERITY))
+    return ExitStatus(ranked[0]) if ranked[0] in ExitStatus._value2member_map_ else ExitStatus.ERROR
