@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sdx.commands.chat import end_raw_answer
+from sdx.commands.chat import END_MARKER
 from sdx.config import Config
 from sdx.domain import prompts, rubric
 from sdx.domain.conversation import Conversation, Turn, title_from
@@ -37,6 +37,7 @@ GRADE_RETRIES = 3  # 429 and 5xx
 NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
+KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades"
 COMMANDS = ("/hint", "/next", "/estimate", "/time", "/done")
 _COMMAND_WORD = re.compile(r"/[a-z]+")
 
@@ -147,10 +148,11 @@ class LineReader:
 class EditorReader:
     """The shared prompt-toolkit line editor (history, multi-line paste), its toolbar showing phase and time."""
 
-    def __init__(self, toolbar: Callable[[], str]) -> None:
+    def __init__(self, toolbar: Callable[[], str], keep_input: bool) -> None:
         from sdx.terminal.prompt_input import LineEditor
 
-        self.editor = LineEditor(history_path().parent / INPUT_HISTORY_NAME, toolbar)
+        input_history = history_path().parent / INPUT_HISTORY_NAME if keep_input else None
+        self.editor = LineEditor(input_history, toolbar, hint=KEYS_HINT)
 
     def read(self, prompt: str) -> str:
         return self.editor.read(prompt)
@@ -165,14 +167,15 @@ class EditorReader:
         return answer.strip().lower() in ("", "y", "yes")
 
 
-def make_reader(toolbar: Callable[[], str]) -> Reader:
+def make_reader(toolbar: Callable[[], str], keep_input: bool) -> Reader:
+    """The line editor on a terminal (keeping the input history only when the interview is stored), else lines."""
     env = current()
     if env.stdin is None:
         raise UsageError("there is no stdin to read the candidate's answers from", "run sdx interview in a terminal")
     if not env.stdin_isatty:
         return LineReader(env.stdin)
     try:
-        return EditorReader(toolbar)
+        return EditorReader(toolbar, keep_input)
     except ImportError:  # the line editor is not installed: plain lines
         return LineReader(env.stdin, show_prompt=True)
 
@@ -222,7 +225,7 @@ class Interview:
             f" · commands: {' '.join(COMMANDS)}"
         )
         self.send(str(meta["question"]), rubric.OPENING_REQUEST)
-        reader = make_reader(self.status)
+        reader = make_reader(self.status, keep_input=self.history is not None)
         while True:
             if self.time_up():
                 say("sdx: time is up: the interview is over")
@@ -314,7 +317,15 @@ class Interview:
         finally:
             if not env.stdout_isatty:  # piped: each reply ends with chat's end-of-answer marker line
                 self.replies += 1
-                end_raw_answer(turn, self.replies)
+                end_piped_reply(turn, self.replies)
+
+
+def end_piped_reply(turn: Turn, number: int) -> None:
+    """A newline if the reply lacks one, then chat's end-of-answer marker line: scripts can split the replies."""
+    stdout = current().stdout
+    ending = "" if not turn.answer or turn.answer.endswith("\n") else "\n"
+    stdout.write(f"{ending}{END_MARKER.format(number=number)}\n")
+    stdout.flush()
 
 
 def clock_report(elapsed: float, minutes: float) -> str:
