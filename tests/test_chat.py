@@ -202,3 +202,20 @@ def test_piped_questions_onto_a_terminal_are_rendered_with_a_footer(sdx, fake):
     footer = "openai/gpt-4o-mini · 50 in / 54 out · first token "
     assert result.stderr.count(footer) == 1
     assert result.stderr.rstrip().endswith(" tokens/s")  # the footer is the last line; no cost was reported
+
+
+def test_a_message_over_the_input_limit_is_refused_and_the_next_one_answered(sdx, fake):
+    sdx.write_config("max_input_kb = 1\n" + sdx.config_file.read_text())
+    result = sdx.call("chat", input="x" * 2000 + "\nDesign a cache\n")
+    assert result.code == USAGE
+    assert "sdx: error: the message and context are larger than 1 KB" in result.stderr
+    assert result.stdout == marker(1) + ANSWER.encode() + marker(2)
+    assert [messages[-1]["content"] for messages in (r.body["messages"] for r in fake.chat_requests())] == [
+        "Design a cache"
+    ]
+
+
+def test_continue_and_cid_together_are_a_usage_error(sdx, fake):
+    result = sdx.call("chat", "-C", "--cid", "01JD", input="hello\n")
+    assert result.code == USAGE
+    assert result.stderr.startswith("sdx: error: give -C or --cid, not both — -C resumes the most recent")

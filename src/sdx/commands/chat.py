@@ -11,7 +11,7 @@ can tell the answers apart.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -43,7 +43,7 @@ Commands:
   /new             start a fresh conversation (same model, no context)
   /save FILE       write this conversation to FILE as Markdown
   /history         recent conversations (continue one with: sdx chat --cid ID)
-  /exit            leave (or Ctrl-D)
+  /exit            leave (also /quit, or Ctrl-D)
 Keys: Enter sends · Esc-Enter inserts a new line (pasting keeps newlines) · Ctrl-C stops an answer or clears the line"""
 
 
@@ -77,7 +77,7 @@ class ChatSession:
 def run_chat(options: ChatOptions, config: Config) -> int:
     """Chat until Ctrl-D, `/exit` or the end of piped input; the exit code."""
     if options.continue_last and options.conversation_id:
-        raise UsageError("give -C or --cid, not both")
+        raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
     logging = options.log and config.log
     history = open_history(continuing=options.continue_last or bool(options.conversation_id), logging=logging)
     try:
@@ -152,18 +152,19 @@ def interactive(session: ChatSession, first: str | None) -> int:
 
     logging = session.store is not None
     session.editor = LineEditor(history_path().parent / INPUT_HISTORY_NAME if logging else None)
-    messages: Iterable[str] = [first] if first and first.strip() else []
-    while True:
-        for message in messages:
-            if is_exit(message):
-                return ExitStatus.OK
-            handle(session, message)
+    message = first or ""
+    while not is_exit(message):
         try:
-            messages = [session.editor.read(PROMPT)]
-        except KeyboardInterrupt:
-            messages = []
+            handle(session, message)
+        except KeyboardInterrupt:  # outside an answer (a slash command, the footer): back to the prompt
+            say("sdx: interrupted")
+        try:
+            message = session.editor.read(PROMPT)
+        except KeyboardInterrupt:  # at the prompt: the line is dropped
+            message = ""
         except EOFError:
-            return ExitStatus.OK
+            break
+    return ExitStatus.OK
 
 
 def from_pipe(session: ChatSession, first: str | None, stdin: BinaryIO) -> int:
