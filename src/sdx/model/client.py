@@ -29,6 +29,7 @@ from sdx.model.client_errors import (
     not_a_stream,
     retry_delay,
     socks_missing,
+    stream_error_reason,
 )
 from sdx.model.registry import Target
 
@@ -212,19 +213,23 @@ def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest) ->
     except _ErrorEvent as event:
         if stats.chunks == 0:
             raise explain_stream_error(event.error, request.target, request) from None
-        raise explain_interruption(_error_event_reason(event.error, request), stats.tokens) from None
+        raise explain_interruption(stream_error_reason(event.error, request.target), stats.tokens) from None
     except _StreamBroke as broke:
         raise explain_interruption(broke.reason, stats.tokens) from None
     except http.TransportError as exc:  # a timeout between chunks, or the connection dropped
         raise explain_interruption(interruption_reason(exc, request), stats.tokens) from exc
     except _NotAStream as odd:
-        raise _explain_not_a_stream(odd.first_line, lines, response, request) from None
+        raise _explain_not_a_stream(odd.first_line, lines, response, request, http) from None
     if stats.chunks == 0:
         raise empty_answer(request.target, stats.finish_reason)
 
 
 def _read_events(lines: Iterator[str], stats: StreamStats) -> Iterator[str]:
-    """The event stream's text deltas; the hot loop of a streamed answer."""
+    """The event stream's text deltas; the hot loop of a streamed answer.
+
+    Each `data:` line is one chunk, as OpenAI-compatible servers send them; comments, `event:`/`id:` lines and the
+    blank lines between events carry nothing for us. `[DONE]` or a finish reason ends the answer properly.
+    """
     loads = json.loads
     for line in lines:
         if line.startswith("data:"):
@@ -250,7 +255,7 @@ def _take_chunk(chunk: Any, stats: StreamStats) -> str:
     """Record what one decoded chunk says about the answer; return its text."""
     if type(chunk) is not dict:
         raise _StreamBroke("the server sent a malformed chunk")
-    if "error" in chunk:
+    if chunk.get("error"):  # some servers send `"error": null` in every chunk
         raise _ErrorEvent(chunk["error"])
     usage = chunk.get("usage")
     if usage:
@@ -300,24 +305,28 @@ def _http_library(response: Any) -> Any:
     return sys.modules[type(response.http_response).__module__.partition(".")[0]]
 
 
-def _error_event_reason(error: object, request: ChatRequest) -> str:
-    from sdx.model.client_errors import body_message, one_line
-
-    message = body_message({"error": error}, "an error without a message")
-    return f"{request.target.provider.name} reported an error: {one_line(message, request.target.api_key)}"
-
-
-def _explain_not_a_stream(first_line: str, rest: Iterator[str], response: Any, request: ChatRequest) -> SdxError:
+def _explain_not_a_stream(
+    first_line: str, rest: Iterator[str], response: Any, request: ChatRequest, http: Any
+) -> SdxError:
     """A 200 reply that is no event stream. A JSON `error` object in it is the provider refusing."""
     content_type = response.http_response.headers.get("content-type", "")
     if first_line.lstrip().startswith("{"):
-        try:
-            payload = json.loads(first_line + "\n" + "\n".join(_some_lines(rest)))
-        except json.JSONDecodeError:
-            payload = None
+        payload = _json_or_none(first_line)
+        if payload is None:  # a JSON document spread over several lines
+            try:
+                payload = _json_or_none(first_line + "\n" + "\n".join(_some_lines(rest)))
+            except http.TransportError:
+                payload = None
         if isinstance(payload, dict) and payload.get("error"):
             return explain_stream_error(payload["error"], request.target, request)
     return not_a_stream(request.target, content_type, first_line)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return None
 
 
 def _some_lines(lines: Iterator[str], limit: int = 64 * 1024) -> Iterator[str]:

@@ -230,6 +230,12 @@ def explain_stream_error(error: object, target: Target, request: ChatRequest) ->
     )
 
 
+def stream_error_reason(error: object, target: Target) -> str:
+    """Why a stream that already produced text broke, when the server sent an `error` object."""
+    message = body_message({"error": error}, "an error without a message")
+    return f"{target.provider.name} reported an error: {one_line(message, target.api_key)}"
+
+
 def not_a_stream(target: Target, content_type: str, first_line: str) -> SdxError:
     """A 200 reply that is not the model's answer: a captive portal, a proxy, a wrong URL."""
     host = urlsplit(target.base_url).netloc
