@@ -5,8 +5,11 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from sdx.config import load_config
 from sdx.errors import ConfigError, ExitStatus
@@ -443,3 +446,17 @@ def test_real_process_in_an_untrusted_checkout_keeps_the_key(sdx, fake, ollama):
     assert result.code == ExitStatus.CONFIG, result.stderr
     assert "refusing to send OPENAI_API_KEY (from the environment)" in one_error_line(result.stderr)
     assert ollama.requests == [] and OPENAI_KEY not in result.stderr
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ab1:/[]. %@-_\x1bé"), max_size=20) | st.text(max_size=20))
+def test_any_address_is_a_url_or_a_reason(text):
+    """Whatever OLLAMA_HOST or a base_url holds, the answer is a usable URL or a ValueError (never another crash)."""
+    for normalise in (normalise_ollama_host, normalise_base_url):
+        try:
+            url = normalise(text)
+        except ValueError as exc:
+            assert str(exc)
+            continue
+        parts = urlsplit(url)
+        assert parts.scheme in ("http", "https") and parts.hostname and (parts.port is None or parts.port > 0)
