@@ -43,14 +43,14 @@ class GradingServer(FakeOpenAI):
 
     def _serve_failure(self, handler: Any) -> bool:
         body = self.requests[-1].body
-        if self.grading_failures and isinstance(body, dict) and body.get("stream") is False:
+        if self.grading_failures and isinstance(body, dict) and not body.get("stream"):
             failure = self.grading_failures.popleft()
             handler._send(failure.status, failure.body.encode(), failure.content_type, failure.headers)
             return True
         return super()._serve_failure(handler)
 
     def grading_requests(self) -> list[Recorded]:
-        return [r for r in self.chat_requests() if r.body.get("stream") is False]
+        return [r for r in self.chat_requests() if not r.body.get("stream")]
 
     def interviewer_requests(self) -> list[Recorded]:
         return [r for r in self.chat_requests() if r.body.get("stream") is True]
@@ -122,7 +122,7 @@ def test_a_whole_interview_is_run_graded_shown_and_stored(sdx: Sdx, fake: Gradin
 
     [grading] = fake.grading_requests()
     body = grading.body
-    assert body["temperature"] == 0 and body["stream"] is False
+    assert body["temperature"] == 0 and not body.get("stream")
     assert body["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "interview_grade", "schema": rubric.grade_schema(), "strict": True},
@@ -233,6 +233,20 @@ def test_a_server_that_rejects_response_format_is_asked_without_it_and_remembere
     assert again.code == 0, again.stderr
     assert "response_format" not in fake.grading_requests()[-1].body
     assert "asking without it" not in again.stderr
+
+
+def test_a_grading_request_that_fails_keeps_the_interview_for_regrade(sdx: Sdx, fake: GradingServer) -> None:
+    from tests.runner import SLEPT
+
+    fake.grading_failures.extend([Failure.json_error(503, "overloaded"), Failure.json_error(402, "no credits")])
+    result = sdx.call("interview", QUESTION, input="Requirements first\n")
+    assert result.code == 4
+    stored = stored_interview(sdx)
+    assert "sdx: server error (503); retry 1/3 in 0s" in result.stderr and SLEPT == [0.5]
+    assert f"sdx: the interview is kept: grade it again with `sdx interview --regrade {stored.id}`" in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("sdx: error: openrouter says the account is out of")
+    assert len(fake.grading_requests()) == 2
+    assert stored.meta["grade_status"] == "not graded" and len(stored.turns) == 2
 
 
 class StepClock:

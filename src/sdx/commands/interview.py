@@ -33,7 +33,6 @@ from sdx.turn import Interrupted, TurnOptions, run_turn
 
 GRADED, NOT_GRADED = "graded", "not graded"
 GRADE_TIMEOUT = 300.0  # seconds: a whole grade, not streamed, from a slow local model
-GRADE_RETRIES = 3  # 429 and 5xx
 NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
@@ -413,42 +412,41 @@ def _keep(conversation: Conversation, history: History | None, status: str, grad
 
 def ask_grader(target: Target, messages: list[dict[str, str]]) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
-    refuses it (then asked again without it, and remembered for that base URL); 429 and 5xx retried."""
-    import openai
-
-    from sdx.model.client import make_client
-    from sdx.model.client_errors import explain_failure, retry_delay, server_message
+    refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
+    from sdx.model.client import ChatRequest, make_client, open_response
+    from sdx.model.client_errors import server_message
 
     client = make_client(target, GRADE_TIMEOUT)
     use_format = target.base_url not in refused_format_urls()
-    attempt = 0
     with Spinner(f"Grading with {target.name}…"):
         while True:
+            request = ChatRequest(
+                target, messages, stream=False, timeout=GRADE_TIMEOUT, options=grading_options(target, use_format)
+            )
             try:
-                completion = client.chat.completions.create(**grading_body(target, messages, use_format))
-                return (completion.choices[0].message.content or "") if completion.choices else ""
-            except openai.APIError as exc:
-                if use_format and rejects_response_format(getattr(exc, "status_code", None), server_message(exc)):
-                    use_format = False
-                    if getattr(exc, "status_code", None) == 400:
-                        remember_refused_format(target.base_url)
-                    say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
-                    continue
-                delay = retry_delay(exc, attempt)
-                if delay is None or attempt >= GRADE_RETRIES:
-                    raise explain_failure(exc, target) from exc
-                attempt += 1
-                say(f"sdx: grading failed ({exc.status_code}); retry {attempt}/{GRADE_RETRIES} in {delay:.0f}s")  # type: ignore[attr-defined]
-                current().sleep(delay)
+                completion = open_response(client, request, on_wait=lambda message, _s: say(f"sdx: {message}"))
+            except SdxError as exc:
+                refusal = exc.__cause__  # the client's error, for its status and the server's words
+                status = getattr(refusal, "status_code", None)
+                if not (use_format and refusal and rejects_response_format(status, server_message(refusal))):
+                    raise
+                use_format = False
+                if status == 400:
+                    remember_refused_format(target.base_url)
+                say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
+                continue
+            return (completion.choices[0].message.content or "") if completion.choices else ""
 
 
-def grading_body(target: Target, messages: list[dict[str, str]], use_format: bool) -> dict[str, Any]:
-    body: dict[str, Any] = {"model": target.model_id, "messages": messages, "temperature": 0, "stream": False}
+def grading_options(target: Target, use_format: bool) -> dict[str, Any]:
+    """The request's extra body fields: temperature 0, and the schema (on OpenRouter, only for providers that
+    honour it: `provider.require_parameters`)."""
+    options: dict[str, Any] = {"temperature": 0}
     if use_format:
-        body["response_format"] = rubric.response_format()
-        if target.provider.name == "openrouter":  # route only to providers that honour the format
-            body["extra_body"] = {"provider": {"require_parameters": True}}
-    return body
+        options["response_format"] = rubric.response_format()
+        if target.provider.name == "openrouter":
+            options["extra_body"] = {"provider": {"require_parameters": True}}
+    return options
 
 
 def rejects_response_format(status: int | None, message: str) -> bool:
