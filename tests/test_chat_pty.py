@@ -95,13 +95,25 @@ def test_a_conversation_with_ctrl_c_mid_answer_a_model_switch_and_ctrl_d(sdx, fa
     assert stat.S_IMODE(input_history.stat().st_mode) == 0o600
 
 
-def test_multi_line_input_paste_ctrl_c_at_the_prompt_and_exit(sdx, fake):
+def test_multi_line_input_paste_save_ctrl_c_at_the_prompt_and_exit(sdx, fake):
     child = spawn_chat(sdx, "--no-log", "Design a URL shortener")  # the argument is the first question
     answered(child)
     child.send("first line\x1b\rsecond line\r")  # Esc-Enter: a new line; Enter: send
     answered(child)
     child.send("\x1b[200~pasted\nblock\x1b[201~\r")  # a bracketed paste keeps its newline; Enter sends it
     answered(child)
+    notes = sdx.home / "notes.md"
+    notes.write_text("mine", encoding="utf-8")
+    child.send("/save notes.md\r")
+    child.expect("notes.md exists; replace it\\? \\[y/N\\]")
+    child.send("n\r")
+    child.expect("notes.md already exists and was left as it is")
+    assert notes.read_text(encoding="utf-8") == "mine"
+    child.send("/save notes.md\r")
+    child.expect("replace it")
+    child.send("y\r")
+    child.expect("saved 3 turns to notes.md")
+    assert notes.read_text(encoding="utf-8").startswith("# Design a URL shortener\n")
     child.send("half-typed")
     child.sendintr()  # clears the line, the chat goes on
     child.send("/exit\r")

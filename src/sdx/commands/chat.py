@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 from sdx.config import Config
 from sdx.domain import prompts
-from sdx.domain.conversation import COMPLETE, Conversation, Turn
+from sdx.domain.conversation import COMPLETE, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
@@ -218,11 +218,14 @@ def answer(session: ChatSession, question: str) -> int:
     marked = not stdout_is_terminal()
     if session.editor is None and env.stderr_isatty:
         say(f"{PROMPT}{sanitize_for_terminal(question)}")
+    conversation = session.conversation  # titled and dated here too: with --no-log no store does it (/save)
+    conversation.title = conversation.title or title_from(question)
+    conversation.created_at = conversation.created_at or env.wall_clock()
     turn = Turn(question, session.context)
     session.answers += 1
     try:
         check_size(question, session)
-        run_turn(session.conversation, turn, session.target, session.turn_options, session.store)
+        run_turn(conversation, turn, session.target, session.turn_options, session.store)
     finally:
         if marked:
             end_marker(turn, session.answers)
