@@ -10,6 +10,7 @@ least as trusted as the key's (see `Origin`).
 
 from __future__ import annotations
 
+import io
 import math
 import sys
 from collections.abc import Mapping
@@ -111,8 +112,6 @@ def read_env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     text = read_text_file(path) or ""
-    import io
-
     from dotenv import dotenv_values  # only paid for when a .env exists
 
     values = dotenv_values(stream=io.StringIO(text), interpolate=False)
