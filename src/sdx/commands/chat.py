@@ -197,8 +197,9 @@ def handle(session: ChatSession, message: str) -> int:
     try:
         if message.startswith("/"):
             slash_command(session, message)
-            return ExitStatus.OK
-        return answer(session, message)
+        else:
+            answer(session, message)
+        return ExitStatus.OK
     except Interrupted as exc:
         if session.editor is None or exc.status != ExitStatus.INTERRUPTED:
             raise  # a pipe's Ctrl-C ends the run; SIGTERM/SIGHUP end any chat
@@ -212,7 +213,7 @@ def handle(session: ChatSession, message: str) -> int:
 # answering
 
 
-def answer(session: ChatSession, question: str) -> int:
+def answer(session: ChatSession, question: str) -> None:
     """Ask `question` in the conversation (stored whatever happens); an interruption or failure propagates."""
     env = current()
     marked = not stdout_is_terminal()
@@ -233,7 +234,6 @@ def answer(session: ChatSession, question: str) -> int:
             footer(turn, session.target)
         if session.editor is not None:
             say("")  # a blank line between the answer and the next prompt
-    return ExitStatus.OK
 
 
 def check_size(question: str, session: ChatSession) -> None:
