@@ -566,7 +566,13 @@ class IndexWriter:
 
 
 def collect(
-    todo: list[Row], rows: list[Row], shared: Shared, workers: int, index: IndexWriter, history: Any, options: Any
+    todo: list[Row],
+    rows: list[Row],
+    shared: Shared,
+    workers: int,
+    index: IndexWriter,
+    history: Any,
+    options: BatchOptions,
 ) -> None:
     """Start the workers, take their outcomes as they come, and end with a summary (or the failures)."""
     by_name = {row.job.name: row for row in todo}
@@ -589,7 +595,8 @@ def collect(
                     continue
                 waiting -= 1
                 land(item, by_name[item.job.name], shared, history, progress, started)
-                index.write()
+                if shared.outcomes.empty() or not waiting:  # outcomes that land together share one rewrite
+                    index.write()
     except (KeyboardInterrupt, Terminated) as exc:
         stop_now(exc, shared, rows, index, options)
     summarise(rows, options)
