@@ -189,7 +189,7 @@ def _names_a_model(message: str, model_id: str | None) -> bool:
     if model_id is None:
         return False
     lowered = message.lower()
-    return model_id.lower() in lowered or "model" in lowered
+    return model_id.lower() in lowered or "model" in lowered or "no endpoints" in lowered  # OpenRouter's wording
 
 
 def explain_failure(exc: Any, target: Target, request: ChatRequest | None = None) -> SdxError:
