@@ -73,6 +73,7 @@ class Scenario:
     )  # the error object sent by error_chunk_after
     stream_error_choices: bool = False  # send it as OpenRouter does, with a `finish_reason: "error"` choice
     break_whole_answer: bool = False  # drop the connection halfway through a non-streamed answer
+    null_fields: bool = False  # every chunk carries `"error": null` and `"usage": null`
 
 
 @dataclass
@@ -235,13 +236,16 @@ class FakeOpenAI:
             handler.wfile.flush()
 
         def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
-            return {
+            payload: dict[str, Any] = {
                 "id": "chatcmpl-fake",
                 "object": "chat.completion.chunk",
                 "created": 0,
                 "model": model,
                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
             }
+            if scenario.null_fields:
+                payload |= {"error": None, "usage": None}
+            return payload
 
         try:
             if scenario.comments:

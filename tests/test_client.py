@@ -92,6 +92,13 @@ def test_one_character_chunks_without_comments_survive(sdx, fake):
     assert result.stdout == fake.scenario.answer.encode()
 
 
+def test_null_error_and_usage_fields_in_every_chunk_are_no_error(sdx, fake):
+    fake.scenario.null_fields = True
+    result = sdx.call("ask", "Design a cache")
+    assert result.code == 0, result.stderr
+    assert result.stdout == ANSWER.encode()
+
+
 # --- the server refusing or misbehaving --------------------------------------------------------------------------
 
 

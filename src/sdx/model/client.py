@@ -255,7 +255,7 @@ def _take_chunk(chunk: Any, stats: StreamStats) -> str:
     """Record what one decoded chunk says about the answer; return its text."""
     if type(chunk) is not dict:
         raise _StreamBroke("the server sent a malformed chunk")
-    if chunk.get("error"):  # some servers send `"error": null` in every chunk
+    if chunk.get("error"):  # an `"error": null` field is no error
         raise _ErrorEvent(chunk["error"])
     usage = chunk.get("usage")
     if usage:
