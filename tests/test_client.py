@@ -223,6 +223,14 @@ def test_wrong_path_on_the_ollama_host_is_blamed_on_the_url_not_the_model(sdx, o
     assert "answered 404 (File Not Found)" in line and "/v1" in line and "ollama pull" not in line
 
 
+def test_method_not_allowed_is_blamed_on_the_url(sdx, fake):
+    fake.scenario.failures.append(Failure(405, '{"detail": "Method Not Allowed"}'))
+    result = sdx.call("ask", "Design a cache")
+    assert result.code == CONFIG
+    line = one_error_line(result.stderr)
+    assert "answered 405 (Method Not Allowed)" in line and "check the base URL" in line
+
+
 def test_keyless_provider_answering_401_reads_the_same_in_ask_and_doctor(sdx):
     gateway = FakeOpenAI().start()
     try:

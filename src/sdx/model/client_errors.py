@@ -127,8 +127,8 @@ def status_failure(
     if status == 404 and not url_is_right and (html or not _names_a_model(message, model_id)):
         shown = "an HTML page" if html else message
         return SdxError(f"{url} answered 404 ({shown})", BASE_URL_FIX, ExitStatus.CONFIG)
-    if html and status == 405:
-        return SdxError(f"{url} answered 405 (an HTML page)", BASE_URL_FIX, ExitStatus.CONFIG)
+    if status == 405:  # the path exists but takes no POST: not the chat-completions endpoint
+        return SdxError(f"{url} answered 405 ({'an HTML page' if html else message})", BASE_URL_FIX, ExitStatus.CONFIG)
     if html:
         return SdxError(
             f"{urlsplit(url).netloc} answered {status} with an HTML page instead of JSON (a proxy or gateway?)",
