@@ -73,11 +73,8 @@ def test_a_failed_turn_costs_its_line_and_the_chat_goes_on_with_the_worst_status
     assert result.stderr.count("sdx: error:") == 1 and "out of credits" in result.stderr
     [conversation] = stored(sdx)
     assert [(turn.status, turn.answer) for turn in conversation.turns] == [("error", ""), ("complete", ANSWER)]
-    # the failed question was kept, without an answer, and is sent again as context
-    assert fake.chat_requests()[-1].body["messages"][1:] == [
-        user("Design a URL shortener"),
-        user("Design a rate limiter"),
-    ]
+    # the failed question is kept in history, but not sent again: it would be a question with no reply
+    assert fake.chat_requests()[-1].body["messages"][1:] == [user("Design a rate limiter")]
 
 
 def test_a_broken_stream_keeps_its_text_and_the_next_line_is_answered(sdx, fake):

@@ -188,3 +188,32 @@ def test_a_damaged_history_costs_a_warning_not_the_answer(sdx, fake):
     assert warning.startswith("sdx: warning: history is unavailable, this answer will not be stored: ")
     assert " — " in warning
     assert (data_dir / "history.db").read_bytes() == b"this is not a database" * 100  # never replaced
+
+
+def test_reported_usage_and_cost_are_stored_and_summarised(sdx, fake):
+    fake.scenario.usage_completion_tokens = 321
+    fake.scenario.usage_prompt_tokens = 1234
+    fake.scenario.cost = 0.0042
+    result = sdx.call("ask", "Design a URL shortener", tty=True)
+    assert result.code == 0, result.stderr
+    assert "gpt-4o-mini · 321 tokens · $0.0042 · " in result.stderr
+    [turn] = stored(sdx)[0].turns
+    assert (turn.prompt_tokens, turn.completion_tokens, turn.tokens_estimated, turn.cost) == (1234, 321, False, 0.0042)
+
+
+def test_chat_model_switch_is_kept_for_resuming(sdx, fake, ollama):
+    assert sdx.call("chat", input="Design a URL shortener\n/model llama3.2\nand with a local model?\n").code == 0
+    assert [r.body["model"] for r in fake.chat_requests() + ollama.chat_requests()] == [
+        "openai/gpt-4o-mini",
+        "llama3.2",
+    ]
+    assert sdx.call("chat", "-C", input="go on\n").code == 0
+    assert ollama.chat_requests()[-1].body["messages"][-1]["content"] == "go on"
+
+
+def test_chat_hands_computed_figures_to_the_model(sdx, fake):
+    result = sdx.call("chat", input="Design Twitter for 50M DAU, 20 writes per user per day, 1 KB each\nand caching?\n")
+    assert result.code == 0, result.stderr
+    first, follow_up = (r.body["messages"][-1]["content"] for r in fake.chat_requests())
+    assert "computed by sdx" in first
+    assert follow_up == "and caching?"

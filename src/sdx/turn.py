@@ -67,7 +67,12 @@ def estimate_tokens(messages: list[dict[str, str]]) -> int:
 
 
 def turn_messages(turn: Turn) -> list[dict[str, str]]:
-    """A stored turn as it is sent again: the question with its context, then the answer as it was kept."""
+    """A stored turn as it is sent again: the question with its context, then the answer as it was kept.
+
+    A failed turn that got no text is left out: it would be a question with no reply.
+    """
+    if turn.status == ERROR and not turn.answer:
+        return []
     messages = [{"role": "user", "content": prompts.user_message(turn.question, turn.context)}]
     if turn.answer:
         messages.append({"role": "assistant", "content": turn.answer})
@@ -83,7 +88,7 @@ def conversation_messages(
     """
     system = [{"role": "system", "content": conversation.system_prompt}]
     new = [{"role": "user", "content": prompts.user_message(question, context)}]
-    earlier = [turn_messages(turn) for turn in conversation.turns]
+    earlier = [messages for messages in map(turn_messages, conversation.turns) if messages]
     first, rest = earlier[:1], earlier[1:]
     dropped = 0
     while rest and estimate_tokens(system + _flat(first + rest) + new) > budget:
@@ -177,7 +182,8 @@ def _stream_into_sinks(
 def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any, target: Target) -> None:
     env = current()
     turn.answer = "".join(received)
-    turn.model_id = getattr(stats, "model", None) or target.model_id
+    turn.model_id = stats.model or target.model_id
+    turn.cost = stats.cost
     turn.completion_tokens = stats.usage_completion_tokens
     turn.prompt_tokens = stats.usage_prompt_tokens
     if turn.completion_tokens is None or turn.prompt_tokens is None:

@@ -183,5 +183,6 @@ def report(turn: Turn, target: Target) -> None:
     """After the answer, on a terminal: a one-line summary on stderr."""
     env = current()
     if env.stderr_isatty:
-        summary = f"{target.name} · {turn.completion_tokens} tokens · {turn.duration or 0:.1f}s"
+        cost = f" · ${turn.cost:.4f}" if turn.cost is not None else ""
+        summary = f"{target.name} · {turn.completion_tokens} tokens{cost} · {turn.duration or 0:.1f}s"
         say(summary if env.no_color else f"\x1b[2m{summary}\x1b[0m")

@@ -222,7 +222,7 @@ def answer(session: ChatSession, question: str) -> None:
     conversation = session.conversation  # titled and dated here too: with --no-log no store does it (/save)
     conversation.title = conversation.title or title_from(question)
     conversation.created_at = conversation.created_at or env.wall_clock()
-    turn = Turn(question, session.context)
+    turn = Turn(question, with_figures(question, session))
     session.answers += 1
     try:
         check_size(question, session)
@@ -234,6 +234,20 @@ def answer(session: ChatSession, question: str) -> None:
             footer(turn, session.target)
         if session.editor is not None:
             say("")  # a blank line between the answer and the next prompt
+
+
+def with_figures(question: str, session: ChatSession) -> str:
+    """The context for this question, with sdx's computed capacity figures when the question states a scale (or,
+    for the first question, the context does); follow-ups that state none add nothing."""
+    from sdx.commands.ask import Question, with_estimates
+
+    first = not session.conversation.turns
+    stated = Question(question, session.context if first else "")
+    figures = with_estimates(stated, enabled=True).context
+    if figures == stated.context:
+        return session.context
+    facts = figures[len(stated.context) :].strip()
+    return f"{session.context}\n\n{facts}" if session.context else facts
 
 
 def check_size(question: str, session: ChatSession) -> None:
@@ -297,6 +311,9 @@ def switch_model(session: ChatSession, name: str) -> None:
         say(f"sdx: model: {session.target.name} ({session.target.provider.name}:{session.target.model_id})")
         return
     session.target = resolve(name, session.config)  # an unknown model raises: the chat keeps the old one
+    session.conversation.model = name  # so that `sdx chat -C` resumes with it
+    if session.store is not None and session.conversation.id is not None:
+        session.store.update_meta(session.conversation)
     say(f"sdx: now answering with {name} ({session.target.provider.name}:{session.target.model_id})")
 
 

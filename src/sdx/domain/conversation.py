@@ -28,6 +28,7 @@ class Turn:
     model_id: str = ""  # the model that actually answered (as the server named it, or the requested id)
     prompt_version: str = ""
     created_at: float = 0.0  # Unix time
+    cost: float | None = None  # what the provider says the turn cost (OpenRouter reports it), in its currency
     id: int | None = None  # set by the store
 
 

@@ -121,7 +121,12 @@ def _migrate_to_1(db: sqlite3.Connection) -> None:
         _run_script(db, _FTS_V1)
 
 
-MIGRATIONS = [_migrate_to_1]  # append only: MIGRATIONS[n] takes version n to n + 1
+def _migrate_to_2(db: sqlite3.Connection) -> None:
+    """What the provider says a turn cost (OpenRouter's `usage.cost`), when it says."""
+    db.execute("ALTER TABLE turns ADD COLUMN cost REAL")
+
+
+MIGRATIONS = [_migrate_to_1, _migrate_to_2]  # append only: MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -242,7 +247,7 @@ class History:
             cursor = self.db.execute(
                 "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
                 " completion_tokens, tokens_estimated, time_to_first_token, duration, model_id, prompt_version,"
-                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     turn.question,
@@ -258,6 +263,7 @@ class History:
                     turn.model_id,
                     turn.prompt_version,
                     turn.created_at,
+                    turn.cost,
                 ),
             )
         turn.id = cursor.lastrowid
@@ -266,12 +272,13 @@ class History:
         return turn.id
 
     def update_meta(self, conversation: Conversation) -> None:
-        """Rewrite the conversation's `meta` (an interview's grade, say) and bump its `updated_at`."""
+        """Rewrite the conversation's `meta` (an interview's grade, say) and `model` (chat's `/model`), and bump its
+        `updated_at`."""
         now = current().wall_clock()
         with self._writing():
             cursor = self.db.execute(
-                "UPDATE conversations SET meta = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(conversation.meta, ensure_ascii=False), now, conversation.id),
+                "UPDATE conversations SET meta = ?, model = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(conversation.meta, ensure_ascii=False), conversation.model, now, conversation.id),
             )
             if cursor.rowcount == 0:
                 raise _gone(conversation.id)
@@ -394,7 +401,7 @@ class History:
 
 _TURN_FIELDS = (
     "question", "context", "answer", "status", "error", "prompt_tokens", "completion_tokens", "tokens_estimated",
-    "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "id",
+    "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "cost", "id",
 )  # fmt: skip
 
 _SUMMARY_COLUMNS = (
