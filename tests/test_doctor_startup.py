@@ -69,3 +69,11 @@ def test_doctor_reaches_a_server_on_this_machine_past_a_proxy(sdx, fake):
     result = sdx.run("doctor", env={"HTTP_PROXY": dead_proxy, "http_proxy": dead_proxy})
     assert result.code == 0, result.out
     assert f"✓ openrouter answers at {fake.root}/api/v1" in result.out
+
+
+def test_doctor_says_a_socks_proxy_cannot_be_used_without_socks_support(sdx, fake):
+    sdx.write_config(sdx.config_file.read_text() + '\n[providers.remote]\nbase_url = "http://llm.example.invalid/v1"\n')
+    result = sdx.call("doctor", env={"ALL_PROXY": "socks5://127.0.0.1:9"})
+    assert result.code == 0  # the default model is on this machine: no proxy involved
+    assert "✗ remote: ALL_PROXY names a SOCKS proxy, but SOCKS support is not installed" in result.out
+    assert f"✓ openrouter answers at {fake.root}/api/v1" in result.out

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sdx.commands.models_view import key_present
 from sdx.config import load_config
 from sdx.errors import ExitStatus, SdxError
-from sdx.model.client_errors import status_failure
+from sdx.model.client import is_loopback
+from sdx.model.client_errors import PROXY_VARIABLES, socks_missing, status_failure
 from sdx.model.probe import probe
 from sdx.model.registry import Provider, chosen_model_name, providers, resolve
 
@@ -25,7 +26,24 @@ class Check:
         return f"{mark} {self.what}" + (f" — {self.fix}" if self.fix and not self.ok else "")
 
 
-def check_provider(provider: Provider, key: str) -> Check:
+def missing_socks_support(provider: Provider, environ: Mapping[str, str]) -> Check | None:
+    """A SOCKS proxy in the environment that `sdx ask` could not use (doctor's probe does not go through it)."""
+    if is_loopback(provider.base_url) or not any(
+        environ.get(name, "").lower().startswith("socks") for name in PROXY_VARIABLES
+    ):
+        return None
+    try:
+        import socksio  # noqa: F401
+    except ImportError as exc:
+        failure = socks_missing(exc, environ)
+        return Check(False, f"{provider.name}: {failure.what}", failure.fix, failure.status)
+    return None
+
+
+def check_provider(provider: Provider, key: str, environ: Mapping[str, str]) -> Check:
+    socks = missing_socks_support(provider, environ)
+    if socks is not None:
+        return socks
     result = probe(provider, key, timeout=3.0)
     if not result.reachable:
         fix = "start it with `ollama serve` or set OLLAMA_HOST" if provider.name == "ollama" else "is it running?"
@@ -68,7 +86,7 @@ def run_checks(environ: Mapping[str, str]) -> tuple[list[Check], ExitStatus]:
                 ExitStatus.CONFIG,
             )
         else:
-            by_provider[provider.name] = check_provider(provider, config.env.get(provider.key_env, ""))
+            by_provider[provider.name] = check_provider(provider, config.env.get(provider.key_env, ""), environ)
     checks += by_provider.values()
     name = chosen_model_name(None, config)
     try:
