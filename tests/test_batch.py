@@ -426,3 +426,12 @@ def test_a_question_over_max_input_kb_is_refused(sdx, server):
     assert result.code == 2
     assert result.stderr.startswith("sdx: error: question 2 (line 2) and its context are larger than 1 KB")
     assert server.requests == []
+
+
+def test_a_model_name_from_the_server_cannot_break_out_of_the_trailer_comment(sdx, server):
+    name = write_questions(sdx, QUESTIONS[0])
+    result = sdx.call("batch", name, "--out", "guide", "-m", "openrouter:evil--><h1>x</h1>")
+    assert result.code == 0, result.stderr
+    text = (guide(sdx) / "01-design-a-url-shortener.md").read_text()
+    assert "<!-- sdx batch: model=evil--__h1_x_/h1_; date=" in text
+    assert text.count("-->") == 1

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from sdx.config import Config
 from sdx.domain import prompts
 from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
-from sdx.domain.conversation import Conversation, Turn, title_from
+from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
 from sdx.model.registry import Target, chosen_model_name, resolve
@@ -46,6 +46,7 @@ INPUT_LIMIT = 16 * 1024 * 1024  # bytes of question file read at most
 POLL = 0.2  # seconds the main thread waits for an outcome before looking again (keeps Ctrl-C prompt)
 # Most severe first: a bug, then what the user must fix before any rerun can work, then what a rerun may fix.
 SEVERITY = (ExitStatus.ERROR, ExitStatus.CONFIG, ExitStatus.USAGE, ExitStatus.PROVIDER, ExitStatus.NETWORK)
+SAFE_MODEL = re.compile(r"[^\w.:/@+-]")
 TRAILER = re.compile(r"<!-- sdx batch: model=(?P<model>[^;]*); date=(?P<date>[^;]*); tokens=(?P<tokens>[^ ]*) -->")
 
 
@@ -329,9 +330,21 @@ def worker(shared: Shared) -> None:
         job = shared.jobs.get()
         if job is None:
             return
-        outcome = answer(job, shared)
+        try:
+            outcome = answer(job, shared)
+        except OSError as exc:  # the temporary file could not be created
+            error = write_failure(job, exc)
+            turn = Turn(question=job.question.text, context=shared.context, status=ERROR, error=error.what)
+            outcome = Outcome(job, new_conversation(job, shared), turn, error)
         if outcome is not None:
             shared.outcomes.put(outcome)
+
+
+def write_failure(job: Job, exc: OSError) -> SdxError:
+    """The answer file cannot be written (disk full, --out removed): exit 3, as for a history that cannot be."""
+    return SdxError(
+        f"cannot write {job.temporary}: {exc.strerror or exc}", "free some space or check --out", ExitStatus.CONFIG
+    )
 
 
 def answer(job: Job, shared: Shared) -> Outcome | None:
@@ -359,10 +372,9 @@ def open_temporary(job: Job, shared: Shared) -> IO[bytes] | None:
     return handle
 
 
-def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
-    from sdx.turn import run_turn
-
-    conversation = Conversation(
+def new_conversation(job: Job, shared: Shared) -> Conversation:
+    """Each question is its own conversation of kind `batch` in history, noting its file."""
+    return Conversation(
         kind="batch",
         model=shared.model_name,
         system_prompt=prompts.SYSTEM_PROMPT,
@@ -370,6 +382,12 @@ def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
         title=title_from(job.question.text),
         meta={"file": job.name},
     )
+
+
+def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
+    from sdx.turn import run_turn
+
+    conversation = new_conversation(job, shared)
     turn = Turn(question=job.question.text, context=shared.context)
 
     @contextmanager
@@ -382,6 +400,8 @@ def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
         run_turn(conversation, turn, shared.target, shared.turn_options, None, into_file)
     except SdxError as exc:
         error = exc
+    except OSError as exc:  # writing the answer file failed
+        error = write_failure(job, exc)
     except Exception as exc:  # a bug in one question must not hang the batch: report it like any failure
         error = SdxError(f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug and report it")
     finally:
@@ -607,15 +627,19 @@ def land(outcome: Outcome, row: Row, shared: Shared, history: Any, progress: Pro
     turn, job = outcome.turn, outcome.job
     if outcome.error is None:
         row.status = "done"
-        row.model = turn.model_id
+        row.model = SAFE_MODEL.sub("_", turn.model_id)  # the server's name for it: kept out of the comment syntax
         row.date = utc_date(turn.created_at or current().wall_clock())
         row.tokens = f"{'~' if turn.tokens_estimated else ''}{turn.completion_tokens or 0}"
-        with job.temporary.open("ab") as handle:
-            handle.write(trailer(row).encode("utf-8"))
-        os.replace(job.temporary, job.path)
-    else:
+        try:
+            with job.temporary.open("ab") as handle:
+                handle.write(trailer(row).encode("utf-8"))
+            os.replace(job.temporary, job.path)
+        except OSError as exc:
+            outcome.error = write_failure(job, exc)
+    if outcome.error is not None:
         job.temporary.unlink(missing_ok=True)
         row.status, row.reason, row.code = "failed", redact(outcome.error.what), outcome.error.status
+        row.model = row.date = row.tokens = ""
     with shared.lock:
         shared.open_files.discard(job.temporary)
     store(history, outcome)
