@@ -408,6 +408,16 @@ def test_out_that_is_a_file_is_refused(sdx, server):
     assert server.requests == []
 
 
+def test_out_under_a_file_is_refused(sdx, server):
+    write_questions(sdx, "Design X")
+    result = sdx.call("batch", "q.txt", "--out", "q.txt/guide")
+    assert result.code == 2
+    assert result.stderr == (
+        "sdx: error: cannot write in --out q.txt/guide: Not a directory — pick a directory you can write to\n"
+    )
+    assert server.requests == []
+
+
 @pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
 def test_out_that_is_not_writable_is_refused(sdx, server):
     write_questions(sdx, "Design X")
