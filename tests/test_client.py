@@ -83,7 +83,7 @@ def test_extra_request_options_are_sent_and_defaults_are_unchanged(fake):
     assert set(plain) == {"model", "messages", "stream", "stream_options"}
 
 
-def test_one_character_chunks_without_comments_survive(sdx, fake):
+def test_answer_text_that_looks_like_sse_survives_one_character_chunks(sdx, fake):
     fake.scenario.answer = "data: not an event\n\n: nor a comment\n[DONE]\n" + ANSWER
     fake.scenario.chunk_size = 1
     fake.scenario.comments = False

@@ -124,6 +124,7 @@ def status_failure(
     """
     refused = ExitStatus.PROVIDER
     name = provider.name
+    said = f"{status}: {message}" if message else str(status)
     if status == 404 and not url_is_right and (html or not _names_a_model(message, model_id)):
         shown = "an HTML page" if html else message
         return SdxError(f"{url} answered 404 ({shown})", BASE_URL_FIX, ExitStatus.CONFIG)
@@ -138,7 +139,7 @@ def status_failure(
     if status in (401, 403):
         if not provider.needs_key:
             return SdxError(
-                f"{name} requires an API key ({status}: {message})",
+                f"{name} requires an API key ({said})",
                 f"set key_env for [providers.{name}] in the config file",
                 refused,
             )
@@ -177,11 +178,11 @@ def status_failure(
         )
     if status >= 500:
         return SdxError(
-            f"{name} failed with a server error ({status}: {message})",
+            f"{name} failed with a server error ({said})",
             "try again later, or pick another model with --model",
             refused,
         )
-    return SdxError(f"{name} refused the request ({status}: {message})", "see `sdx doctor`", refused)
+    return SdxError(f"{name} refused the request ({said})", "see `sdx doctor`", refused)
 
 
 def _names_a_model(message: str, model_id: str | None) -> bool:
