@@ -122,7 +122,7 @@ def test_a_whole_interview_is_run_graded_shown_and_stored(sdx: Sdx, fake: Gradin
 
     [grading] = fake.grading_requests()
     body = grading.body
-    assert body["temperature"] == 0 and not body.get("stream")
+    assert body["temperature"] == 0 and not body.get("stream") and body["max_tokens"] == 4096
     assert body["response_format"] == {
         "type": "json_schema",
         "json_schema": {"name": "interview_grade", "schema": rubric.grade_schema(), "strict": True},

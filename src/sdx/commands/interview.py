@@ -32,7 +32,8 @@ from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
 from sdx.turn import Interrupted, TurnOptions, run_turn
 
 GRADED, NOT_GRADED = "graded", "not graded"
-GRADE_TIMEOUT = 300.0  # seconds: a whole grade, not streamed, from a slow local model
+GRADE_TIMEOUT = 300.0  # seconds at least for a whole grade, not streamed (a slow local model); more if configured
+GRADE_MAX_TOKENS = 4096  # a grade takes about 1,500; a small model may repeat itself inside the schema forever
 NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
@@ -79,7 +80,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
     history = open_history() if options.log and config.log else None
     try:
         Interview(conversation, target, config, history).run()
-        grade_interview(conversation, target, history)
+        grade_interview(conversation, target, history, config.timeout)
     finally:
         if history is not None:
             history.close()
@@ -345,10 +346,10 @@ def regrade(prefix: str, model: str | None, config: Config) -> None:
                 "see `sdx history --kind interview`",
             )
         target = resolve(chosen_model_name(model or conversation.model, config), config)
-        grade_interview(conversation, target, history)
+        grade_interview(conversation, target, history, config.timeout)
 
 
-def grade_interview(conversation: Conversation, target: Target, history: History | None) -> None:
+def grade_interview(conversation: Conversation, target: Target, history: History | None, timeout: float) -> None:
     """Ask for the grade, validate it (asking once more with the problems quoted), store it and show it."""
     meta = conversation.meta
     exchanges = [(turn.question, turn.context, turn.answer) for turn in conversation.turns]
@@ -364,7 +365,7 @@ def grade_interview(conversation: Conversation, target: Target, history: History
     ]
     raw = ""
     try:
-        raw = ask_grader(target, messages)
+        raw = ask_grader(target, messages, timeout)
         try:
             grade = rubric.parse_grade(raw)
         except rubric.GradeInvalid as first:
@@ -373,7 +374,7 @@ def grade_interview(conversation: Conversation, target: Target, history: History
                 {"role": "assistant", "content": raw},
                 {"role": "user", "content": rubric.revalidation_request(first.problems)},
             ]
-            raw = ask_grader(target, messages)
+            raw = ask_grader(target, messages, timeout)
             grade = rubric.parse_grade(raw)
     except rubric.GradeInvalid as second:
         _keep(conversation, history, NOT_GRADED, None, raw)
@@ -410,19 +411,19 @@ def _keep(conversation: Conversation, history: History | None, status: str, grad
         say(f"sdx: warning: the grade was not stored in history: {exc.what}")
 
 
-def ask_grader(target: Target, messages: list[dict[str, str]]) -> str:
+def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
     from sdx.model.client import ChatRequest, make_client, open_response
     from sdx.model.client_errors import server_message
 
-    client = make_client(target, GRADE_TIMEOUT)
+    timeout = max(timeout, GRADE_TIMEOUT)
+    client = make_client(target, timeout)
     use_format = target.base_url not in refused_format_urls()
     with Spinner(f"Grading with {target.name}…"):
         while True:
-            request = ChatRequest(
-                target, messages, stream=False, timeout=GRADE_TIMEOUT, options=grading_options(target, use_format)
-            )
+            options = grading_options(target, use_format)
+            request = ChatRequest(target, messages, False, timeout, GRADE_MAX_TOKENS, options=options)
             try:
                 completion = open_response(client, request, on_wait=lambda message, _s: say(f"sdx: {message}"))
             except SdxError as exc:
@@ -435,7 +436,11 @@ def ask_grader(target: Target, messages: list[dict[str, str]]) -> str:
                     remember_refused_format(target.base_url)
                 say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
                 continue
-            return (completion.choices[0].message.content or "") if completion.choices else ""
+            if not completion.choices:
+                return ""
+            if completion.choices[0].finish_reason == "length":
+                say(f"sdx: warning: the grade was cut off at {GRADE_MAX_TOKENS} tokens")
+            return completion.choices[0].message.content or ""
 
 
 def grading_options(target: Target, use_format: bool) -> dict[str, Any]:
