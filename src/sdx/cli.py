@@ -159,7 +159,7 @@ def chat(
 @app.command()
 def batch(
     source: Annotated[
-        str | None, typer.Argument(metavar="FILE", help="Questions, one a line (or ----separated); - for stdin.")
+        str | None, typer.Argument(metavar="FILE", help="Questions, one a line (or between --- lines); - for stdin.")
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The directory for the answers and index.md.")] = None,
     examples: Annotated[bool, typer.Option("--examples", help="Answer every built-in example question.")] = False,
