@@ -72,6 +72,7 @@ class Scenario:
         default_factory=lambda: {"message": "upstream provider failed", "code": 502}
     )  # the error object sent by error_chunk_after
     stream_error_choices: bool = False  # send it as OpenRouter does, with a `finish_reason: "error"` choice
+    stream_error_line: bool = False  # send it as llama.cpp's server does: `error: {...}` instead of `data: …`
     break_whole_answer: bool = False  # drop the connection halfway through a non-streamed answer
     null_fields: bool = False  # every chunk carries `"error": null` and `"usage": null`
 
@@ -260,7 +261,11 @@ class FakeOpenAI:
                     error_event: dict[str, Any] = {"error": scenario.stream_error}
                     if scenario.stream_error_choices:
                         error_event |= chunk({"content": ""}, "error")
-                    event(error_event)
+                    if scenario.stream_error_line:
+                        handler.wfile.write(f"error: {json.dumps(scenario.stream_error)}\n\n".encode())
+                        handler.wfile.flush()
+                    else:
+                        event(error_event)
                     return
                 if n == scenario.bad_chunk_after:
                     handler.wfile.write(b"data: {not json\n\n")

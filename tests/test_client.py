@@ -129,6 +129,20 @@ def test_error_event_without_a_code_says_the_providers_message(sdx, fake):
     assert "openrouter refused to answer: Model is overloaded, try later" in one_error_line(result.stderr)
 
 
+@pytest.mark.parametrize(
+    ("after", "code", "said"), [(0, PROVIDER, "server error (500: slot unavailable)"), (6, NETWORK, "after 6 tokens")]
+)
+def test_llama_cpp_error_lines_are_errors(sdx, fake, after, code, said):
+    fake.scenario.error_chunk_after = after
+    fake.scenario.stream_error = {"code": 500, "message": "slot unavailable", "type": "server_error"}
+    fake.scenario.stream_error_line = True
+    result = sdx.call("ask", "Design a cache")
+    assert result.code == code, result.stderr
+    line = one_error_line(result.stderr)
+    assert "slot unavailable" in line and said in line
+    assert result.stdout == ANSWER[: 5 * after].encode()
+
+
 def test_openrouter_style_error_mid_answer_keeps_the_text(sdx, fake):
     fake.scenario.error_chunk_after = 6
     fake.scenario.stream_error_choices = True

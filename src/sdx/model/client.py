@@ -243,12 +243,21 @@ def _read_events(lines: Iterator[str], stats: StreamStats) -> Iterator[str]:
             text = _take_chunk(chunk, stats)
             if text:
                 yield text
+        elif line.startswith("error:"):  # llama.cpp's server sends its errors as `error: {json}` lines
+            raise _ErrorEvent(_error_line(line[6:]))
         elif line and not line.startswith(SSE_FIELDS):
             if stats.chunks == 0:
                 raise _NotAStream(line)
             raise _StreamBroke("the server sent a malformed chunk")
     if stats.finish_reason is None:  # the connection closed without the server saying the answer ended
         raise _StreamBroke("the connection closed before the answer finished")
+
+
+def _error_line(data: str) -> object:
+    payload = _json_or_none(data)
+    if isinstance(payload, dict):
+        return payload.get("error") or payload
+    return {"message": data.strip()}
 
 
 def _take_chunk(chunk: Any, stats: StreamStats) -> str:
