@@ -343,7 +343,8 @@ def test_commands_on_their_own_send_nothing(sdx: Sdx, fake: GradingServer) -> No
     result = sdx.call("interview", QUESTION, input="/time\n/bogus\n/estimate\n/estimate lots of users\n/done\n")
     assert result.code == 0
     assert len(fake.chat_requests()) == 1  # the opening; nothing to grade
-    assert "used of 45:00" in result.stderr
+    time_line = r"^sdx: 0:0\d used of 45 minutes · phase 1/6: requirements · 4[45]:\d\d left$"
+    assert re.search(time_line, result.stderr, re.MULTILINE)
     assert "sdx: unknown command /bogus" in result.stderr
     assert "/estimate needs the constraints" in result.stderr
     assert "could not estimate from that" in result.stderr

@@ -216,6 +216,9 @@ class Interview:
     def status(self) -> str:
         return rubric.status_line(self.phase(), self.elapsed(), self.minutes)
 
+    def toolbar(self) -> str:
+        return f"{self.status()} · {' '.join(COMMANDS)}"
+
     def run(self) -> None:
         env = current()
         self.started = env.monotonic()
@@ -225,7 +228,7 @@ class Interview:
             f" · commands: {' '.join(COMMANDS)}"
         )
         self.send(str(meta["question"]), rubric.OPENING_REQUEST)
-        reader = make_reader(self.status, keep_input=self.history is not None)
+        reader = make_reader(self.toolbar, keep_input=self.history is not None)
         while True:
             if self.time_up():
                 say("sdx: time is up: the interview is over")
@@ -239,7 +242,7 @@ class Interview:
                 if reader.confirm_end():
                     return
                 continue
-            if self.handle(line.strip()) == "/done":
+            if self.handle(line.strip()):
                 return
 
     def announce_phase(self) -> None:
@@ -248,15 +251,13 @@ class Interview:
             self.shown_phase = phase
             say(f"sdx: {self.status()}")
 
-    def handle(self, line: str) -> str | None:
-        """Act on one line the candidate entered; returns "/done" when the interview should end."""
+    def handle(self, line: str) -> bool:
+        """Act on one line the candidate entered; True when it ends the interview."""
         word, _, rest = line.partition(" ")
-        if not line:
-            return None
         if word == "/done":
-            return "/done"
+            return True
         if word == "/time":
-            say(f"sdx: {clock_report(self.elapsed(), self.minutes)} · {self.status()}")
+            say(f"sdx: {rubric.clock(self.elapsed())} used of {self.minutes:g} minutes · {self.status()}")
         elif word == "/hint":
             self.conversation.meta["hints"] = self.hints + 1
             self.send("/hint", rubric.hint_request(self.hints))
@@ -266,9 +267,9 @@ class Interview:
             self.estimate(rest.strip())
         elif _COMMAND_WORD.fullmatch(word):
             say(f"sdx: unknown command {word}: the commands are {', '.join(COMMANDS)}")
-        else:
+        elif line:
             self.send(line)
-        return None
+        return False
 
     def next_phase(self) -> None:
         current_phase = self.phase()
@@ -318,6 +319,8 @@ class Interview:
             if not env.stdout_isatty:  # piped: each reply ends with chat's end-of-answer marker line
                 self.replies += 1
                 end_piped_reply(turn, self.replies)
+            elif env.stdin_isatty:
+                say("")  # a blank line between the reply and the next prompt
 
 
 def end_piped_reply(turn: Turn, number: int) -> None:
@@ -326,10 +329,6 @@ def end_piped_reply(turn: Turn, number: int) -> None:
     ending = "" if not turn.answer or turn.answer.endswith("\n") else "\n"
     stdout.write(f"{ending}{END_MARKER.format(number=number)}\n")
     stdout.flush()
-
-
-def clock_report(elapsed: float, minutes: float) -> str:
-    return f"{rubric.clock(elapsed)} used of {minutes:g}:00"
 
 
 # ---------------------------------------------------------------------------------------------------------------

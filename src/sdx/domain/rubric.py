@@ -97,7 +97,7 @@ def status_line(phase: int, elapsed: float, minutes: float) -> str:
     """What the status line shows: the phase and the time left."""
     left = minutes * 60 - elapsed
     time_left = f"{clock(left)} left" if left > 0 else "time is up"
-    return f"{phase_label(phase)} · {time_left} · /hint /next /estimate … /time /done"
+    return f"{phase_label(phase)} · {time_left}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
