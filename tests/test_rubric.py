@@ -185,3 +185,14 @@ def test_the_note_says_when_a_phase_is_over_its_box() -> None:
     assert "over its time box" in rubric.interview_note(0, 6 * 60, 45)
     assert "over its time box" not in rubric.interview_note(1, 6 * 60, 45)
     assert rubric.interview_note(1, 6 * 60, 45).startswith("[sdx interview note] 6:00 of 45 minutes used")
+
+
+def test_grade_markdown_for_show_and_export() -> None:
+    meta = {"level": "staff", "hints": 2, "grade": valid_grade(recommendation="no hire")}
+    text = rubric.grade_markdown(meta)
+    assert text.startswith("## Grade: no hire (staff bar)\n\nSolid scoping, a shallow deep dive.\n\n")
+    assert "### Deep dive: 3/4\n> I'd shard by user id\n- missed: no cache eviction policy" in text
+    assert "**Practise next**\n\n1. estimation\n2. caching\n3. failure modes" in text
+    assert text.endswith("Hints used: 2")
+    assert rubric.grade_markdown({"grade": None, "grade_status": "not graded"}) == ""
+    assert rubric.grade_markdown({"grade": {"overall": "B"}}) == ""

@@ -96,7 +96,7 @@ def phase_label(index: int) -> str:
 def status_line(phase: int, elapsed: float, minutes: float) -> str:
     """What the status line shows: the phase and the time left."""
     left = minutes * 60 - elapsed
-    time_left = f"{clock(left)} left" if left > 0 else "time is up"
+    time_left = f"{clock(left)} left" if left > 0 else "time is up: /done for the grade"
     return f"{phase_label(phase)} · {time_left}"
 
 
@@ -483,3 +483,27 @@ def revalidation_request(problems: str) -> str:
         f"That answer is not valid for the schema: {problems}. Answer again with only the corrected JSON object, "
         "following the schema exactly."
     )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The grade as Markdown (for `sdx show` and `sdx export`)
+
+
+def grade_markdown(meta: dict[str, object]) -> str:
+    """An interview's stored grade as Markdown, or "" when `meta["grade"]` is not a grade this rubric wrote."""
+    try:
+        grade = Grade.model_validate(meta.get("grade"))
+    except ValidationError:
+        return ""
+    level = meta.get("level", DEFAULT_LEVEL)
+    parts = [f"## Grade: {grade.recommendation} ({level} bar)", grade.summary]
+    for dimension in DIMENSIONS:
+        scored: DimensionGrade = getattr(grade.dimensions, dimension.key)
+        lines = [f"### {dimension.title}: {scored.score}/4"]
+        lines += [f"> {quote}" for quote in scored.evidence]
+        lines += [f"- missed: {item}" for item in scored.missed]
+        parts.append("\n".join(lines))
+    parts.append("**Strengths**\n\n" + "\n".join(f"- {item}" for item in grade.strengths))
+    parts.append("**Practise next**\n\n" + "\n".join(f"{n}. {item}" for n, item in enumerate(grade.practice_next, 1)))
+    parts.append(f"Hints used: {meta.get('hints', 0)}")
+    return "\n\n".join(parts)
