@@ -38,6 +38,7 @@ NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `re
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
 KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades"
+SCORE_STYLES = {1: "bold red", 2: "yellow", 3: "green", 4: "bold green"}
 COMMANDS = ("/hint", "/next", "/estimate", "/time", "/done")
 _COMMAND_WORD = re.compile(r"/[a-z]+")
 
@@ -55,6 +56,8 @@ class InterviewOptions:
 
 def run_interview(options: InterviewOptions, config: Config) -> None:
     if options.regrade is not None:
+        if options.question or options.random_question:
+            raise UsageError("--regrade grades a stored interview: give no question or --random with it")
         regrade(options.regrade, options.model, config)
         return
     question = choose_question(options)
@@ -506,7 +509,7 @@ def print_grade(meta: dict[str, object]) -> None:
         scored = grade["dimensions"][dimension.key]
         table.add_row(
             dimension.title,
-            f"{scored['score']}/4",
+            Text(f"{scored['score']}/4", style=SCORE_STYLES.get(scored["score"], "")),
             Text(clean("\n".join(f"“{quote}”" for quote in scored["evidence"]))),
             Text(clean("\n".join(f"- {item}" for item in scored["missed"]))),
         )
