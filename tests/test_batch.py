@@ -145,9 +145,12 @@ def test_each_question_becomes_a_complete_file_linked_from_the_index(sdx, server
     assert stored_turns(sdx) == [("batch", q, "complete") for q in sorted(QUESTIONS)]
 
 
-def test_no_log_keeps_answers_out_of_history(sdx, server):
+def test_no_log_or_log_false_keeps_answers_out_of_history(sdx, server):
     name = write_questions(sdx, QUESTIONS[0])
     assert sdx.call("batch", name, "--out", "guide", "--no-log").code == 0
+    sdx.write_config(f'log = false\n[providers.openrouter]\nbase_url = "{server.root}/api/v1"\n')
+    assert sdx.call("batch", name, "--out", "guide", "--force").code == 0
+    assert len(server.chat_requests()) == 2
     assert stored_turns(sdx) == []
 
 
