@@ -126,21 +126,16 @@ class Reader(Protocol):
 
 @dataclass
 class LineReader:
-    """Candidate messages from stdin, one a line; end of input ends the interview."""
+    """Candidate messages from piped stdin, one a line; end of input ends the interview."""
 
     stream: BinaryIO
-    show_prompt: bool = False  # on a terminal without the line editor
 
     def read(self, prompt: str) -> str:
-        env = current()
-        if self.show_prompt:
-            env.stderr.write(prompt)
-            env.stderr.flush()
         line = self.stream.readline()
         if not line:
             raise EOFError
         text = line.decode("utf-8", errors="replace").rstrip("\r\n")
-        if env.stderr_isatty and not self.show_prompt:  # piped input on a terminal screen: show what was sent
+        if current().stderr_isatty:  # piped input on a terminal screen: show what was sent
             say(f"{prompt}{sanitize_for_terminal(text)}")
         return text
 
@@ -175,12 +170,7 @@ def make_reader(toolbar: Callable[[], str], keep_input: bool) -> Reader:
     env = current()
     if env.stdin is None:
         raise UsageError("there is no stdin to read the candidate's answers from", "run sdx interview in a terminal")
-    if not env.stdin_isatty:
-        return LineReader(env.stdin)
-    try:
-        return EditorReader(toolbar, keep_input)
-    except ImportError:  # the line editor is not installed: plain lines
-        return LineReader(env.stdin, show_prompt=True)
+    return EditorReader(toolbar, keep_input) if env.stdin_isatty else LineReader(env.stdin)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -385,7 +375,7 @@ def grade_interview(conversation: Conversation, target: Target, history: History
             f"the transcript and the grader's text are kept; {_regrade_hint(conversation)} (try a larger model)",
             ExitStatus.PROVIDER,
         ) from None
-    except SdxError:
+    except (SdxError, KeyboardInterrupt):  # the request failed, or Ctrl-C while waiting for the grade
         _keep(conversation, history, NOT_GRADED, None, raw)
         say(f"sdx: the interview is kept: {_regrade_hint(conversation)}")
         raise
