@@ -40,7 +40,7 @@ def test_doctor_names_a_broken_config_file(sdx):
 @pytest.mark.parametrize(
     "args",
     [
-        ["--help"], ["examples"], ["models"], ["ask", "--help"], ["history"], ["history", "--json"],
+        ["--help"], ["--version"], ["examples"], ["models"], ["ask", "--help"], ["history"], ["history", "--json"],
         ["estimate", "--dau", "1M", "--writes", "1", "--size", "1KB"], ["estimate", "--reference"],
     ],
 )  # fmt: skip

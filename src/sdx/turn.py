@@ -8,6 +8,7 @@ Ctrl-C, a signal or a broken stream is stored with whatever text arrived. `ask` 
 
 from __future__ import annotations
 
+import gc
 import signal
 import threading
 from collections.abc import Callable, Iterator
@@ -169,6 +170,9 @@ def _stream_into_sinks(
             with Spinner(f"Asking {request.target.name}…") if options.spinner else nullcontext():
                 first = next(deltas, "")  # the spinner is gone before the answer's own live display starts
             with renderer() as sink:
+                if not gc.isenabled():  # start-up is over (see cli.main): its objects out of every collection
+                    gc.freeze()
+                    gc.enable()
                 for text in chain((first,), deltas):
                     received.append(text)
                     if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
