@@ -220,8 +220,8 @@ class Interview:
             f"sdx: mock interview · {meta['level']} · {meta['minutes']} minutes · {self.conversation.model}"
             f" · commands: {' '.join(COMMANDS)}"
         )
-        self.send(str(meta["question"]), rubric.OPENING_REQUEST)
         reader = make_reader(self.toolbar, keep_input=self.history is not None)
+        self.send(str(meta["question"]), rubric.OPENING_REQUEST)
         while True:
             if self.time_up():
                 say("sdx: time is up: the interview is over")
@@ -254,6 +254,7 @@ class Interview:
         elif word == "/hint":
             self.conversation.meta["hints"] = self.hints + 1
             self.send("/hint", rubric.hint_request(self.hints))
+            store_meta(self.conversation, self.history)
         elif word == "/next":
             self.next_phase()
         elif word == "/estimate":
@@ -395,12 +396,17 @@ def _regrade_hint(conversation: Conversation) -> str:
 
 def _keep(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
     conversation.meta.update(grade_status=status, grade=grade, grade_raw=raw)
+    store_meta(conversation, history)
+
+
+def store_meta(conversation: Conversation, history: History | None) -> None:
+    """Save the interview's meta (hints, grade); a history that cannot be written costs a warning."""
     if history is None or conversation.id is None:
         return
     try:
         history.update_meta(conversation)
     except SdxError as exc:
-        say(f"sdx: warning: the grade was not stored in history: {exc.what}")
+        say(f"sdx: warning: the interview's hints and grade were not stored in history: {exc.what}")
 
 
 def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -> str:
