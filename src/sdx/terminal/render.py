@@ -3,21 +3,35 @@
 The stream type is chosen once from whether stdout is a terminal (`--raw` forces raw). Raw output is never
 altered; terminal output passes through `TerminalSanitizer` first, because model output is untrusted text
 and escape sequences in it must not drive the user's terminal.
+
+Writing can fail like any I/O: a full disk, a closed stream, a FIFO whose reader left. Such failures become an
+`OutputError` (a sentence, exit 2), never "unexpected"; stderr failures are swallowed, as there is nowhere left to
+report them. Text for the terminal (Rich's output, lines on stderr) is fitted to the stream's encoding, so a
+Latin-1 terminal shows `*` for a bullet instead of crashing; the raw answer is always UTF-8 on the binary buffer.
 """
 
 from __future__ import annotations
 
+import codecs
+import errno
+import os
 import re
+import stat
+import tempfile
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 from sdx.environment import current
+from sdx.errors import ExitStatus, SdxError, UsageError
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from sdx.terminal.live_markdown import LiveMarkdown
 
 # C0 controls but tab and newline, DEL, and the C1 range (0x9b is a one-byte CSI on some terminals).
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -39,6 +53,168 @@ def sanitize_for_terminal(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
+# Writing failures ------------------------------------------------------------------------------------------------
+
+
+class OutputError(SdxError):
+    """The answer could not be written where the user sent it (a full disk, a closed stdout)."""
+
+    def __init__(self, what: str, fix: str) -> None:
+        super().__init__(what, fix, ExitStatus.USAGE)
+
+
+def write_failure(destination: str, exc: OSError) -> OutputError:
+    """The sentence for a failed write to `destination` ("stdout", "-o notes.md")."""
+    reason = "it is closed" if exc.errno == errno.EBADF else os.strerror(exc.errno or errno.EIO).lower()
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        fix = "free some space, or write the answer somewhere else"
+    elif exc.errno == errno.EBADF:
+        fix = "run sdx with its output open, e.g. `> answer.md`"
+    else:
+        fix = "write the answer somewhere else"
+    return OutputError(f"cannot write the answer to {destination}: {reason}", fix)
+
+
+@contextmanager
+def _writing_stdout() -> Iterator[None]:
+    """Turns a failed write to stdout into an `OutputError` (a reader that left stays a `BrokenPipeError`, which
+    the CLI ends quietly), after detaching stdout so the interpreter's last flush cannot fail once more."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        detach_stdout()
+        raise write_failure("stdout", exc) from exc
+
+
+def detach_stdout() -> None:
+    """Point the process's stdout at /dev/null, dropping what is still buffered for it.
+
+    After a failed write (a full disk, `> /dev/full`) the bytes stay in Python's buffer, and the flush at
+    interpreter exit would fail again and print "Exception ignored … OSError" on stderr.
+    """
+    stdout = current().stdout
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stdout.fileno())
+        os.close(devnull)
+    except (AttributeError, OSError, ValueError):  # closed, or no file descriptor (in-process tests)
+        pass
+
+
+def require_stdout() -> None:
+    """Refuse to start when stdout is closed (`sdx ask … >&-`): the answer would have nowhere to go."""
+    stdout = current().stdout
+    if stdout is None or stdout.closed:
+        raise OutputError("stdout is closed", "run sdx with its output open, e.g. `> answer.md`")
+
+
+# Text for the terminal -------------------------------------------------------------------------------------------
+
+_LOOKALIKES = {
+    "•": "*", "…": "...", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "·": ".", "→": "->",
+    "─": "-", "━": "=", "│": "|", "┃": "|", "✓": "v", "✗": "x", "␛": "^[",
+}  # fmt: skip
+
+
+def _lookalike(error: UnicodeError) -> tuple[str, int]:
+    assert isinstance(error, UnicodeEncodeError)
+    unencodable = error.object[error.start : error.end]
+    return "".join(_LOOKALIKES.get(char, "?") for char in unencodable), error.end
+
+
+codecs.register_error("sdx-lookalike", _lookalike)
+
+
+def fit_to_encoding(text: str, encoding: str | None) -> str:
+    """`text` as the stream can show it: characters its encoding lacks become ASCII lookalikes or '?'."""
+    if not encoding or codecs.lookup(encoding).name == "utf-8":
+        return text
+    return text.encode(encoding, "sdx-lookalike").decode(encoding, "replace")
+
+
+def _is_utf(stream: object) -> bool:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    return codecs.lookup(encoding).name.startswith("utf")
+
+
+@dataclass
+class _FittedStream:
+    """What Rich writes to when the stream's encoding is not Unicode: text fitted to it, the rest passed on."""
+
+    stream: TextIO
+
+    @property
+    def encoding(self) -> str:
+        return self.stream.encoding
+
+    def write(self, text: str) -> int:
+        return self.stream.write(fit_to_encoding(text, self.stream.encoding))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return self.stream.isatty()
+
+    def fileno(self) -> int:
+        return self.stream.fileno()
+
+
+# Lines on stderr -------------------------------------------------------------------------------------------------
+
+_OPEN_LINES: weakref.WeakSet[object] = weakref.WeakSet()  # binary stdout streams whose last byte was not "\n"
+
+
+def ensure_line_start() -> None:
+    """End the raw answer's last line on stderr if the answer did not end with a newline and stderr shows on the
+    same screen or pipe: what sdx says next must not be glued to it. Stdout itself is never altered."""
+    env = current()
+    stdout = getattr(env.stdout, "buffer", None)
+    if stdout is None or stdout not in _OPEN_LINES:
+        return
+    _OPEN_LINES.discard(stdout)
+    if _stderr_shares_stdout():
+        _write_stderr("\n")
+
+
+def _stderr_shares_stdout() -> bool:
+    env = current()
+    if env.stdout_isatty and env.stderr_isatty:
+        return True
+    try:
+        out, err = os.fstat(env.stdout.fileno()), os.fstat(env.stderr.fileno())
+    except (AttributeError, OSError, ValueError):
+        return False
+    return (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
+
+
+def say(message: str, *, dim: bool = False) -> None:
+    """A line for the user on stderr (never stdout, which belongs to the answer), on a line of its own.
+
+    `dim` greys it out on a terminal that takes colour. A closed or full stderr loses the line silently: there is
+    nowhere left to say anything.
+    """
+    ensure_line_start()
+    env = current()
+    if dim and env.stderr_isatty and not env.no_color:
+        message = f"\x1b[2m{message}\x1b[0m"
+    _write_stderr(message + "\n")
+
+
+def _write_stderr(text: str) -> None:
+    stderr = current().stderr
+    try:
+        stderr.write(fit_to_encoding(text, getattr(stderr, "encoding", None)))
+        stderr.flush()
+    except (AttributeError, OSError, ValueError):  # None (`2>&-`), closed, or full
+        pass
+
+
+# Sinks -----------------------------------------------------------------------------------------------------------
+
+
 class Sink(Protocol):
     def write(self, text: str) -> None: ...
 
@@ -50,31 +226,35 @@ class RawSink:
     stream: BinaryIO
 
     def write(self, text: str) -> None:
-        self.stream.write(text.encode("utf-8"))
-        self.stream.flush()
+        if not text:
+            return
+        with _writing_stdout():
+            self.stream.write(text.encode("utf-8"))
+            self.stream.flush()
+        if text.endswith("\n"):
+            _OPEN_LINES.discard(self.stream)
+        else:
+            _OPEN_LINES.add(self.stream)
 
 
-class FileCopy:
-    """The `-o FILE` copy: raw Markdown, written as it arrives so an interrupted answer is kept.
+@dataclass
+class TerminalSink:
+    """Sanitized text into the live Markdown renderer; a failed write to the terminal is an `OutputError`."""
 
-    The file is created before the request so a bad path fails before any tokens are spent, and removed again
-    when no text at all arrived.
-    """
+    live: LiveMarkdown
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.written = False
-        self._file = path.open("wb")
+    def __enter__(self) -> TerminalSink:
+        with _writing_stdout():
+            self.live.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        with _writing_stdout():
+            self.live.__exit__(*exc_info)
 
     def write(self, text: str) -> None:
-        self._file.write(text.encode("utf-8"))
-        self._file.flush()
-        self.written = True
-
-    def close(self) -> None:
-        self._file.close()
-        if not self.written:
-            self.path.unlink(missing_ok=True)
+        with _writing_stdout():
+            self.live.feed(sanitize_for_terminal(text))
 
 
 def stdout_is_terminal() -> bool:
@@ -88,8 +268,9 @@ def console(stderr: bool = False) -> Console:
     env = current()
     columns, lines = env.terminal_size()
     is_terminal = env.stderr_isatty if stderr else env.stdout_isatty
+    stream = env.stderr if stderr else env.stdout
     return Console(
-        file=env.stderr if stderr else env.stdout,
+        file=stream if stream is None or _is_utf(stream) else _FittedStream(stream),  # type: ignore[arg-type]
         force_terminal=is_terminal,
         width=columns if is_terminal else None,
         height=lines if is_terminal else None,
@@ -101,29 +282,25 @@ def console(stderr: bool = False) -> Console:
 
 @contextmanager
 def terminal_renderer() -> Iterator[Sink]:
-    """Live Markdown on stdout, fed sanitized text; leaving the block draws whatever arrived."""
+    """Live Markdown on stdout, fed sanitized text; leaving the block draws whatever arrived. The renderer follows
+    the terminal's size as it changes."""
     from sdx.terminal.live_markdown import LiveMarkdown
 
-    with LiveMarkdown(console()) as live:
-        yield TerminalSink(live.feed)
-
-
-@dataclass
-class TerminalSink:
-    feed: Callable[[str], None]
-
-    def write(self, text: str) -> None:
-        self.feed(sanitize_for_terminal(text))
+    with TerminalSink(LiveMarkdown(console(), size=current().terminal_size)) as sink:
+        yield sink
 
 
 @contextmanager
 def raw_renderer() -> Iterator[Sink]:
     stdout = current().stdout
-    stdout.flush()
+    with _writing_stdout():
+        stdout.flush()  # what was printed before, through the text layer, goes first
     yield RawSink(stdout.buffer)
 
 
 def choose_renderer(raw: bool) -> Callable[[], AbstractContextManager[Sink]]:
+    """The renderer for stdout; an `OutputError` already here when stdout is closed."""
+    require_stdout()
     return raw_renderer if raw or not stdout_is_terminal() else terminal_renderer
 
 
@@ -136,15 +313,134 @@ class Spinner:
 
     def __enter__(self) -> Spinner:
         if current().stderr_isatty:
-            self._status = console(stderr=True).status(self.text, spinner="dots")
-            self._status.start()
+            stderr = console(stderr=True)
+            spinner = "dots" if stderr.encoding.startswith("utf") else "line"  # braille needs Unicode
+            with suppress(OSError):
+                self._status = stderr.status(self.text, spinner=spinner)
+                self._status.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._status is not None:
-            self._status.stop()
+            with suppress(OSError):
+                self._status.stop()
 
 
-def say(message: str) -> None:
-    """A line for the user on stderr (never stdout, which belongs to the answer)."""
-    print(message, file=current().stderr, flush=True)
+# The -o copy -----------------------------------------------------------------------------------------------------
+
+
+class FileCopy:
+    """The `-o FILE` copy: raw Markdown, written as it arrives. Nothing the user had is ever lost:
+
+    - the path is checked when the copy is made, before any request (a `UsageError`);
+    - a regular file (new, or existing, also behind a symlink, which stays) gets the answer in a temporary file
+      beside it, moved into place when the first text arrives and appended to from then on: a request that fails
+      leaves the old file untouched, an interrupted answer is kept;
+    - anything else the user can write (a FIFO, a character device such as /dev/null) is written in place, opened
+      when the first text arrives, never truncated nor removed.
+
+    Use it as a context manager, or call `close()` in a `finally`: that removes the temporary file if no text came.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._file: IO[bytes] | None = None
+        self._temporary: Path | None = None
+        full = current().cwd / path  # a relative path is relative to the command's working directory
+        kind = _kind_of(full, path)
+        if kind == "special":
+            self._target = full  # opened as given: /dev/stdout and /proc/self/fd/N are magic links
+        else:
+            self._target = Path(os.path.realpath(full))
+            self._file, self._temporary = _temporary_beside(self._target, path, existing=kind == "file")
+
+    def __enter__(self) -> FileCopy:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def write(self, text: str) -> None:
+        if not text:
+            return
+        try:
+            if self._file is None:
+                self._file = open(self._target, "ab")  # noqa: SIM115  # a FIFO or a device: O_APPEND, no O_TRUNC
+            self._file.write(text.encode("utf-8"))
+            self._file.flush()
+            if self._temporary is not None:
+                os.replace(self._temporary, self._target)
+                self._temporary = None
+        except OSError as exc:
+            raise write_failure(f"-o {self.path}", exc) from exc
+
+    def close(self) -> None:
+        """Close the file; remove the temporary file (sdx's own) when no text arrived."""
+        try:
+            if self._file is not None:
+                self._file.close()
+        except OSError as exc:
+            raise write_failure(f"-o {self.path}", exc) from exc
+        finally:
+            if self._temporary is not None:
+                self._temporary.unlink(missing_ok=True)
+                self._temporary = None
+
+
+def _kind_of(full: Path, path: Path) -> str:
+    """ "file" (an existing regular file), "new", or "special" (FIFO, character device); a `UsageError` for what
+    sdx must not or cannot write: a directory, a block device, a socket, a missing directory."""
+    shown = str(path) or '""'
+    try:
+        status = os.stat(full)
+    except (FileNotFoundError, NotADirectoryError):
+        parent = Path(os.path.realpath(full)).parent
+        if not parent.exists():
+            raise UsageError(
+                f"cannot write -o {shown}: the directory {parent} does not exist",
+                "create it first, or pick another path",
+            ) from None
+        if not parent.is_dir():
+            raise UsageError(f"cannot write -o {shown}: {parent} is not a directory", "pick another path") from None
+        return "new"
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write -o {shown}: {(exc.strerror or str(exc)).lower()}", "pick another path"
+        ) from None
+    if stat.S_ISDIR(status.st_mode):
+        example = Path(path or ".") / "answer.md"
+        raise UsageError(f"-o {shown} is a directory", f"give a file name, e.g. -o {example}")
+    if not os.access(full, os.W_OK):
+        raise UsageError(f"cannot write -o {shown}: permission denied", "pick a file you can write to")
+    if stat.S_ISREG(status.st_mode):
+        return "file"
+    if stat.S_ISFIFO(status.st_mode) or stat.S_ISCHR(status.st_mode):
+        return "special"
+    raise UsageError(f"-o {shown} is not a file (a block device or a socket)", "give the path of a file")
+
+
+def _temporary_beside(target: Path, path: Path, *, existing: bool) -> tuple[IO[bytes], Path]:
+    """A new hidden file in `target`'s directory with the permissions (and, as root, the owner) the file has
+    or would get, to be moved over `target` once text arrives."""
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".sdx-partial", dir=target.parent)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot write -o {path}: cannot create a file in {target.parent} ({exc.strerror})",
+            "pick a path in a directory you can write to",
+        ) from None
+    with suppress(OSError):
+        _copy_permissions(fd, target, existing)
+    return os.fdopen(fd, "wb"), Path(name)
+
+
+def _copy_permissions(fd: int, target: Path, existing: bool) -> None:
+    if existing:
+        status = os.stat(target)
+        os.fchmod(fd, stat.S_IMODE(status.st_mode))
+        if os.geteuid() == 0:
+            os.fchown(fd, status.st_uid, status.st_gid)
+    else:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)
