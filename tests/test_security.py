@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from sdx.terminal.render import sanitize_for_terminal
 from tests.conftest import OPENROUTER_KEY
 from tests.fake_server import Failure
@@ -24,9 +26,22 @@ def test_escape_sequences_from_the_model_do_not_reach_the_terminal(sdx, fake):
     result = sdx.run_tty("ask", "Design a cache", env={"NO_COLOR": "1"})
     assert result.code == 0
     screen = result.stdout.decode()
-    for sequence in ("\x1b[2J", "\x1b]52", "\x1b]8;;https://evil", "\x1b]0;pwned", "\x07"):
+    for sequence in ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x1b]0;pwned", "\x07"):  # Rich writes OSC 8 as ESC]8;id=…;
         assert sequence not in screen
     assert "␛]52;c;ZXZpbA==" in screen
+
+
+def test_markdown_links_show_where_they_go_and_are_not_hyperlinks(sdx, fake):
+    fake.scenario.answer = (
+        "Log in at [official bank login](http://evil.example/phish) now.\n\n- [docs](https://a.example)\n"
+    )
+    result = sdx.call("ask", "Design a cache", tty=True)
+    assert result.code == 0, result.stderr
+    screen = result.stdout.decode()
+    assert "\x1b]8;" not in screen
+    visible = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen)
+    assert "official bank login (http://evil.example/phish)" in visible
+    assert "docs (https://a.example)" in visible
 
 
 def test_piped_output_stays_byte_exact_even_when_hostile(sdx, fake):
