@@ -249,6 +249,17 @@ def test_a_grading_request_that_fails_keeps_the_interview_for_regrade(sdx: Sdx, 
     assert stored.meta["grade_status"] == "not graded" and len(stored.turns) == 2
 
 
+def test_a_transcript_too_long_for_a_local_model_is_warned_about(sdx: Sdx, ollama: FakeOpenAI) -> None:
+    long_message = "We shard by the code and replicate three ways. " * 600  # about 7,000 tokens
+    result = sdx.call("interview", QUESTION, "-m", "llama3.2", input=long_message + "\n")
+    assert "sdx: warning: the transcript and rubric are about" in result.stderr
+    assert "more than llama3.2 may take" in result.stderr
+    grading = ollama.chat_requests()[-1].body
+    assert grading["response_format"]["type"] == "json_schema" and "provider" not in grading  # not OpenRouter
+    short = sdx.call("interview", QUESTION, "-m", "llama3.2", input="Requirements first\n")
+    assert "warning: the transcript" not in short.stderr
+
+
 class StepClock:
     """A monotonic clock that moves `step` seconds each time it is read."""
 

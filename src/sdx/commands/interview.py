@@ -29,11 +29,12 @@ from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.store.history import History, history_path
 from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
-from sdx.turn import Interrupted, TurnOptions, run_turn
+from sdx.turn import Interrupted, TurnOptions, context_budget, estimate_tokens, run_turn
 
 GRADED, NOT_GRADED = "graded", "not graded"
 GRADE_TIMEOUT = 300.0  # seconds at least for a whole grade, not streamed (a slow local model); more if configured
 GRADE_MAX_TOKENS = 4096  # a grade takes about 1,500; a small model may repeat itself inside the schema forever
+GRADE_ROOM = 2000  # tokens a grade usually takes, for the warning about long transcripts
 NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
@@ -356,6 +357,7 @@ def grade_interview(conversation: Conversation, target: Target, history: History
         {"role": "system", "content": rubric.grader_prompt(level, hints)},
         {"role": "user", "content": rubric.grading_request_text(conversation.title, level, minutes, hints, text)},
     ]
+    warn_if_too_long(messages, target)
     raw = ""
     try:
         raw = ask_grader(target, messages, timeout)
@@ -382,6 +384,16 @@ def grade_interview(conversation: Conversation, target: Target, history: History
         raise
     _keep(conversation, history, GRADED, grade.model_dump(), raw)
     print_grade(meta)
+
+
+def warn_if_too_long(messages: list[dict[str, str]], target: Target) -> None:
+    """Some local servers cut a long input silently (Ollama drops its start, the rubric with it): say so first."""
+    tokens, budget = estimate_tokens(messages), context_budget(target, TurnOptions())
+    if tokens + GRADE_ROOM > budget:
+        say(
+            f"sdx: warning: the transcript and rubric are about {tokens:,} tokens, more than {target.name} may take "
+            "with room for the grade; if the grade fails, regrade with a model with a larger context"
+        )
 
 
 def _short(text: str, limit: int = 160) -> str:
