@@ -183,6 +183,9 @@ class History:
             with _translated(path):
                 db.execute("PRAGMA journal_mode=WAL")
                 db.execute("PRAGMA foreign_keys=ON")
+                # with WAL, NORMAL keeps every committed turn through a crash of sdx; only a power cut may lose the
+                # last one. It saves a disk sync per write (~8 ms an answer in `sdx batch`).
+                db.execute("PRAGMA synchronous=NORMAL")
                 version = _migrate(db, path)
         except BaseException:
             db.close()
