@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import os
 import signal
 import sys
@@ -209,6 +208,8 @@ def models(
 
     report = models_report(load_config())
     if as_json:
+        import json
+
         print(json.dumps(report, indent=2))
     else:
         print_models(report)
