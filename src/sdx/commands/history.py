@@ -110,10 +110,11 @@ def _fit(line: str, width: int) -> str:
 
 
 def overall_grade(meta: dict[str, object]) -> str:
-    """An interview's overall grade from its meta (`grade.overall`, or a plain `grade`), else its grade status."""
+    """An interview's overall grade from its meta (`grade.recommendation`, as `sdx interview` stores it, or a plain
+    `grade`), else its grade status."""
     grade = meta.get("grade")
     if isinstance(grade, dict):
-        for key in ("overall", "verdict", "score"):
+        for key in ("recommendation", "overall", "verdict", "score"):
             if grade.get(key) is not None:
                 return str(grade[key])
     elif isinstance(grade, str | int | float) and not isinstance(grade, bool):
@@ -255,7 +256,13 @@ def _closed_fences(answer: str) -> str:
 
 
 def _grade_markdown(meta: dict[str, object]) -> str:
-    """A plain rendering of an interview's grade (`meta["grade"]`), or its grade status when there is none."""
+    """An interview's grade as the rubric renders it (`meta["grade"]`); a plain rendering of anything else, or the
+    grade status when there is no grade."""
+    from sdx.domain.rubric import grade_markdown
+
+    rendered = grade_markdown(meta)
+    if rendered:
+        return f"---\n\n{rendered}"
     grade = meta.get("grade")
     if grade is None:
         status = meta.get("grade_status")
