@@ -78,7 +78,11 @@ def run_checks(environ: Mapping[str, str]) -> tuple[list[Check], ExitStatus]:
     by_provider: dict[str, Check] = {}
     for provider in providers(config).values():
         present = key_present(provider.key_env, config)
-        if present is False:
+        if provider.problem:  # an unusable address, or a key that must not go there: never probed
+            by_provider[provider.name] = Check(
+                False, f"{provider.name}: {provider.problem}", provider.fix, ExitStatus.CONFIG
+            )
+        elif present is False:
             by_provider[provider.name] = Check(
                 False,
                 f"{provider.name}: {provider.key_env} is not set",
