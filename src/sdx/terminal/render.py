@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import codecs
 import errno
+import io
 import os
 import re
 import stat
@@ -92,12 +93,15 @@ def detach_stdout() -> None:
     """Point the process's stdout at /dev/null, dropping what is still buffered for it.
 
     After a failed write (a full disk, `> /dev/full`) the bytes stay in Python's buffer, and the flush at
-    interpreter exit would fail again and print "Exception ignored … OSError" on stderr.
+    interpreter exit would fail again: "Exception ignored … OSError" on stderr, and exit status 120.
     """
-    stdout = current().stdout
+    _point_at_devnull(current().stdout)
+
+
+def _point_at_devnull(stream: object) -> None:
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, stdout.fileno())
+        os.dup2(devnull, stream.fileno())  # type: ignore[attr-defined]
         os.close(devnull)
     except (AttributeError, OSError, ValueError):  # closed, or no file descriptor (in-process tests)
         pass
@@ -208,7 +212,9 @@ def _write_stderr(text: str) -> None:
     try:
         stderr.write(fit_to_encoding(text, getattr(stderr, "encoding", None)))
         stderr.flush()
-    except (AttributeError, OSError, ValueError):  # None (`2>&-`), closed, or full
+    except OSError:  # full: and so for good, as the interpreter's last flush would find it (see `detach_stdout`)
+        _point_at_devnull(stderr)
+    except (AttributeError, ValueError):  # None or closed
         pass
 
 
@@ -269,8 +275,10 @@ def console(stderr: bool = False) -> Console:
     columns, lines = env.terminal_size()
     is_terminal = env.stderr_isatty if stderr else env.stdout_isatty
     stream = env.stderr if stderr else env.stdout
+    if stream is None or stream.closed:
+        stream = io.StringIO()  # nowhere to write: Rich would fall back to the process's other stream
     return Console(
-        file=stream if stream is None or _is_utf(stream) else _FittedStream(stream),  # type: ignore[arg-type]
+        file=stream if _is_utf(stream) else _FittedStream(stream),  # type: ignore[arg-type]
         force_terminal=is_terminal,
         width=columns if is_terminal else None,
         height=lines if is_terminal else None,
@@ -315,14 +323,14 @@ class Spinner:
         if current().stderr_isatty:
             stderr = console(stderr=True)
             spinner = "dots" if stderr.encoding.startswith("utf") else "line"  # braille needs Unicode
-            with suppress(OSError):
+            with suppress(OSError, ValueError):  # a full or closed stderr: no spinner
                 self._status = stderr.status(self.text, spinner=spinner)
                 self._status.start()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         if self._status is not None:
-            with suppress(OSError):
+            with suppress(OSError, ValueError):
                 self._status.stop()
 
 
