@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,20 @@ def _openai_only_headers(target: Target) -> dict[str, Any]:
     return headers
 
 
+_clients = threading.local()
+
+
 def make_client(target: Target, timeout: float) -> Any:
+    """The thread's client for this endpoint, key and timeout, made once: a new client loads the CA bundle into a
+    new SSL context (~20 ms of CPU, holding the GIL), which would serialise `sdx batch`'s workers."""
+    key = (target.base_url, target.api_key, tuple(sorted(target.provider.headers.items())), timeout, debug.enabled())
+    cache: dict[tuple[Any, ...], Any] = _clients.__dict__.setdefault("by_key", {})
+    if key not in cache:
+        cache[key] = _new_client(target, timeout)
+    return cache[key]
+
+
+def _new_client(target: Target, timeout: float) -> Any:
     from openai import OpenAI
 
     return OpenAI(
