@@ -119,7 +119,7 @@ def spread(values: list[float], digits: int = 2) -> str:
     return f"{min(values):.{digits}f}–{max(values):.{digits}f}"
 
 
-def report(pairs: tuple[Pair, ...], runs: int) -> str:
+def report(pairs: tuple[Pair, ...], runs: int, load: float) -> str:
     lines = [
         "| pair | client CPU s (spread) | sdx CPU s (spread) | ratio (paired spread) | target | |",
         "|---|--:|--:|--:|--:|---|",
@@ -130,15 +130,20 @@ def report(pairs: tuple[Pair, ...], runs: int) -> str:
             f"| {statistics.median(pair.sdx):.2f} ({spread(pair.sdx)}) "
             f"| **{pair.ratio:.2f}x** ({spread(pair.paired_ratios())}) | ≤ {pair.target:.1f}x | {pair.verdict} |"
         )
-    commit = subprocess.run(
-        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True
-    ).stdout.strip()
+    commit = git("rev-parse", "--short", "HEAD") or "?"
+    if git("status", "--porcelain", "--", "src"):
+        commit += " with uncommitted changes in src/"
     when = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = (
-        f"Latest run: {when}, commit {commit or '?'}, {runs} runs of each pair, medians; Python "
-        f"{platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}."
+        f"Latest run: {when}, commit {commit}, {runs} runs of each pair, medians; Python "
+        f"{platform.python_version()}, {os.cpu_count()} cores, {platform.machine()}, "
+        f"load average {load:.1f} at the start."
     )
     return header + "\n\n" + "\n".join(lines)
+
+
+def git(*args: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True, text=True).stdout.strip()
 
 
 def write_into_readme(text: str) -> None:
@@ -152,8 +157,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5, help="counted runs of each pair (after one warm-up run)")
     parser.add_argument("--no-readme", action="store_true", help="print only; leave benchmarks/README.md alone")
     args = parser.parse_args()
+    load = os.getloadavg()[0]
     run_pairs(PAIRS, args.runs)
-    text = report(PAIRS, args.runs)
+    text = report(PAIRS, args.runs, load)
     print(text)
     if not args.no_readme:
         write_into_readme(text)
