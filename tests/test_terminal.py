@@ -5,10 +5,15 @@ traceback or "unexpected".
 
 from __future__ import annotations
 
+import fcntl
 import io
 import os
+import pty
 import re
+import select
 import subprocess
+import termios
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,7 +22,8 @@ import pytest
 from sdx.environment import Environment, installed
 from sdx.terminal.render import Spinner, console, ensure_line_start, fit_to_encoding, say
 from tests.fake_server import ANSWER, Failure
-from tests.runner import SDX
+from tests.runner import SDX, set_terminal_size
+from tests.test_live_markdown import Terminal
 
 USAGE, PROVIDER, NETWORK = 2, 4, 5
 BULLETS = "# Plan — draft\n\n- first “quoted” step…\n- 系统 second\n\n---\n\n| a | b |\n|---|---|\n| 1 | 2 |\n"
@@ -250,3 +256,61 @@ def test_failure_on_a_latin1_terminal_is_one_sentence(sdx, fake):
     screen = result.stdout.decode("latin-1")
     assert result.code == PROVIDER, screen
     assert "sdx: error:" in screen and "Traceback" not in screen
+
+
+# Ctrl-C on a real terminal -------------------------------------------------------------------------------------------
+
+
+def test_ctrl_c_on_a_real_terminal_leaves_every_line_once(sdx, fake):
+    """The terminal driver echoes `^C` where the cursor is, between sdx's writes: no line may end up twice."""
+    words = [f"word{i:03}" for i in range(90)]
+    fake.scenario.answer = "Intro.\n\n" + "\n".join(" ".join(words[i : i + 6]) for i in range(0, 90, 6)) + "\n"
+    fake.scenario.delay_between = 0.03
+    output = run_on_a_terminal_until(sdx, b"word042", b"\x03")
+    terminal = Terminal(60)
+    terminal.write(output.decode("utf-8", "replace"))
+    text = " ".join(terminal.lines())
+    shown = [text.count(word) for word in ["Intro.", *words]]
+    assert set(shown) <= {0, 1} and shown[:40] == [1] * 40, terminal.lines()
+    assert "sdx: interrupted after" in text
+
+
+def run_on_a_terminal_until(sdx, seen: bytes, keys: bytes, timeout: float = 30) -> bytes:
+    """`sdx ask` on a pseudo-terminal that is its controlling terminal: once `seen` was written, type `keys`."""
+    master, slave = pty.openpty()
+    set_terminal_size(slave, 24, 60)
+    proc = subprocess.Popen(
+        [*SDX, "ask", "Design a cache"],
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        cwd=sdx.home,
+        env={**sdx.env, "TERM": "xterm-256color"},
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # so that ^C reaches sdx as SIGINT
+    )
+    os.close(slave)
+    chunks: list[bytes] = []
+    typed = False
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            if not typed and seen in b"".join(chunks):
+                os.write(master, keys)
+                typed = True
+            if proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
+                break
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.wait(10) == 130
+    return b"".join(chunks)
