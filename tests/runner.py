@@ -75,9 +75,12 @@ class Sdx:
         tty: bool = False,
         columns: int = 100,
         lines: int = 40,
+        monotonic: Callable[[], float] | None = None,
     ) -> Result:
         """Like `run`, but in this process (see `call_in_process`): use it unless the test needs a real process."""
-        return call_in_process(args, self._env(env), self.home, input=input, tty=tty, columns=columns, lines=lines)
+        return call_in_process(
+            args, self._env(env), self.home, input=input, tty=tty, columns=columns, lines=lines, monotonic=monotonic
+        )
 
     def popen(
         self, *args: str, env: Env | None = None, stdin: int | None = subprocess.DEVNULL

@@ -7,7 +7,6 @@ once with a 400 that names `response_format`.
 
 from __future__ import annotations
 
-import io
 import json
 import re
 from collections import deque
@@ -21,7 +20,7 @@ from sdx.domain import rubric
 from sdx.domain.conversation import Conversation
 from sdx.store.history import History
 from tests.fake_server import ANSWER, Failure, FakeOpenAI, Recorded
-from tests.runner import Result, Sdx
+from tests.runner import Sdx
 
 QUESTION = "Design a URL shortener"
 MARKER = "<!-- sdx: end of answer {n} -->\n"
@@ -249,6 +248,18 @@ def test_a_grading_request_that_fails_keeps_the_interview_for_regrade(sdx: Sdx, 
     assert stored.meta["grade_status"] == "not graded" and len(stored.turns) == 2
 
 
+def test_a_web_page_instead_of_a_grade_is_one_line_and_keeps_the_interview(sdx: Sdx, fake: GradingServer) -> None:
+    fake.grading_failures.append(
+        Failure(200, "<!DOCTYPE html><html>Log in to the Wi-Fi</html>", content_type="text/html")
+    )
+    result = sdx.call("interview", QUESTION, input="Requirements first\n")
+    assert result.code == 5, result.stderr
+    assert "unexpected" not in result.stderr
+    assert result.stderr.rstrip().splitlines()[-1].startswith("sdx: error: 127.0.0.1:")
+    assert "answered with a web page instead of the model's answer" in result.stderr
+    assert stored_interview(sdx).meta["grade_status"] == "not graded"
+
+
 def test_a_transcript_too_long_for_a_local_model_is_warned_about(sdx: Sdx, ollama: FakeOpenAI) -> None:
     long_message = "We shard by the code and replicate three ways. " * 600  # about 7,000 tokens
     result = sdx.call("interview", QUESTION, "-m", "llama3.2", input=long_message + "\n")
@@ -272,31 +283,10 @@ class StepClock:
         return self.now
 
 
-def call_with_clock(sdx: Sdx, args: list[str], stdin: str, monotonic: StepClock) -> Result:
-    """`sdx.call`, with the environment's monotonic clock replaced (tests/runner.py has no parameter for it)."""
-    from sdx.cli import run
-    from sdx.environment import Environment
-
-    out, err = io.BytesIO(), io.BytesIO()
-    stdout = io.TextIOWrapper(out, encoding="utf-8", write_through=True)
-    stderr = io.TextIOWrapper(err, encoding="utf-8", write_through=True)
-    env = Environment(
-        stdin=io.BytesIO(stdin.encode()),
-        stdout=stdout,
-        stderr=stderr,
-        environ=dict(sdx.env),
-        cwd=sdx.home,
-        monotonic=monotonic,
-        sleep=lambda _s: None,
-    )
-    code = run(args, env)
-    return Result(int(code), out.getvalue(), err.getvalue().decode())
-
-
 def test_the_interview_ends_when_time_runs_out(sdx: Sdx, fake: GradingServer) -> None:
     fake.grades.append(grade_json())
     lines = "\n".join(f"message {n}" for n in range(1, 30)) + "\n"
-    result = call_with_clock(sdx, ["interview", QUESTION, "--minutes", "1"], lines, StepClock(step=1.0))
+    result = sdx.call("interview", QUESTION, "--minutes", "1", input=lines, monotonic=StepClock(step=1.0))
     assert result.code == 0, result.stderr
     assert "sdx: time is up: the interview is over" in result.stderr
     sent = [last_user_message(r) for r in fake.interviewer_requests()]

@@ -425,7 +425,7 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
     from sdx.model.client import ChatRequest, make_client, open_response
-    from sdx.model.client_errors import server_message
+    from sdx.model.client_errors import not_a_stream, server_message
 
     timeout = max(timeout, GRADE_TIMEOUT)
     client = make_client(target, timeout)
@@ -446,6 +446,8 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
                     remember_refused_format(target.base_url)
                 say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
                 continue
+            if isinstance(completion, str) or getattr(completion, "choices", None) is None:
+                raise not_a_stream(target, "", completion if isinstance(completion, str) else "{…}")
             if not completion.choices:
                 return ""
             if completion.choices[0].finish_reason == "length":
