@@ -18,7 +18,6 @@ import io
 import os
 import re
 import stat
-import tempfile
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -430,6 +429,8 @@ def _kind_of(full: Path, path: Path) -> str:
 def _temporary_beside(target: Path, path: Path, *, existing: bool) -> tuple[IO[bytes], Path]:
     """A new hidden file in `target`'s directory with the permissions (and, as root, the owner) the file has
     or would get, to be moved over `target` once text arrives."""
+    import tempfile
+
     try:
         fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".sdx-partial", dir=target.parent)
     except OSError as exc:
