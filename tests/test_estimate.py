@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from fractions import Fraction
 
 import pytest
@@ -443,3 +444,28 @@ def test_latency_table_names_its_version_and_spans_l1_to_a_continent():
     assert ref.format_latency(ref.LATENCIES[0].nanoseconds) == "0.5 ns"
     assert ref.format_latency(ref.LATENCIES[-1].nanoseconds) == "150 ms"
     assert [p.value for p in ref.POWERS_OF_TWO] == [2**10, 2**20, 2**30, 2**40, 2**50]
+
+
+def test_facts_list_at_most_five_ignored_clauses():
+    estimate = estimate_from_text("1B writes per day; " + "; ".join(f"{n} widgets" for n in range(1, 9)))
+    assert estimate is not None and len(estimate.not_understood) == 8
+    last = facts_for_prompt(estimate).splitlines()[-1]
+    assert (
+        last == "- not understood by sdx (not used): 1 widgets; 2 widgets; 3 widgets; 4 widgets; 5 widgets; and 3 more"
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "DAU" + " " * 200_000,  # adjacent optional spaces backtrack quadratically on a long run
+        "1" * 200_000,  # a figure tried from every position of a run of digits
+        "x 1 y\n" * 40_000,  # a figure in each of many clauses
+        "each user " * 20_000,
+    ],
+    ids=["spaces", "digits", "clauses", "phrases"],
+)
+def test_long_contexts_are_parsed_in_linear_time(text):
+    started = time.perf_counter()
+    estimate_from_text(text)
+    assert time.perf_counter() - started < 10  # quadratic behaviour takes minutes here

@@ -510,6 +510,9 @@ def missing_figures(estimate: Estimate) -> list[str]:
     return hints
 
 
+_UNDERSTOOD_SHOWN = 5  # a long context may hold many figures sdx ignores; the model has the context itself
+
+
 def facts_for_prompt(estimate: Estimate) -> str:
     """A compact Markdown block of the figures for the model, who must use them rather than recompute them."""
     lines = [
@@ -522,7 +525,9 @@ def facts_for_prompt(estimate: Estimate) -> str:
         lines.append(f"- defaults assumed: {'; '.join(describe_assumptions(estimate))}")
     lines.append(f"- units: {CONVENTIONS}")
     if estimate.not_understood:
-        lines.append(f"- not understood by sdx (not used): {'; '.join(estimate.not_understood)}")
+        shown, more = estimate.not_understood[:_UNDERSTOOD_SHOWN], len(estimate.not_understood) - _UNDERSTOOD_SHOWN
+        extra = f"; and {more} more" if more > 0 else ""
+        lines.append(f"- not understood by sdx (not used): {'; '.join(shown)}{extra}")
     return "\n".join(lines)
 
 
@@ -550,11 +555,13 @@ def to_json(estimate: Estimate) -> dict[str, object]:
 # Free text: "50M DAU, 20 posts per user per day, 10 reads per write, 1 KB each, keep 5 years"
 
 _COUNT_WORDS = r"thousand|million|billion|trillion|mn|bn|tn|mm|k|m|b|t"
-_COUNT = rf"(?P<q>(?:{_NUMBER})(?:\s*(?:{_COUNT_WORDS})\b)?)"
-_NUM = rf"(?P<q>{_NUMBER})"
-_SIZE = rf"(?P<q>(?:{_NUMBER})\s*(?:[kmgtpe]i?b|bytes?)\b)"
+# A figure starts where no digit does: a long run of digits is then tried once, not from each of its positions.
+_FIGURE = rf"(?<!\d)(?<!\d[.,])(?:{_NUMBER})"
+_COUNT = rf"(?P<q>(?:{_FIGURE})(?:\s*(?:{_COUNT_WORDS})\b)?)"
+_NUM = rf"(?P<q>{_FIGURE})"
+_SIZE = rf"(?P<q>(?:{_FIGURE})\s*(?:[kmgtpe]i?b|bytes?)\b)"
 _DURATION = (
-    rf"(?P<q>(?:{_NUMBER})\s*(?:years?|yrs?|y|months?|mos?|weeks?|wks?|w|days?|d|hours?|hrs?|h)\b"
+    rf"(?P<q>(?:{_FIGURE})\s*(?:years?|yrs?|y|months?|mos?|weeks?|wks?|w|days?|d|hours?|hrs?|h)\b"
     r"|(?:a|an|one)\s+(?:year|month|week|day))"
 )
 _PER_SECOND = r"(?:qps|rps|req/s|(?:requests?|queries|reqs?)\s*(?:/|per)\s*s(?:ec(?:ond)?)?)\b"
@@ -637,23 +644,23 @@ _PATTERNS: list[_Pattern] = [
     _p(
         "read_ratio",
         r"\bread\s*[:/-]?\s*write(?:\s+ratio)?\s*(?:of|=|:|is|~|about|\s)*"
-        rf"(?P<a>{_NUMBER})\s*:\s*(?P<b>{_NUMBER})",
+        rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
         lambda m: _ratio_pair(m["a"], m["b"]),
     ),
     _p(
         "read_ratio",
         r"\bwrite\s*[:/-]?\s*read(?:\s+ratio)?\s*(?:of|=|:|is|~|about|\s)*"
-        rf"(?P<a>{_NUMBER})\s*:\s*(?P<b>{_NUMBER})",
+        rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
         lambda m: _ratio_pair(m["b"], m["a"]),
     ),
     _p(
         "read_ratio",
-        rf"(?P<a>{_NUMBER})\s*:\s*(?P<b>{_NUMBER})\s*(?:read\s*[:/-]?\s*write|reads?\s+to\s+writes?)",
+        rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})\s*(?:read\s*[:/-]?\s*write|reads?\s+to\s+writes?)",
         lambda m: _ratio_pair(m["a"], m["b"]),
     ),
     _p(
         "read_ratio",
-        rf"\bread[- ]heavy\s*(?:,|\(|at|of|:|\s)*(?P<a>{_NUMBER})\s*:\s*(?P<b>{_NUMBER})",
+        rf"\bread[- ]heavy\s*(?:,|\(|at|of|:|\s)*(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
         lambda m: _ratio_pair(m["a"], m["b"]),
     ),
     _p(
@@ -688,10 +695,10 @@ _PATTERNS: list[_Pattern] = [
         lambda m: parse_ratio(m["q"]),
     ),
     # cached share of the reads
-    _p("cache_ratio", rf"\bcach\w*\b{_GAP}(?P<q>{_NUMBER})\s*%", lambda m: parse_ratio(f"{m['q']}%")),
+    _p("cache_ratio", rf"\bcach\w*\b{_GAP}(?P<q>{_FIGURE})\s*%", lambda m: parse_ratio(f"{m['q']}%")),
     _p(
         "cache_ratio",
-        rf"(?P<q>{_NUMBER})\s*%\s*(?:of\s+)?{_WORDS}(?:cached|in\s+(?:the\s+)?cache)\b",
+        rf"(?P<q>{_FIGURE})\s*%\s*(?:of\s+)?{_WORDS}(?:cached|in\s+(?:the\s+)?cache)\b",
         lambda m: parse_ratio(f"{m['q']}%"),
     ),
     # size per write
@@ -728,11 +735,12 @@ def parse_text(text: str) -> TextParse:
 
     A figure stated twice with different values is a usage error naming both phrases.
     """
-    taken: list[tuple[int, int]] = []
+    text = _squeeze_spaces(text)
+    taken = bytearray(len(text))  # 1 where a pattern took the character
     found: list[tuple[int, str, Stated]] = []
     for pattern in _PATTERNS:
         for match in pattern.regex.finditer(text):
-            if any(match.start() < end and start < match.end() for start, end in taken):
+            if any(taken[match.start() : match.end()]):
                 continue
             try:
                 outcome = pattern.value(match)  # type: ignore[operator]
@@ -741,26 +749,34 @@ def parse_text(text: str) -> TextParse:
             if outcome is None:
                 continue
             name, value = outcome if isinstance(outcome, tuple) else (pattern.name, outcome)
-            taken.append(match.span())
+            taken[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
             found.append((match.start(), name, Stated(value, repr(match.group().strip()))))
     found.sort(key=lambda item: item[0])
     stated = merge(*({name: item} for _, name, item in found))
     return TextParse(stated, _leftovers(text, taken))
 
 
-def _leftovers(text: str, taken: list[tuple[int, int]]) -> tuple[str, ...]:
-    """The clauses holding a figure that no pattern took."""
-    bounds = [0, *(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text) + 1]
-    clauses: list[str] = []
-    for figure in _FIGURE_IN_TEXT.finditer(text):
-        position = figure.start()
-        if any(start <= position < end for start, end in taken):
-            continue
-        start = max(b for b in bounds if b <= position)
-        end = min(b for b in bounds if b > position)
-        clause = text[start:end].strip(" \t\n,;.")
-        if clause and clause not in clauses:
-            clauses.append(clause)
+def _squeeze_spaces(text: str) -> str:
+    """Runs of spaces become one (a line break stays one line break): no pattern then meets a long run of
+    whitespace, where adjacent optional spaces (`\\s*(?:of)?\\s*`) would backtrack in quadratic time."""
+    return _LINE_BREAKS.sub("\n", _SPACES.sub(" ", text))
+
+
+_SPACES = re.compile(r"[^\S\n]+")
+_LINE_BREAKS = re.compile(r" ?\n\s*")  # after _SPACES: linear, it starts at the one space or the break
+
+
+def _leftovers(text: str, taken: bytearray) -> tuple[str, ...]:
+    """The clauses holding a figure that no pattern took (in one pass: contexts can be long)."""
+    clauses: dict[str, None] = {}
+    start = 0
+    for end in [*(m.end() for m in _CLAUSE_BREAK.finditer(text)), len(text)]:
+        for figure in _FIGURE_IN_TEXT.finditer(text, start, end):
+            if not taken[figure.start()]:
+                clause = text[start:end].strip(" \t\n,;.")
+                clauses.setdefault(clause if len(clause) <= 80 else f"{clause[:79]}…")
+                break
+        start = end
     return tuple(clauses)
 
 
