@@ -91,7 +91,7 @@ def test_a_total_qps_is_split_between_reads_and_writes():
 
 
 def test_a_server_count_is_exact_on_a_boundary():
-    # 43,200 writes/s peak + same reads = 86,400/s over 21,600 per server: exactly 4, not 5
+    # 21,600 writes/s + 21,600 reads/s (ratio 1, peak 1) = 43,200/s over 21,600 per server: exactly 2, not 3
     e = compute(stated(writes_per_day=86_400 * 21_600, server_qps=21_600, peak=1))
     assert e.servers == 2
     assert compute(stated(writes_per_day=86_400 * 21_600 + 1, server_qps=21_600, peak=1)).servers == 3
@@ -199,6 +199,8 @@ def test_ratios(text, value):
         (parse_duration, "5", "--dau: '5' has no unit"),
         (parse_duration, "5m", "--dau: unknown unit 'm' in '5m'"),  # month or minute? refused, not guessed
         (parse_ratio, "3 apples", "--dau: unknown unit 'apples'"),
+        (parse_count, "1" * 5000, "--dau: '1111111111"),  # too many digits, not a crash
+        (parse_count, "1e999999999", "--dau: unknown unit"),  # not ten to the billion, computed
     ],
 )
 def test_bad_quantities_are_usage_errors_naming_the_part(parse, text, message):
@@ -394,6 +396,19 @@ def test_no_estimate_without_a_write_rate(text):
 @given(st.text(max_size=200))
 def test_estimate_from_text_never_raises(text):
     estimate_from_text(text)
+
+
+@given(st.text(alphabet="0123456789.,e:%x KBMDAUdaysper/", max_size=300))
+def test_estimate_from_text_never_raises_on_figures(text):
+    estimate = estimate_from_text(text)
+    if estimate is not None:
+        facts_for_prompt(estimate)
+
+
+def test_absurd_figures_give_no_estimate_rather_than_a_crash():
+    assert estimate_from_text("1" * 5000 + " DAU, 1 write per user per day") is None
+    estimate = estimate_from_text("1e99 DAU, 1e99 writes per user per day, 1e99 bytes each, keep 1e99 years")
+    assert estimate is not None and "storage in total" in facts_for_prompt(estimate)
 
 
 NEAR_MISSES = ["50M DAU", "1 KB each", "peak 3x", "keep 1 year", "10 writes per user per day", "10:1 read:write"]

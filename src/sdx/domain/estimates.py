@@ -31,7 +31,8 @@ DEFAULTS: dict[str, Fraction] = {
 # ---------------------------------------------------------------------------------------------------------------
 # Parsing one quantity
 
-_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+"
+_NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]?\d{1,2}(?!\d))?|\.\d+"
+_LONGEST_NUMBER = 40  # characters: beyond any real estimate, and far below Python's int-to-str limit
 _QUANTITY = re.compile(rf"^\s*(?P<sign>[+-]?)\s*(?P<number>{_NUMBER})\s*(?P<unit>.*?)\s*$", re.IGNORECASE)
 
 _COUNT_UNITS: dict[str, int] = {
@@ -75,6 +76,8 @@ def _split(text: str, what: str, example: str) -> tuple[Fraction, str]:
     match = _QUANTITY.match(text)
     if not match:
         raise UsageError(f"{what}: {text.strip()!r} is not a quantity", f"write it like {example}")
+    if len(match["number"]) > _LONGEST_NUMBER:
+        raise UsageError(f"{what}: {text.strip()[:40]!r}… has too many digits", f"write it like {example}")
     value = Fraction(match["number"].replace(",", ""))
     if match["sign"] == "-" or value == 0:
         raise UsageError(f"{what}: {text.strip()!r} must be more than zero", f"write it like {example}")
