@@ -199,6 +199,8 @@ def test_ratios(text, value):
         (parse_duration, "5", "--dau: '5' has no unit"),
         (parse_duration, "5m", "--dau: unknown unit 'm' in '5m'"),  # month or minute? refused, not guessed
         (parse_ratio, "3 apples", "--dau: unknown unit 'apples'"),
+        (parse_ratio, "10 apples:1", "--dau: unknown unit 'apples' in '10 apples:1'"),
+        (parse_ratio, "10:0", "--dau: '0' must be more than zero"),
         (parse_count, "1" * 5000, "--dau: '1111111111"),  # too many digits, not a crash
         (parse_count, "1e999999999", "--dau: unknown unit"),  # not ten to the billion, computed
     ],
@@ -409,6 +411,7 @@ def test_absurd_figures_give_no_estimate_rather_than_a_crash():
     assert estimate_from_text("1" * 5000 + " DAU, 1 write per user per day") is None
     estimate = estimate_from_text("1e99 DAU, 1e99 writes per user per day, 1e99 bytes each, keep 1e99 years")
     assert estimate is not None and "storage in total" in facts_for_prompt(estimate)
+    assert format_number(Fraction(10**400 + 1, 3)).endswith(",333.67")  # exact, no float overflow
 
 
 NEAR_MISSES = ["50M DAU", "1 KB each", "peak 3x", "keep 1 year", "10 writes per user per day", "10:1 read:write"]

@@ -126,8 +126,10 @@ def parse_ratio(text: str, what: str = "ratio") -> Fraction:
     """`10`, `3x`, `100:1` (= 100), `20%` (= 0.2), `0.2`."""
     example = "10, 3x, 100:1, 0.2 or 20%"
     if ":" in text:
-        left, _, right = text.partition(":")
-        return _split(left, what, example)[0] / _split(right, what, example)[0]
+        (left, left_unit), (right, right_unit) = (_split(side, what, example) for side in text.split(":", 1))
+        if left_unit or right_unit:
+            raise _unknown_unit(what, text, left_unit or right_unit, example)
+        return left / right
     value, unit = _split(text, what, example)
     if unit in ("", "x", "×"):
         return value
@@ -203,7 +205,10 @@ def format_number(value: Fraction) -> str:
         return f"{value.numerator:,}"
     if value < 1:
         return _plain_decimal(round_significant(value, 3))
-    return f"{float(round(value, 2)):,.2f}"
+    with localcontext() as ctx:
+        ctx.prec = len(str(value.numerator // value.denominator)) + 10  # every integer digit, then the cents
+        cents = (Decimal(value.numerator) / Decimal(value.denominator)).quantize(Decimal("0.01"), ROUND_HALF_EVEN)
+    return f"{cents:,.2f}"
 
 
 def format_exact_bytes(value: Fraction) -> str:
