@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from fractions import Fraction
 
@@ -203,6 +204,7 @@ def test_ratios(text, value):
         (parse_ratio, "10:0", "--dau: '0' must be more than zero"),
         (parse_count, "1" * 5000, "--dau: '1111111111"),  # too many digits, not a crash
         (parse_count, "1e999999999", "--dau: unknown unit"),  # not ten to the billion, computed
+        (parse_count, "1e24", "--dau: '1e24' is too large for an estimate"),
     ],
 )
 def test_bad_quantities_are_usage_errors_naming_the_part(parse, text, message):
@@ -409,8 +411,11 @@ def test_estimate_from_text_never_raises_on_figures(text):
 
 def test_absurd_figures_give_no_estimate_rather_than_a_crash():
     assert estimate_from_text("1" * 5000 + " DAU, 1 write per user per day") is None
-    estimate = estimate_from_text("1e99 DAU, 1e99 writes per user per day, 1e99 bytes each, keep 1e99 years")
+    assert estimate_from_text("1e99 DAU, 1 write per user per day") is None
+    huge = "9e23 DAU, 9e23 writes per user per day, 9e23 EiB each, keep 9e23 years, 9e23 reads per write"
+    estimate = estimate_from_text(huge)
     assert estimate is not None and "storage in total" in facts_for_prompt(estimate)
+    json.dumps(est.to_json(estimate))
     assert format_number(Fraction(10**400 + 1, 3)).endswith(",333.67")  # exact, no float overflow
 
 

@@ -32,6 +32,7 @@ DEFAULTS: dict[str, Fraction] = {
 # Parsing one quantity
 
 _NUMBER = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:e[+-]?\d{1,2}(?!\d))?|\.\d+"
+_LARGEST_NUMBER = 10**24
 _LONGEST_NUMBER = 40  # characters: beyond any real estimate, and far below Python's int-to-str limit
 _QUANTITY = re.compile(rf"^\s*(?P<sign>[+-]?)\s*(?P<number>{_NUMBER})\s*(?P<unit>.*?)\s*$", re.IGNORECASE)
 
@@ -81,6 +82,8 @@ def _split(text: str, what: str, example: str) -> tuple[Fraction, str]:
     value = Fraction(match["number"].replace(",", ""))
     if match["sign"] == "-" or value == 0:
         raise UsageError(f"{what}: {text.strip()!r} must be more than zero", f"write it like {example}")
+    if value >= _LARGEST_NUMBER:  # products of such inputs must stay printable as JSON floats (< 1e308)
+        raise UsageError(f"{what}: {text.strip()!r} is too large for an estimate", f"write it like {example}")
     return value, match["unit"].lower()
 
 
