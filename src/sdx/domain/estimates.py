@@ -8,6 +8,7 @@ month 30. A bad quantity raises `UsageError` naming the part that is wrong.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field, fields, replace
@@ -621,115 +622,135 @@ def _per_day_total(match: re.Match[str]) -> tuple[str, Fraction] | None:
     return "writes_per_day", parse_count(match["q"])
 
 
-_PATTERNS: list[_Pattern] = [
-    # requests per second one server handles
-    _p("server_qps", rf"{_COUNT}\s*{_PER_SECOND}\s*(?:per|/|on\s+(?:a|one|each))\s*{_SERVER}", _count),
-    _p("server_qps", rf"\b{_SERVER}{_GAP}{_COUNT}\s*{_PER_SECOND}", _count),
-    # writes per user per day
-    _p("writes_per_user", rf"{_COUNT}\s+{_WORDS}{_PER}\s*{_USER}\s*(?:{_PER}\s*day\b|daily\b)", _count),
-    _p(
-        "writes_per_user",
-        rf"\b(?:each|every|a|an|per|the average)\s+{_USER}{_GAP}{_COUNT}\s+{_WORDS}"
-        rf"(?:{_PER}\s*day\b|daily\b)",
-        _count,
-    ),
-    # daily active users
-    _p(
-        "dau", rf"{_COUNT}\s*(?:dau\b|daily\s+active\s+users\b|daily\s+users\b|active\s+users\s+{_PER}\s+day\b)", _count
-    ),
-    _p("dau", rf"\b(?:dau|daily active users)\s*(?:of|=|:|is|are|at|around|about|~|\s)*{_COUNT}", _count),
-    # write rates per second, and total requests per second
-    _p(
-        "writes_per_day",
-        rf"{_COUNT}\s*(?:writes?|posts?|messages?|uploads?|inserts?|events?)\s*(?:/|per)\s*"
-        r"s(?:ec(?:ond)?)?\b",
-        lambda m: parse_count(m["q"]) * SECONDS_PER_DAY,
-    ),
-    _p("writes_per_day", rf"{_COUNT}\s*writes?\s*{_PER_SECOND}", lambda m: parse_count(m["q"]) * SECONDS_PER_DAY),
-    _p("total_qps", rf"{_COUNT}\s*{_PER_SECOND}", _count),
-    _p("total_qps", rf"\b(?:qps|rps)\s*(?:of|=|:|is|at|around|about|~|\s)*{_COUNT}", _count),
-    # writes (or requests) per day in total
-    _p("per_day", rf"{_COUNT}\s+(?P<nouns>(?:[a-z]+\s+){{0,2}}?)(?:{_PER}\s*day\b|daily\b)", _per_day_total),
-    _p("per_day", rf"{_COUNT}\s+(?P<nouns>(?:[a-z]+)/)day\b", _per_day_total),
-    # read:write ratio
-    _p(
-        "read_ratio",
-        r"\bread\s*[:/-]?\s*write(?:\s+ratio)?\s*(?:of|=|:|is|~|about|\s)*"
-        rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
-        lambda m: _ratio_pair(m["a"], m["b"]),
-    ),
-    _p(
-        "read_ratio",
-        r"\bwrite\s*[:/-]?\s*read(?:\s+ratio)?\s*(?:of|=|:|is|~|about|\s)*"
-        rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
-        lambda m: _ratio_pair(m["b"], m["a"]),
-    ),
-    _p(
-        "read_ratio",
-        rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})\s*(?:read\s*[:/-]?\s*write|reads?\s+to\s+writes?)",
-        lambda m: _ratio_pair(m["a"], m["b"]),
-    ),
-    _p(
-        "read_ratio",
-        rf"\bread[- ]heavy\s*(?:,|\(|at|of|:|\s)*(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
-        lambda m: _ratio_pair(m["a"], m["b"]),
-    ),
-    _p(
-        "read_ratio",
-        rf"{_NUM}\s*(?:reads?|views?|lookups?)\s*(?:per|for\s+(?:each|every)|/|to\s+(?:one|1|each|every))"
-        r"\s*(?:writes?|posts?|messages?|uploads?)\b",
-        lambda m: parse_ratio(m["q"]),
-    ),
-    _p("read_ratio", rf"{_NUM}\s*(?:x|×|times)?\s*(?:more\s+)?reads\s+than\s+writes\b", lambda m: parse_ratio(m["q"])),
-    _p(
-        "read_ratio",
-        rf"\bread(?:[-: /]*write)?\s+ratio\s*(?:of|=|:|is|\s)*{_NUM}\b(?!\s*:)",
-        lambda m: parse_ratio(m["q"]),
-    ),
-    # peak-to-average
-    _p("peak", rf"\bpeak\b{_GAP}{_NUM}\s*(?:x|×|times)(?![a-z])", lambda m: parse_ratio(m["q"])),
-    _p("peak", rf"{_NUM}\s*(?:x|×|times)\s*(?:the\s+)?(?:average\s+)?(?:at\s+)?peak\b", lambda m: parse_ratio(m["q"])),
-    _p(
-        "peak",
-        rf"\bpeak(?:[- ]to[- ]average)?\s*(?:factor|multiplier|ratio)\s*(?:of|=|:|is|\s)*{_NUM}",
-        lambda m: parse_ratio(m["q"]),
-    ),
-    # replication
-    _p(
-        "replication",
-        rf"{_NUM}\s*(?:replicas\b|copies\b|[- ]?(?:way|x|fold)\s+replicat\w*|[- ]replicated\b)",
-        lambda m: parse_ratio(m["q"]),
-    ),
-    _p(
-        "replication",
-        rf"\breplicat\w*\s*(?:factor)?\s*(?:of|=|:|is|to|\s)*{_NUM}(?:\s*(?:x|×|times|ways?)\b)?",
-        lambda m: parse_ratio(m["q"]),
-    ),
-    # cached share of the reads
-    _p("cache_ratio", rf"\bcach\w*\b{_GAP}(?P<q>{_FIGURE})\s*%", lambda m: parse_ratio(f"{m['q']}%")),
-    _p(
-        "cache_ratio",
-        rf"(?P<q>{_FIGURE})\s*%\s*(?:of\s+)?{_WORDS}(?:cached|in\s+(?:the\s+)?cache)\b",
-        lambda m: parse_ratio(f"{m['q']}%"),
-    ),
-    # size per write
-    _p("size_bytes", rf"{_SIZE}\s*(?:per\b|/|each\b|an?\s)", lambda m: parse_size(m["q"])),
-    _p("size_bytes", rf"\b(?:each|every|per|average|avg|typical|mean)\b{_GAP}{_SIZE}", lambda m: parse_size(m["q"])),
-    _p("size_bytes", rf"\bsize\s*(?:is|of|=|:|~|about|around|\s)*{_SIZE}", lambda m: parse_size(m["q"])),
-    _p(
-        "size_bytes",
-        rf"{_SIZE}\s+(?:messages?|records?|objects?|rows?|entries|items?|posts?|events?|payloads?)\b",
-        lambda m: parse_size(m["q"]),
-    ),
-    # retention
-    _p(
-        "retention_days",
-        rf"\b(?:keep|kept|keeping|retain|retained|retaining|retention|store|stored|storing|persist\w*)"
-        rf"\b{_GAP}{_DURATION}",
-        lambda m: _days_of(m["q"]),
-    ),
-    _p("retention_days", rf"{_DURATION}\s+(?:of\s+)?(?:retention|history|data|storage)\b", lambda m: _days_of(m["q"])),
-]
+@functools.cache
+def _patterns() -> list[_Pattern]:
+    """Compiled on first use: `sdx estimate --reference` and other commands need none of them."""
+    return [
+        # requests per second one server handles
+        _p("server_qps", rf"{_COUNT}\s*{_PER_SECOND}\s*(?:per|/|on\s+(?:a|one|each))\s*{_SERVER}", _count),
+        _p("server_qps", rf"\b{_SERVER}{_GAP}{_COUNT}\s*{_PER_SECOND}", _count),
+        # writes per user per day
+        _p("writes_per_user", rf"{_COUNT}\s+{_WORDS}{_PER}\s*{_USER}\s*(?:{_PER}\s*day\b|daily\b)", _count),
+        _p(
+            "writes_per_user",
+            rf"\b(?:each|every|a|an|per|the average)\s+{_USER}{_GAP}{_COUNT}\s+{_WORDS}"
+            rf"(?:{_PER}\s*day\b|daily\b)",
+            _count,
+        ),
+        # daily active users
+        _p(
+            "dau",
+            rf"{_COUNT}\s*(?:dau\b|daily\s+active\s+users\b|daily\s+users\b|active\s+users\s+{_PER}\s+day\b)",
+            _count,
+        ),
+        _p("dau", rf"\b(?:dau|daily active users)\s*(?:of|=|:|is|are|at|around|about|~|\s)*{_COUNT}", _count),
+        # write rates per second, and total requests per second
+        _p(
+            "writes_per_day",
+            rf"{_COUNT}\s*(?:writes?|posts?|messages?|uploads?|inserts?|events?)\s*(?:/|per)\s*"
+            r"s(?:ec(?:ond)?)?\b",
+            lambda m: parse_count(m["q"]) * SECONDS_PER_DAY,
+        ),
+        _p("writes_per_day", rf"{_COUNT}\s*writes?\s*{_PER_SECOND}", lambda m: parse_count(m["q"]) * SECONDS_PER_DAY),
+        _p("total_qps", rf"{_COUNT}\s*{_PER_SECOND}", _count),
+        _p("total_qps", rf"\b(?:qps|rps)\s*(?:of|=|:|is|at|around|about|~|\s)*{_COUNT}", _count),
+        # writes (or requests) per day in total
+        _p("per_day", rf"{_COUNT}\s+(?P<nouns>(?:[a-z]+\s+){{0,2}}?)(?:{_PER}\s*day\b|daily\b)", _per_day_total),
+        _p("per_day", rf"{_COUNT}\s+(?P<nouns>(?:[a-z]+)/)day\b", _per_day_total),
+        # read:write ratio
+        _p(
+            "read_ratio",
+            r"\bread\s*[:/-]?\s*write(?:\s+ratio)?\s*(?:of|=|:|is|~|about|\s)*"
+            rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
+            lambda m: _ratio_pair(m["a"], m["b"]),
+        ),
+        _p(
+            "read_ratio",
+            r"\bwrite\s*[:/-]?\s*read(?:\s+ratio)?\s*(?:of|=|:|is|~|about|\s)*"
+            rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
+            lambda m: _ratio_pair(m["b"], m["a"]),
+        ),
+        _p(
+            "read_ratio",
+            rf"(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})\s*(?:read\s*[:/-]?\s*write|reads?\s+to\s+writes?)",
+            lambda m: _ratio_pair(m["a"], m["b"]),
+        ),
+        _p(
+            "read_ratio",
+            rf"\bread[- ]heavy\s*(?:,|\(|at|of|:|\s)*(?P<a>{_FIGURE})\s*:\s*(?P<b>{_FIGURE})",
+            lambda m: _ratio_pair(m["a"], m["b"]),
+        ),
+        _p(
+            "read_ratio",
+            rf"{_NUM}\s*(?:reads?|views?|lookups?)\s*(?:per|for\s+(?:each|every)|/|to\s+(?:one|1|each|every))"
+            r"\s*(?:writes?|posts?|messages?|uploads?)\b",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        _p(
+            "read_ratio",
+            rf"{_NUM}\s*(?:x|×|times)?\s*(?:more\s+)?reads\s+than\s+writes\b",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        _p(
+            "read_ratio",
+            rf"\bread(?:[-: /]*write)?\s+ratio\s*(?:of|=|:|is|\s)*{_NUM}\b(?!\s*:)",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        # peak-to-average
+        _p("peak", rf"\bpeak\b{_GAP}{_NUM}\s*(?:x|×|times)(?![a-z])", lambda m: parse_ratio(m["q"])),
+        _p(
+            "peak",
+            rf"{_NUM}\s*(?:x|×|times)\s*(?:the\s+)?(?:average\s+)?(?:at\s+)?peak\b",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        _p(
+            "peak",
+            rf"\bpeak(?:[- ]to[- ]average)?\s*(?:factor|multiplier|ratio)\s*(?:of|=|:|is|\s)*{_NUM}",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        # replication
+        _p(
+            "replication",
+            rf"{_NUM}\s*(?:replicas\b|copies\b|[- ]?(?:way|x|fold)\s+replicat\w*|[- ]replicated\b)",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        _p(
+            "replication",
+            rf"\breplicat\w*\s*(?:factor)?\s*(?:of|=|:|is|to|\s)*{_NUM}(?:\s*(?:x|×|times|ways?)\b)?",
+            lambda m: parse_ratio(m["q"]),
+        ),
+        # cached share of the reads
+        _p("cache_ratio", rf"\bcach\w*\b{_GAP}(?P<q>{_FIGURE})\s*%", lambda m: parse_ratio(f"{m['q']}%")),
+        _p(
+            "cache_ratio",
+            rf"(?P<q>{_FIGURE})\s*%\s*(?:of\s+)?{_WORDS}(?:cached|in\s+(?:the\s+)?cache)\b",
+            lambda m: parse_ratio(f"{m['q']}%"),
+        ),
+        # size per write
+        _p("size_bytes", rf"{_SIZE}\s*(?:per\b|/|each\b|an?\s)", lambda m: parse_size(m["q"])),
+        _p(
+            "size_bytes", rf"\b(?:each|every|per|average|avg|typical|mean)\b{_GAP}{_SIZE}", lambda m: parse_size(m["q"])
+        ),
+        _p("size_bytes", rf"\bsize\s*(?:is|of|=|:|~|about|around|\s)*{_SIZE}", lambda m: parse_size(m["q"])),
+        _p(
+            "size_bytes",
+            rf"{_SIZE}\s+(?:messages?|records?|objects?|rows?|entries|items?|posts?|events?|payloads?)\b",
+            lambda m: parse_size(m["q"]),
+        ),
+        # retention
+        _p(
+            "retention_days",
+            rf"\b(?:keep|kept|keeping|retain|retained|retaining|retention|store|stored|storing|persist\w*)"
+            rf"\b{_GAP}{_DURATION}",
+            lambda m: _days_of(m["q"]),
+        ),
+        _p(
+            "retention_days",
+            rf"{_DURATION}\s+(?:of\s+)?(?:retention|history|data|storage)\b",
+            lambda m: _days_of(m["q"]),
+        ),
+    ]
+
 
 _FIGURE_IN_TEXT = re.compile(r"\d")
 _CLAUSE_BREAK = re.compile(r"[;\n]|,(?!\d{3}(?!\d))|\.(?!\d)")
@@ -749,7 +770,7 @@ def parse_text(text: str) -> TextParse:
     text = _squeeze_spaces(text)
     taken = bytearray(len(text))  # 1 where a pattern took the character
     found: list[tuple[int, str, Stated]] = []
-    for pattern in _PATTERNS:
+    for pattern in _patterns():
         for match in pattern.regex.finditer(text):
             if any(taken[match.start() : match.end()]):
                 continue
