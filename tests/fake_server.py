@@ -96,7 +96,8 @@ class FakeOpenAI:
         self.stop_event = threading.Event()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        # a short poll: `stop` (every test's teardown) waits up to one poll interval for the serving loop
+        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
 
     @property
     def port(self) -> int:
