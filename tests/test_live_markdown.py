@@ -397,7 +397,7 @@ class WriteCounter(io.StringIO):
     writes = 0
 
     def write(self, text: str) -> int:
-        self.writes += 1
+        self.writes += bool(text)
         return super().write(text)
 
 

@@ -11,10 +11,11 @@ import os
 import pty
 import re
 import select
+import signal
 import subprocess
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -275,10 +276,15 @@ def test_ctrl_c_on_a_real_terminal_leaves_every_line_once(sdx, fake):
     assert "sdx: interrupted after" in text
 
 
-def run_on_a_terminal_until(sdx, seen: bytes, keys: bytes, timeout: float = 30) -> bytes:
-    """`sdx ask` on a pseudo-terminal that is its controlling terminal: once `seen` was written, type `keys`."""
+Action = Callable[[subprocess.Popen, int, int, bytes], None]
+
+
+def run_on_a_terminal_until(sdx, seen: bytes, action: bytes | Action, status: int = 130, timeout: float = 30) -> bytes:
+    """`sdx ask` on a pseudo-terminal that is its controlling terminal. Once `seen` was written, type `action`, and
+    return everything the terminal received; or call `action` with the process, both ends of the terminal and the
+    output so far, and return what the terminal received after that."""
     master, slave = pty.openpty()
-    set_terminal_size(slave, 24, 60)
+    set_terminal_size(slave, 24, 80 if callable(action) else 60)
     proc = subprocess.Popen(
         [*SDX, "ask", "Design a cache"],
         stdin=slave,
@@ -289,9 +295,8 @@ def run_on_a_terminal_until(sdx, seen: bytes, keys: bytes, timeout: float = 30) 
         start_new_session=True,
         preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # so that ^C reaches sdx as SIGINT
     )
-    os.close(slave)
     chunks: list[bytes] = []
-    typed = False
+    done = False
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -303,14 +308,48 @@ def run_on_a_terminal_until(sdx, seen: bytes, keys: bytes, timeout: float = 30) 
                 if not data:
                     break
                 chunks.append(data)
-            if not typed and seen in b"".join(chunks):
-                os.write(master, keys)
-                typed = True
+            if not done and seen in b"".join(chunks):
+                done = True
+                if callable(action):
+                    action(proc, master, slave, b"".join(chunks))
+                    chunks.clear()
+                else:
+                    os.write(master, action)
             if proc.poll() is not None and not select.select([master], [], [], 0.2)[0]:
                 break
     finally:
         os.close(master)
+        os.close(slave)
         if proc.poll() is None:
             proc.kill()
-    assert proc.wait(10) == 130
+    assert proc.wait(10) == status
+    return b"".join(chunks)
+
+
+def test_narrowing_a_real_terminal_mid_answer_shows_every_line_once(sdx, fake):
+    """The terminal is narrowed while the answer streams (sdx stopped meanwhile, so no write lands between the
+    resize and the emulator's reflow): sdx must notice the new width and erase the rewrapped live area."""
+    words = [f"word{i:03}" for i in range(120)]
+    fake.scenario.answer = "Intro.\n\n" + "\n".join(" ".join(words[i : i + 8]) for i in range(0, 120, 8)) + "\n"
+    fake.scenario.delay_between = 0.02
+    terminal = Terminal(80)
+
+    def narrow(proc: subprocess.Popen, master: int, slave: int, earlier: bytes) -> None:
+        proc.send_signal(signal.SIGSTOP)
+        terminal.write((earlier + drain(master)).decode("utf-8", "replace"))
+        set_terminal_size(slave, 24, 50)
+        terminal.reflow(50)
+        proc.send_signal(signal.SIGCONT)
+
+    output = run_on_a_terminal_until(sdx, b"word030", narrow, status=0)
+    terminal.write(output.decode("utf-8", "replace"))
+    text = " ".join(terminal.lines())
+    assert [text.count(word) for word in ["Intro.", *words]] == [1] * (len(words) + 1), terminal.lines()
+    assert max(len(line) for line in terminal.lines()[-5:]) <= 50  # the end of the answer is drawn at the new width
+
+
+def drain(master: int) -> bytes:
+    chunks = []
+    while select.select([master], [], [], 0.2)[0]:
+        chunks.append(os.read(master, 65536))
     return b"".join(chunks)

@@ -20,7 +20,10 @@ differs from a one-shot render is what it joins across blocks:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from time import monotonic
 from types import TracebackType
 from typing import NamedTuple
@@ -34,6 +37,7 @@ from rich.segment import ControlType, Segment, SegmentLines
 from rich.style import Style
 
 _CARRIAGE_RETURNS = re.compile(r"\r\n?")
+_HELD_SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
 
 class _OpenFence(NamedTuple):
@@ -79,7 +83,8 @@ class LiveMarkdown:
         try:
             self._follow_terminal_size()
             with self.console:  # one write: the live area goes, the rest of the answer is printed for good
-                self._area.clear()
+                self._area.erase()
+                self._area.widths = []
                 self._print_blocks("".join(self._tail) + ("\n" if self._held_cr else ""))
         finally:
             self._area.stop()
@@ -95,16 +100,27 @@ class LiveMarkdown:
     def _update(self) -> None:
         """Prints the blocks just finished and redraws the live area, in one write.
 
-        The printed blocks leave the tail last, so that an interruption while printing them loses no text.
+        The output is rendered first and written in one go, and what it changed is recorded right after: Ctrl-C
+        while rendering writes nothing, so the screen is always as recorded and `__exit__` erases exactly the live
+        area. The printed blocks leave the tail last, so that an interruption loses no text.
         """
         self._follow_terminal_size()
         finished, tail = self._split_finished("".join(self._tail))
         lines = self._live_lines(tail) if self.console.is_interactive else []  # a dumb terminal: finished blocks
-        with self.console:
-            self._area.clear()
-            if finished:
-                self._print_blocks(finished)
-            self._area.draw(lines)
+        blank_line_due = self._blank_line_due
+        try:
+            with self.console.capture() as capture:
+                self._area.erase()
+                if finished:
+                    self._print_blocks(finished)
+                widths = self._area.draw(lines)
+        except BaseException:
+            self._blank_line_due = blank_line_due
+            raise
+        with _interrupts_held():  # a Ctrl-C typed as the screen changes must not leave it different from the record
+            self.console.file.write(capture.get())
+            self.console.file.flush()
+            self._area.widths = widths
         self._tail = [tail]
         self._next_update = monotonic() + self._interval
 
@@ -176,7 +192,7 @@ class _LiveArea:
 
     def __init__(self, console: Console) -> None:
         self.console = console
-        self._widths: list[int] = []  # the cell widths of the lines on screen, above the cursor
+        self.widths: list[int] = []  # the cell widths of the lines on screen, above the cursor
 
     def start(self) -> None:
         if self.console.is_interactive:
@@ -186,22 +202,22 @@ class _LiveArea:
         if self.console.is_interactive:
             self.console.show_cursor(True)
 
-    def clear(self) -> None:
-        """Erases the lines drawn, and anything typed on the cursor's line."""
+    def erase(self) -> None:
+        """Erases the lines drawn (`widths`), and anything typed on the cursor's line."""
         if not self.console.is_interactive:
             return
         columns = max(1, self.console.width)
-        rows = sum(max(1, -(-width // columns)) for width in self._widths)
+        rows = sum(max(1, -(-width // columns)) for width in self.widths)
         erase = Control(ControlType.CARRIAGE_RETURN, *([(ControlType.CURSOR_UP, rows)] if rows else []))
         erase.segment = Segment(erase.segment.text + "\x1b[J", None, erase.segment.control)  # to the screen's end
         self.console.control(erase)
-        self._widths = []
 
-    def draw(self, lines: list[list[Segment]]) -> None:
+    def draw(self, lines: list[list[Segment]]) -> list[int]:
+        """Draws the lines and returns their widths, to be recorded as `widths` once they are on screen."""
         lines = [_unpadded(line) for line in lines]
         if lines:
             self.console.print(SegmentLines(lines, new_lines=True))
-        self._widths = [Segment.get_line_length(line) for line in lines]
+        return [Segment.get_line_length(line) for line in lines]
 
 
 def _unpadded(line: list[Segment]) -> list[Segment]:
@@ -221,6 +237,24 @@ def _unpadded(line: list[Segment]) -> list[Segment]:
 
 def _shows_on_spaces(style: Style | None) -> bool:
     return style is not None and (style.bgcolor is not None or bool(style.reverse) or bool(style.underline))
+
+
+@contextmanager
+def _interrupts_held() -> Iterator[None]:
+    """Ctrl-C (and SIGTERM, SIGHUP) wait for the end of the block, then take effect as they would have."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: caught.append(signum)) for signum in _HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        for signum in caught:
+            signal.raise_signal(signum)
 
 
 def _top_level(tokens: Sequence[Token]) -> list[Token]:
