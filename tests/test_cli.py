@@ -48,3 +48,22 @@ def test_version(sdx):
     result = sdx.call("--version")
     assert (result.code, result.stdout.decode().split()[0]) == (0, "sdx")
     assert sys.version_info >= (3, 10)
+
+
+def test_every_command_ends_quietly_when_the_reader_goes_away(sdx, fake):
+    """`sdx models | head -1` exits 0 like `sdx ask … | head` (a real pipe whose reader has gone)."""
+    fake.scenario.answer = "line\n" * 20_000
+    for args in (["models"], ["examples"], ["estimate", "--reference"], ["ask", "--no-log", "Design a cache"]):
+        proc = subprocess.run(
+            [
+                "bash",
+                "-c",
+                " ".join([*SDX, *(f"'{a}'" for a in args)]) + " | head -c 1 >/dev/null; echo ${PIPESTATUS[0]}",
+            ],
+            capture_output=True,
+            env=sdx.env,
+            cwd=sdx.home,
+            timeout=60,
+        )
+        assert proc.stdout.strip() == b"0", (args, proc.stdout, proc.stderr)
+        assert proc.stderr == b"", (args, proc.stderr)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import gc
 import os
 import signal
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -112,10 +114,7 @@ def ask(
     )
     env = current()
     stdin = None if env.stdin is None or env.stdin_isatty else env.stdin
-    try:
-        run_ask(options, load_config(), stdin)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+    run_ask(options, load_config(), stdin)
 
 
 @app.command()
@@ -149,10 +148,7 @@ def chat(
     from sdx.commands.chat import ChatOptions, run_chat
 
     options = ChatOptions(question, model, context, continue_last, cid, log, raw, timeout, max_tokens)
-    try:
-        code = run_chat(options, load_config())
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+    code = run_chat(options, load_config())
     raise typer.Exit(code)
 
 
@@ -274,10 +270,7 @@ def interview(
     from sdx.commands.interview import InterviewOptions, run_interview
 
     options = InterviewOptions(question, random_question, minutes, level, model, regrade, log)
-    try:
-        run_interview(options, load_config())
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+    run_interview(options, load_config())
 
 
 history_app = typer.Typer(
@@ -302,10 +295,7 @@ def history(
         return
     from sdx.commands.history import print_history
 
-    try:
-        print_history(query, kind, limit, as_json)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+    print_history(query, kind, limit, as_json)
 
 
 @history_app.command("rm")
@@ -335,10 +325,7 @@ def show(
     """Show a stored conversation, every question and answer."""
     from sdx.commands.history import show_conversation
 
-    try:
-        show_conversation(conversation_id, raw)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+    show_conversation(conversation_id, raw)
 
 
 @app.command()
@@ -352,10 +339,7 @@ def export(
     """Export a stored conversation as one Markdown file."""
     from sdx.commands.history import export_conversation
 
-    try:
-        export_conversation(conversation_id, output, force)
-    except BrokenPipeError:
-        _quiet_broken_pipe()
+    export_conversation(conversation_id, output, force)
 
 
 def run(argv: list[str], env: Environment) -> int:
@@ -370,6 +354,9 @@ def run(argv: list[str], env: Environment) -> int:
             return exc.status
         except typer.Exit as exc:
             return exc.exit_code
+        except ReaderGone:  # `sdx … | head`: stop quietly, like any Unix filter
+            _silence_stdout()
+            return ExitStatus.OK
         except SystemExit as exc:  # typer's completion callbacks exit by themselves
             return exc.code if isinstance(exc.code, int) else ExitStatus.OK if exc.code is None else ExitStatus.ERROR
         except typer.TyperException as exc:  # bad option, missing argument: usage errors in sdx's own form
@@ -440,11 +427,37 @@ def _print_traceback_if_debugging() -> None:
         print(redact(traceback.format_exc()), file=current().stderr, end="")
 
 
-def _quiet_broken_pipe() -> None:
-    """The reader went away (`sdx ask … | head`): stop quietly; silence the flush at interpreter exit."""
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not complain about the closed pipe."""
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # not a real file descriptor (in-process tests)
         pass
-    raise typer.Exit(ExitStatus.OK)
+
+
+class ReaderGone(Exception):
+    """stdout's reader went away. Raised instead of the BrokenPipeError, which Typer would turn into exit 1."""
+
+
+def _quiet_when_the_reader_goes(callback: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(callback)  # Typer reads the parameters through __wrapped__
+    def command(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return callback(*args, **kwargs)
+        except BrokenPipeError:
+            raise ReaderGone from None
+
+    return command
+
+
+def _wrap_commands(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        if info.callback is not None:
+            info.callback = _quiet_when_the_reader_goes(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
+
+
+_wrap_commands(app)  # after every command above is registered

@@ -114,11 +114,11 @@ def open_history(config: Config, options: AskOptions) -> History | None:
 
     A history that cannot be opened is fatal when a conversation must be read from it, and a warning otherwise.
     """
-    from sdx.store.history import History
-
     continuing = options.continue_last or options.conversation_id is not None
     if not continuing and not (options.log and config.log):
         return None
+    from sdx.store.history import History
+
     try:
         return History.open()
     except SdxError as exc:

@@ -15,6 +15,7 @@ import json
 import os
 import secrets
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -181,7 +182,7 @@ class History:
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
         try:
             with _translated(path):
-                db.execute("PRAGMA journal_mode=WAL")
+                _use_wal(db)
                 db.execute("PRAGMA foreign_keys=ON")
                 # with WAL, NORMAL keeps every committed turn through a crash of sdx; only a power cut may lose the
                 # last one. It saves a disk sync per write (~8 ms an answer in `sdx batch`).
@@ -451,6 +452,20 @@ def _create_private(path: Path) -> None:
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     with suppress(FileExistsError):
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
+def _use_wal(db: sqlite3.Connection) -> None:
+    """Switch to WAL. Switching needs the file to itself, and SQLite answers "locked" at once instead of waiting
+    when several sdx open a new file together: try again, within the busy timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)  # a lock held by another process: real time, not the environment's clock
 
 
 def _migrate(db: sqlite3.Connection, path: Path) -> int:

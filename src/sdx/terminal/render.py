@@ -109,7 +109,7 @@ def _point_at_devnull(stream: object) -> None:
 def require_stdout() -> None:
     """Refuse to start when stdout is closed (`sdx ask … >&-`): the answer would have nowhere to go."""
     stdout = current().stdout
-    if stdout is None or stdout.closed:
+    if stdout is None or getattr(stdout, "closed", False):
         raise OutputError("stdout is closed", "run sdx with its output open, e.g. `> answer.md`")
 
 
@@ -274,9 +274,9 @@ def console(stderr: bool = False) -> Console:
     columns, lines = env.terminal_size()
     is_terminal = env.stderr_isatty if stderr else env.stdout_isatty
     stream = env.stderr if stderr else env.stdout
-    if stream is None or stream.closed:
+    if stream is None or getattr(stream, "closed", False):
         stream = io.StringIO()  # nowhere to write: Rich would fall back to the process's other stream
-    return Console(
+    rich_console = Console(
         file=stream if _is_utf(stream) else _FittedStream(stream),  # type: ignore[arg-type]
         force_terminal=is_terminal,
         width=columns if is_terminal else None,
@@ -285,6 +285,13 @@ def console(stderr: bool = False) -> Console:
         highlight=False,
         _environ=dict(env.environ),
     )
+    rich_console.on_broken_pipe = _reader_gone  # type: ignore[method-assign]
+    return rich_console
+
+
+def _reader_gone() -> None:
+    """Rich's own reaction to a closed pipe is `SystemExit(1)`; sdx's boundary ends quietly with 0 instead."""
+    raise BrokenPipeError
 
 
 @contextmanager
