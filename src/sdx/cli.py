@@ -407,7 +407,9 @@ def hoist_global_options(argv: list[str]) -> list[str]:
 
 
 def _say(line: str) -> None:
-    print(line, file=current().stderr, flush=True)
+    from sdx.terminal.render import say
+
+    say(line)  # on a line of its own, even after an answer cut mid-line on a shared screen or pipe
 
 
 def _command_name(argv: list[str]) -> str:

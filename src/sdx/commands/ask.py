@@ -185,4 +185,4 @@ def report(turn: Turn, target: Target) -> None:
     if env.stderr_isatty:
         cost = f" · ${turn.cost:.4f}" if turn.cost is not None else ""
         summary = f"{target.name} · {turn.completion_tokens} tokens{cost} · {turn.duration or 0:.1f}s"
-        say(summary if env.no_color else f"\x1b[2m{summary}\x1b[0m")
+        say(summary, dim=True)
