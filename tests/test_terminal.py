@@ -114,7 +114,6 @@ class FullStream(io.TextIOWrapper):
 # The line after a raw answer ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI boundary prints errors itself; it should call render.say")
 def test_error_after_an_answer_cut_mid_line_starts_its_own_line_on_a_shared_pipe(sdx, fake):
     fake.scenario.break_after = 3  # "# Design a URL…": 15 characters, no newline
     proc = run_with(sdx, "ask", "Design a cache", stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
