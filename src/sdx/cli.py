@@ -30,6 +30,28 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
+# Options that several commands share, spelled once.
+ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")]
+RawOption = Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")]
+TimeoutOption = Annotated[
+    float | None,
+    typer.Option("--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."),
+]
+MaxTokensOption = Annotated[
+    int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap each answer's length.")
+]
+ContinueOption = Annotated[
+    bool, typer.Option("--continue", "-C", help="Continue the most recent conversation, with its model.")
+]
+CidOption = Annotated[str | None, typer.Option("--cid", help="Continue conversation ID (a unique prefix is enough).")]
+SharedContextOption = Annotated[
+    str | None, typer.Option("--context", "-c", help='Constraints added to every question, e.g. "50M DAU".')
+]
+
+
+def log_option(what: str) -> Any:
+    return typer.Option("--log/--no-log", help=f"Store {what} in history (default: yes).")
+
 
 def _version(value: bool) -> None:
     if value:
@@ -55,9 +77,7 @@ def ask(
     question: Annotated[
         str | None, typer.Argument(help="The question. Piped stdin becomes extra context (or the question).")
     ] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
-    ] = None,
+    model: ModelOption = None,
     context: Annotated[str | None, typer.Option("--context", "-c", help='Constraints, e.g. "50M DAU, global".')] = None,
     example: Annotated[
         int | None, typer.Option("--example", "-e", help="Ask built-in example N (see `sdx examples`).")
@@ -65,26 +85,15 @@ def ask(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Also save the answer's Markdown to this file.")
     ] = None,
-    raw: Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")] = False,
+    raw: RawOption = False,
     stream: Annotated[
         bool, typer.Option("--stream/--no-stream", help="Stream tokens as they arrive, or wait for all.")
     ] = True,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap the answer's length.")
-    ] = None,
-    continue_last: Annotated[
-        bool, typer.Option("--continue", "-C", help="Continue the most recent conversation.")
-    ] = False,
-    cid: Annotated[
-        str | None, typer.Option("--cid", help="Continue conversation ID (a unique prefix is enough).")
-    ] = None,
-    log: Annotated[bool, typer.Option("--log/--no-log", help="Store this turn in history (default: yes).")] = True,
+    timeout: TimeoutOption = None,
+    max_tokens: MaxTokensOption = None,
+    continue_last: ContinueOption = False,
+    cid: CidOption = None,
+    log: Annotated[bool, log_option("this turn")] = True,
     read_stdin: Annotated[
         bool, typer.Option("--stdin/--no-stdin", help="Read piped stdin as context (default), or never read it.")
     ] = True,
@@ -120,29 +129,14 @@ def ask(
 @app.command()
 def chat(
     question: Annotated[str | None, typer.Argument(help="The first question (optional).")] = None,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option("--context", "-c", help='Constraints added to every question, e.g. "50M DAU".')
-    ] = None,
-    continue_last: Annotated[
-        bool, typer.Option("--continue", "-C", help="Resume the most recent conversation, with its model.")
-    ] = False,
-    cid: Annotated[
-        str | None, typer.Option("--cid", help="Resume conversation ID (a unique prefix is enough).")
-    ] = None,
-    log: Annotated[bool, typer.Option("--log/--no-log", help="Store the turns in history (default: yes).")] = True,
-    raw: Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")] = False,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap each answer's length.")
-    ] = None,
+    model: ModelOption = None,
+    context: SharedContextOption = None,
+    continue_last: ContinueOption = False,
+    cid: CidOption = None,
+    log: Annotated[bool, log_option("the turns")] = True,
+    raw: RawOption = False,
+    timeout: TimeoutOption = None,
+    max_tokens: MaxTokensOption = None,
 ) -> None:
     """Talk it through: an interactive, multi-turn conversation (from a pipe: one message per line)."""
     from sdx.commands.chat import ChatOptions, run_chat
@@ -159,26 +153,15 @@ def batch(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="The directory for the answers and index.md.")] = None,
     examples: Annotated[bool, typer.Option("--examples", help="Answer every built-in example question.")] = False,
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
-    ] = None,
-    context: Annotated[
-        str | None, typer.Option("--context", "-c", help='Constraints added to every question, e.g. "50M DAU".')
-    ] = None,
+    model: ModelOption = None,
+    context: SharedContextOption = None,
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-j", help="Requests at once (default 4; 1 for a local server).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Ask again questions already answered.")] = False,
-    log: Annotated[bool, typer.Option("--log/--no-log", help="Store the answers in history (default: yes).")] = True,
-    timeout: Annotated[
-        float | None,
-        typer.Option(
-            "--timeout", callback=check_timeout_option, help="Seconds to wait for a response or the next chunk."
-        ),
-    ] = None,
-    max_tokens: Annotated[
-        int | None, typer.Option("--max-tokens", callback=check_max_tokens_option, help="Cap each answer's length.")
-    ] = None,
+    log: Annotated[bool, log_option("the answers")] = True,
+    timeout: TimeoutOption = None,
+    max_tokens: MaxTokensOption = None,
 ) -> None:
     """Answer a list of questions into a directory of Markdown files: concurrent, resumable, with progress."""
     from sdx.commands.batch import BatchOptions, run_batch
@@ -258,13 +241,11 @@ def interview(
     random_question: Annotated[bool, typer.Option("--random", help="One of the built-in questions.")] = False,
     minutes: Annotated[int, typer.Option("--minutes", min=1, max=240, help="The interview's length.")] = 45,
     level: Annotated[str, typer.Option("--level", help="What the grade expects: mid, senior or staff.")] = "senior",
-    model: Annotated[
-        str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")
-    ] = None,
+    model: ModelOption = None,
     regrade: Annotated[
         str | None, typer.Option("--regrade", metavar="ID", help="Grade a stored interview again (an id prefix).")
     ] = None,
-    log: Annotated[bool, typer.Option("--log/--no-log", help="Store the interview in history (default: yes).")] = True,
+    log: Annotated[bool, log_option("the interview")] = True,
 ) -> None:
     """A timed mock system design interview with the model as interviewer, graded against a rubric."""
     from sdx.commands.interview import InterviewOptions, run_interview
@@ -320,7 +301,7 @@ def history_path() -> None:
 @app.command()
 def show(
     conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id (a unique prefix).")],
-    raw: Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")] = False,
+    raw: RawOption = False,
 ) -> None:
     """Show a stored conversation, every question and answer."""
     from sdx.commands.history import show_conversation
