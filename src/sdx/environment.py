@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -104,3 +106,25 @@ def installed(env: Environment) -> Iterator[Environment]:
     finally:
         sys.stdout, sys.stderr = saved
         _current = previous
+
+
+HELD_SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
+
+
+@contextmanager
+def interrupts_held() -> Iterator[None]:
+    """Ctrl-C (and SIGTERM, SIGHUP) wait for the end of the block, then take effect as they would have: for the
+    few statements that must not be cut in half (a turn written to history, a redraw of the live area)."""
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+    caught: list[int] = []
+    previous = {signum: signal.signal(signum, lambda signum, _frame: caught.append(signum)) for signum in HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+        for signum in caught:
+            signal.raise_signal(signum)

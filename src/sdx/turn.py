@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import gc
 import signal
-import threading
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, closing, contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import AbstractContextManager, closing, nullcontext
 from dataclasses import dataclass
 from itertools import chain
 from pathlib import Path
@@ -20,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdx.domain import prompts
 from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, Conversation, Turn
-from sdx.environment import current
+from sdx.environment import current, interrupts_held
 from sdx.errors import ExitStatus, SdxError, Terminated
 from sdx.model.registry import Target
 from sdx.terminal.render import FileCopy, Sink, Spinner, choose_renderer, say
@@ -206,27 +205,9 @@ def _store(conversation: Conversation, turn: Turn, history: History | None) -> N
     if history is None:
         return
     try:
-        with interrupts_deferred():
+        with interrupts_held():
             if conversation.id is None:
                 history.create(conversation)
             history.add_turn(conversation, turn)
     except SdxError as exc:
         say(f"sdx: warning: this answer was not stored in history: {exc.what}{f' — {exc.fix}' if exc.fix else ''}")
-
-
-@contextmanager
-def interrupts_deferred() -> Iterator[None]:
-    """Hold Ctrl-C (and SIGTERM/SIGHUP) while a turn is written, then deliver it: no half-stored turn."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    names = [signal.SIGINT, signal.SIGTERM, signal.SIGHUP]
-    previous = {signum: signal.signal(signum, lambda signum, _f: caught.append(signum)) for signum in names}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        if caught:
-            signal.raise_signal(caught[0])

@@ -20,10 +20,7 @@ differs from a one-shot render is what it joins across blocks:
 from __future__ import annotations
 
 import re
-import signal
-import threading
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from time import monotonic
 from types import TracebackType
 from typing import NamedTuple
@@ -36,8 +33,9 @@ from rich.markdown import Markdown, UnknownElement
 from rich.segment import ControlType, Segment, SegmentLines
 from rich.style import Style
 
+from sdx.environment import interrupts_held
+
 _CARRIAGE_RETURNS = re.compile(r"\r\n?")
-_HELD_SIGNALS = [getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
 
 class _OpenFence(NamedTuple):
@@ -117,7 +115,7 @@ class LiveMarkdown:
         except BaseException:
             self._blank_line_due = blank_line_due
             raise
-        with _interrupts_held():  # a Ctrl-C typed as the screen changes must not leave it different from the record
+        with interrupts_held():  # a Ctrl-C typed as the screen changes must not leave it different from the record
             self.console.file.write(capture.get())
             self.console.file.flush()
             self._area.widths = widths
@@ -237,24 +235,6 @@ def _unpadded(line: list[Segment]) -> list[Segment]:
 
 def _shows_on_spaces(style: Style | None) -> bool:
     return style is not None and (style.bgcolor is not None or bool(style.reverse) or bool(style.underline))
-
-
-@contextmanager
-def _interrupts_held() -> Iterator[None]:
-    """Ctrl-C (and SIGTERM, SIGHUP) wait for the end of the block, then take effect as they would have."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    previous = {signum: signal.signal(signum, lambda signum, _frame: caught.append(signum)) for signum in _HELD_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            if handler is not None:
-                signal.signal(signum, handler)
-        for signum in caught:
-            signal.raise_signal(signum)
 
 
 def _top_level(tokens: Sequence[Token]) -> list[Token]:
