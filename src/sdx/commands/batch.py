@@ -13,7 +13,6 @@ index and ends at once, leaving the abandoned requests to die with the process.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import queue
 import re
@@ -26,7 +25,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO
-from urllib.parse import urlsplit
 
 from sdx.config import Config
 from sdx.domain import prompts
@@ -34,7 +32,7 @@ from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questi
 from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
-from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.model.registry import Target, chosen_model_name, is_loopback, resolve
 from sdx.terminal.render import console, sanitize_for_terminal, say
 
 MAX_CONCURRENCY = 32
@@ -168,20 +166,9 @@ def check_sizes(questions: list[Question], context: str, limit_kb: int) -> None:
             )
 
 
-def is_local(target: Target) -> bool:
-    """A base URL on this machine: a local server, which may answer one request at a time."""
-    host = (urlsplit(target.base_url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def choose_concurrency(asked: int | None, target: Target) -> int:
     if asked is None:
-        return LOCAL_CONCURRENCY if is_local(target) else REMOTE_CONCURRENCY
+        return LOCAL_CONCURRENCY if is_loopback(target.base_url) else REMOTE_CONCURRENCY
     if asked < 1:
         raise UsageError(f"--concurrency must be at least 1 (got {asked})", "e.g. --concurrency 4")
     if asked > MAX_CONCURRENCY:
@@ -653,10 +640,10 @@ def store(history: Any, outcome: Outcome) -> None:
     """Keep the question's conversation (kind `batch`); a history that cannot be written costs a warning."""
     if history is None:
         return
-    from sdx.turn import interrupts_deferred
+    from sdx.environment import interrupts_held
 
     try:
-        with interrupts_deferred():
+        with interrupts_held():
             history.add_turn(outcome.conversation, outcome.turn)
     except SdxError as exc:
         say(f"sdx: warning: {outcome.job.name} was not stored in history: {exc.what}")

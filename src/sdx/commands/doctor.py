@@ -8,10 +8,9 @@ from dataclasses import dataclass
 from sdx.commands.models_view import key_present
 from sdx.config import load_config
 from sdx.errors import ExitStatus, SdxError
-from sdx.model.client import is_loopback
 from sdx.model.client_errors import PROXY_VARIABLES, socks_missing, status_failure
 from sdx.model.probe import probe
-from sdx.model.registry import Provider, chosen_model_name, providers, resolve
+from sdx.model.registry import Provider, chosen_model_name, is_loopback, providers, resolve
 
 
 @dataclass(frozen=True)

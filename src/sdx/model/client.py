@@ -10,13 +10,11 @@ module level: `sdx --help`, `sdx examples` and `sdx models` do not pay for it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
 from sdx.environment import current
 from sdx.errors import SdxError
@@ -32,7 +30,7 @@ from sdx.model.client_errors import (
     socks_missing,
     stream_error_reason,
 )
-from sdx.model.registry import Target
+from sdx.model.registry import Target, is_loopback
 
 MAX_RETRIES = 3
 SSE_FIELDS = (":", "event:", "id:", "retry:")  # lines of an event stream that carry no data (":" is a comment)
@@ -91,16 +89,6 @@ class _NotAStream(Exception):
     def __init__(self, first_line: str) -> None:
         super().__init__(first_line)
         self.first_line = first_line
-
-
-def is_loopback(url: str) -> bool:
-    host = (urlsplit(url).hostname or "").lower()
-    if host == "localhost" or host.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def _http_client(target: Target, timeout: float) -> Any:

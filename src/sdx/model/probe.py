@@ -11,9 +11,8 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 
-from sdx.model.client import is_loopback
 from sdx.model.client_errors import body_message, looks_like_html, one_line
-from sdx.model.registry import Provider
+from sdx.model.registry import Provider, is_loopback
 
 
 @dataclass

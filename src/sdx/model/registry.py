@@ -110,13 +110,20 @@ def _is_ipv6(text: str) -> bool:
         return False
 
 
-def _is_local(hostname: str) -> bool:
+def is_local_host(hostname: str) -> bool:
+    """localhost, or a loopback address: a server on this machine."""
+    hostname = hostname.lower()
     if hostname == "localhost" or hostname.endswith(".localhost"):
         return True
     try:
         return ipaddress.ip_address(hostname).is_loopback
     except ValueError:
         return False
+
+
+def is_loopback(url: str) -> bool:
+    """Whether a base URL points at this machine (a local server: no proxy can reach it, one request at a time)."""
+    return is_local_host(urlsplit(url).hostname or "")
 
 
 def normalise_ollama_host(host: str) -> str:
@@ -149,7 +156,7 @@ def normalise_base_url(url: str) -> str:
     url = url.strip()
     if "://" not in url:
         hostname = urlsplit("http://" + _bracket_bare_ipv6(url)).hostname or ""
-        if not _is_local(hostname):
+        if not is_local_host(hostname):
             raise ValueError("it has no scheme (https:// or http://)")
         url = "http://" + _bracket_bare_ipv6(url)
     _split_url(url)
