@@ -6,17 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from sdx.commands.conversations import earlier_conversation, open_history
 from sdx.config import Config
 from sdx.domain import prompts
 from sdx.domain.conversation import Conversation, Turn, title_from
 from sdx.environment import current
-from sdx.errors import SdxError, UsageError
+from sdx.errors import UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.terminal.render import Spinner, say
 from sdx.turn import TurnOptions, run_turn
 
 if TYPE_CHECKING:
-    from sdx.store.history import History
+    pass
 
 
 @dataclass(frozen=True)
@@ -109,37 +110,6 @@ def with_estimates(asked: Question, enabled: bool) -> Question:
     return Question(asked.question, f"{asked.context}\n\n{facts}" if asked.context else facts)
 
 
-def open_history(config: Config, options: AskOptions) -> History | None:
-    """The history to store in (and read from); None when logging is off and nothing is continued.
-
-    A history that cannot be opened is fatal when a conversation must be read from it, and a warning otherwise.
-    """
-    continuing = options.continue_last or options.conversation_id is not None
-    if not continuing and not (options.log and config.log):
-        return None
-    from sdx.store.history import History
-
-    try:
-        return History.open()
-    except SdxError as exc:
-        if continuing:
-            raise
-        fix = f" — {exc.fix}" if exc.fix else ""
-        say(f"sdx: warning: history is unavailable, this answer will not be stored: {exc.what}{fix}")
-        return None
-
-
-def earlier_conversation(history: History | None, options: AskOptions) -> Conversation | None:
-    if history is None or not (options.continue_last or options.conversation_id):
-        return None
-    if options.conversation_id:
-        return history.load(history.resolve(options.conversation_id))
-    latest = history.latest()
-    if latest is None:
-        raise UsageError("there is no earlier conversation to continue", 'start one: sdx ask "Design a URL shortener"')
-    return history.load(latest)
-
-
 def new_conversation(kind: str, model_name: str, question: str) -> Conversation:
     return Conversation(
         kind=kind,
@@ -154,9 +124,16 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
     if (options.continue_last or options.conversation_id) and options.example is not None:
         raise UsageError("--example starts a new conversation; it cannot be combined with -C or --cid")
     asked = with_estimates(gather_question(options, config, stdin), options.estimate)
-    history = open_history(config, options)
+    continuing = options.continue_last or options.conversation_id is not None
+    logging = options.log and config.log
+    history = open_history(continuing=continuing, logging=logging, what="this answer")
     try:
-        conversation = earlier_conversation(history, options)
+        conversation = earlier_conversation(
+            history,
+            continue_last=options.continue_last,
+            conversation_id=options.conversation_id,
+            start_hint='sdx ask "Design a URL shortener"',
+        )
         model_name = options.model or (conversation.model if conversation else chosen_model_name(None, config))
         target = resolve(model_name, config)
         if conversation is None:
@@ -171,7 +148,7 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
             max_tokens=options.max_tokens,
             output=options.output,
         )
-        store = history if options.log and config.log else None
+        store = history if logging else None
         turn = run_turn(conversation, Turn(asked.question, asked.context), target, turn_options, store)
     finally:
         if history is not None:

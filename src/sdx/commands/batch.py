@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any, BinaryIO
 
+from sdx.commands.conversations import open_history
 from sdx.config import Config
 from sdx.domain import prompts
 from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
@@ -508,7 +509,7 @@ def run_batch(options: BatchOptions, config: Config, stdin: BinaryIO | None) -> 
         f"sdx: {len(todo)} question{plural(len(todo))} to answer with {model_name} into {shown_dir(options)}, "
         f"{workers} at a time" + (f" ({skipped} already done)" if skipped else "")
     )
-    history = open_history(options, config)
+    history = open_history(continuing=False, logging=options.log and config.log, what="the answers")
     try:
         collect(todo, rows, shared, workers, index, history, options)
     finally:
@@ -548,18 +549,6 @@ def pause_everyone(shared: Shared) -> Callable[[str, float], None]:
         shared.outcomes.put(Notice(f"{message}; the whole batch waits"))
 
     return on_wait
-
-
-def open_history(options: BatchOptions, config: Config) -> Any:
-    if not options.log or not config.log:
-        return None
-    from sdx.store.history import History
-
-    try:
-        return History.open()
-    except SdxError as exc:
-        say(f"sdx: warning: answers will not be stored in history: {exc.what}")
-        return None
 
 
 @dataclass

@@ -17,6 +17,7 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from sdx.commands.conversations import earlier_conversation, open_history
 from sdx.config import Config
 from sdx.domain import prompts
 from sdx.domain.conversation import COMPLETE, Conversation, Turn, title_from
@@ -79,7 +80,8 @@ def run_chat(options: ChatOptions, config: Config) -> int:
     if options.continue_last and options.conversation_id:
         raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
     logging = options.log and config.log
-    history = open_history(continuing=options.continue_last or bool(options.conversation_id), logging=logging)
+    continuing = options.continue_last or bool(options.conversation_id)
+    history = open_history(continuing=continuing, logging=logging, what="this chat")
     try:
         session = start_session(options, config, history, history if logging else None)
         env = current()
@@ -91,26 +93,13 @@ def run_chat(options: ChatOptions, config: Config) -> int:
             history.close()
 
 
-def open_history(continuing: bool, logging: bool) -> History | None:
-    """The history to read the continued conversation from and store turns in; None when neither is needed.
-
-    A history that cannot be opened is fatal when a conversation must be read from it, and a warning otherwise.
-    """
-    from sdx.store.history import History
-
-    if not continuing and not logging:
-        return None
-    try:
-        return History.open()
-    except SdxError as exc:
-        if continuing:
-            raise
-        say(f"sdx: warning: history is unavailable, this chat will not be stored: {exc.what}")
-        return None
-
-
 def start_session(options: ChatOptions, config: Config, history: History | None, store: History | None) -> ChatSession:
-    conversation = earlier_conversation(options, history)
+    conversation = earlier_conversation(
+        history,
+        continue_last=options.continue_last,
+        conversation_id=options.conversation_id,
+        start_hint="sdx chat",
+    )
     model_name = options.model or (conversation.model if conversation else chosen_model_name(None, config))
     target = resolve(model_name, config)
     if conversation is None:
@@ -123,17 +112,6 @@ def start_session(options: ChatOptions, config: Config, history: History | None,
         raw=options.raw, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens
     )
     return ChatSession(config, conversation, target, (options.context or "").strip(), turn_options, store)
-
-
-def earlier_conversation(options: ChatOptions, history: History | None) -> Conversation | None:
-    if history is None or not (options.continue_last or options.conversation_id):
-        return None
-    if options.conversation_id:
-        return history.load(history.resolve(options.conversation_id))
-    latest = history.latest()
-    if latest is None:
-        raise UsageError("there is no earlier conversation to continue", "start one: sdx chat")
-    return history.load(latest)
 
 
 def new_conversation(model_name: str) -> Conversation:

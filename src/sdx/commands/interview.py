@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
 from sdx.commands.chat import END_MARKER
+from sdx.commands.conversations import open_history
 from sdx.config import Config
 from sdx.domain import prompts, rubric
 from sdx.domain.conversation import Conversation, Turn, title_from
@@ -81,7 +82,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
             "grade_raw": "",
         },
     )
-    history = open_history() if options.log and config.log else None
+    history = open_history(continuing=False, logging=options.log and config.log, what="this interview")
     try:
         Interview(conversation, target, config, history).run()
         grade_interview(conversation, target, history, config.timeout)
@@ -104,15 +105,6 @@ def check_level(level: str) -> str:
     if level not in rubric.LEVELS:
         raise UsageError(f"unknown level {level!r}", f"choose one of: {', '.join(rubric.LEVELS)}")
     return level
-
-
-def open_history() -> History | None:
-    """The history database, or None (with a warning) when it cannot be opened: the interview still runs."""
-    try:
-        return History.open()
-    except SdxError as exc:
-        say(f"sdx: warning: this interview will not be stored in history: {exc.what}")
-        return None
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -1,0 +1,47 @@
+"""What `ask`, `chat`, `batch` and `interview` share about history: opening it, and finding the conversation to
+continue."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from sdx.errors import SdxError, UsageError
+from sdx.terminal.render import say
+
+if TYPE_CHECKING:
+    from sdx.domain.conversation import Conversation
+    from sdx.store.history import History
+
+
+def open_history(*, continuing: bool, logging: bool, what: str) -> History | None:
+    """The history to read a continued conversation from and to store `what` in; None when neither is needed.
+
+    A history that cannot be opened is fatal when a conversation must be read from it, and otherwise a warning
+    (with its fix): the command still answers, it only does not store.
+    """
+    if not continuing and not logging:
+        return None
+    from sdx.store.history import History
+
+    try:
+        return History.open()
+    except SdxError as exc:
+        if continuing:
+            raise
+        fix = f" — {exc.fix}" if exc.fix else ""
+        say(f"sdx: warning: history is unavailable, {what} will not be stored: {exc.what}{fix}")
+        return None
+
+
+def earlier_conversation(
+    history: History | None, *, continue_last: bool, conversation_id: str | None, start_hint: str
+) -> Conversation | None:
+    """The conversation `-C` (the most recent) or `--cid PREFIX` names; None when neither was asked for."""
+    if history is None or not (continue_last or conversation_id):
+        return None
+    if conversation_id:
+        return history.load(history.resolve(conversation_id))
+    latest = history.latest()
+    if latest is None:
+        raise UsageError("there is no earlier conversation to continue", f"start one: {start_hint}")
+    return history.load(latest)
