@@ -5,6 +5,8 @@ from __future__ import annotations
 import signal
 import time
 
+import pytest
+
 from sdx.domain.prompts import SYSTEM_PROMPT
 from tests.fake_server import ANSWER
 
@@ -148,34 +150,24 @@ def test_nothing_is_added_when_no_scale_is_stated(sdx, fake):
     assert fake.chat_requests()[0].body["messages"][1]["content"] == "Design a URL shortener"
 
 
-def test_ctrl_c_mid_answer_is_stored_as_interrupted(sdx, fake):
+@pytest.mark.parametrize(
+    ("signum", "code", "said"),
+    [(signal.SIGINT, 130, "sdx: interrupted after"), (signal.SIGTERM, 143, "sdx: terminated after")],
+)
+def test_a_signal_mid_answer_keeps_and_stores_the_text(sdx, fake, signum, code, said):
     fake.scenario.delay_between = 0.05
     proc = sdx.popen("ask", "Design a URL shortener")
     deadline = time.monotonic() + 30
     while len(fake.chat_requests()) == 0 and time.monotonic() < deadline:
         time.sleep(0.05)
     time.sleep(0.6)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
+    assert err.decode().strip().startswith(said)
     [turn] = stored(sdx)[0].turns
     assert turn.status == "interrupted"
     assert turn.answer == out.decode() and 0 < len(turn.answer) < len(ANSWER)
-
-
-def test_sigterm_mid_answer_keeps_and_stores_the_text_and_exits_143(sdx, fake):
-    fake.scenario.delay_between = 0.05
-    proc = sdx.popen("ask", "Design a URL shortener")
-    deadline = time.monotonic() + 30
-    while len(fake.chat_requests()) == 0 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    time.sleep(0.6)
-    proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 143, err
-    assert err.decode().strip().startswith("sdx: terminated after")
-    [turn] = stored(sdx)[0].turns
-    assert turn.status == "interrupted" and turn.answer == out.decode()
 
 
 def test_a_damaged_history_costs_a_warning_not_the_answer(sdx, fake):
