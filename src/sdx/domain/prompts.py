@@ -40,6 +40,7 @@ EXAMPLES: tuple[str, ...] = (
     "Design search autocomplete (typeahead) for a large site",
 )
 
+
 def user_message(question: str, context: str = "") -> str:
     """The user's words unaltered, then their context (a bare topic reads as a design question by the system
     prompt, not by rewriting what the user wrote)."""
