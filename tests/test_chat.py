@@ -216,3 +216,25 @@ def test_continue_and_cid_together_are_a_usage_error(sdx, fake):
     result = sdx.call("chat", "-C", "--cid", "01JD", input="hello\n")
     assert result.code == USAGE
     assert result.stderr.startswith("sdx: error: give -C or --cid, not both — -C resumes the most recent")
+
+
+def test_a_read_with_a_deadline_ends_in_time_up_with_the_line_unsent():
+    """What ends an interview whose clock runs out while the candidate types (prompt-toolkit on a pipe input)."""
+    import time
+
+    import pytest
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from sdx.terminal.prompt_input import TimeUp, _deadline
+
+    with create_pipe_input() as keys:
+        keys.send_text("half a sentence")
+        session = PromptSession(input=keys, output=DummyOutput())
+        started = time.monotonic()
+        with pytest.raises(TimeUp):
+            session.prompt("you› ", pre_run=_deadline(0.3))
+        assert 0.25 < time.monotonic() - started < 5
+        keys.send_text("sent\r")
+        assert session.prompt("you› ", pre_run=_deadline(None)) == "sent"

@@ -29,6 +29,7 @@ from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.store.history import History, history_path
+from sdx.terminal.prompt_input import TimeUp
 from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
 from sdx.turn import Interrupted, TurnOptions, context_budget, estimate_tokens, run_turn
 
@@ -112,7 +113,7 @@ def check_level(level: str) -> str:
 
 
 class Reader(Protocol):
-    def read(self, prompt: str) -> str: ...  # raises EOFError (end) or KeyboardInterrupt (Ctrl-C)
+    def read(self, prompt: str, within: float | None = None) -> str: ...  # EOFError (end), KeyboardInterrupt, TimeUp
 
     def confirm_end(self) -> bool: ...
 
@@ -123,7 +124,7 @@ class LineReader:
 
     stream: BinaryIO
 
-    def read(self, prompt: str) -> str:
+    def read(self, prompt: str, within: float | None = None) -> str:  # a pipe's line is taken whenever it comes
         line = self.stream.readline()
         if not line:
             raise EOFError
@@ -145,8 +146,8 @@ class EditorReader:
         input_history = history_path().parent / INPUT_HISTORY_NAME if keep_input else None
         self.editor = LineEditor(input_history, toolbar, hint=KEYS_HINT)
 
-    def read(self, prompt: str) -> str:
-        return self.editor.read(prompt)
+    def read(self, prompt: str, within: float | None = None) -> str:
+        return self.editor.read(prompt, within)
 
     def confirm_end(self) -> bool:
         try:
@@ -221,7 +222,9 @@ class Interview:
                 return
             self.announce_phase()
             try:
-                line = reader.read(PROMPT)
+                line = reader.read(PROMPT, within=self.minutes * 60 - self.elapsed())
+            except TimeUp:
+                continue  # the clock ran out while the candidate typed: the loop ends the interview
             except KeyboardInterrupt:
                 continue  # Ctrl-C at the prompt drops the line being typed
             except EOFError:

@@ -47,15 +47,37 @@ class LineEditor:
             output=_terminal_output(),
         )
 
-    def read(self, prompt: str) -> str:
-        """The next message as typed (possibly several lines); the keys' hint shows in the first prompt."""
+    def read(self, prompt: str, within: float | None = None) -> str:
+        """The next message as typed (possibly several lines); the keys' hint shows in the first prompt.
+
+        With `within` (seconds), a message not sent by then is dropped and `TimeUp` raised (an interview's clock).
+        """
         from prompt_toolkit.formatted_text import FormattedText
 
         first = self._reads == 0 and self._hint
         self._reads += 1
         # prompt() keeps what it is given for the next calls: the later prompts need an explicit empty placeholder
         placeholder = FormattedText([("fg:ansibrightblack", self._hint)] if first else [])
-        return self._session.prompt(prompt, placeholder=placeholder)
+        return self._session.prompt(prompt, placeholder=placeholder, pre_run=_deadline(within))
+
+
+class TimeUp(Exception):
+    """The time given to `LineEditor.read` ran out before the message was sent."""
+
+
+def _deadline(within: float | None) -> Callable[[], None] | None:
+    """A `pre_run` that ends the prompt with `TimeUp` after `within` seconds (on the prompt's own event loop)."""
+    if within is None:
+        return None
+
+    def schedule() -> None:
+        from prompt_toolkit.application import get_app
+
+        app = get_app()
+        if app.loop is not None:
+            app.loop.call_later(max(within, 0.0), lambda: app.is_running and app.exit(exception=TimeUp()))
+
+    return schedule
 
 
 def _key_bindings() -> Any:
