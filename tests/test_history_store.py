@@ -336,6 +336,20 @@ def test_search_finds_words_written_with_punctuation(history):
         assert [summary.id for summary in history.list(query=query)] == [talk.id], query
 
 
+def test_search_words_may_be_in_different_turns_of_a_conversation(history):
+    talk = stored(history, ("Design a URL shortener", "Base62 ids."), ("How to shard?", "By the id's hash."))
+    stored(history, ("Design a cache", "How to shard it: consistent hashing."))
+    assert [summary.id for summary in history.list(query="shortener shard")] == [talk.id]
+    assert history.list(query="shortener kafka") == []
+
+
+def test_search_for_punctuation_alone_matches_it_literally(history):
+    talk = stored(history, ("Use C++ (or Rust)", "It is *fast*"))
+    stored(history, ("Use Go", "It is simple"))
+    for query in ("*", "(", "++"):
+        assert [summary.id for summary in history.list(query=query)] == [talk.id], query
+
+
 def test_deleting_a_conversation_removes_its_turns_and_search_entries(history):
     kept = stored(history, ("Design a CDN", "edge caches"))
     gone = stored(history, ("Design a CDN for video", "edge caches and chunks"))
@@ -353,9 +367,9 @@ def test_without_fts5_search_falls_back_to_like(db_path, monkeypatch):
     with History.open(db_path) as history:
         assert not history.has_fts
         assert history.db.execute("SELECT 1 FROM sqlite_master WHERE name = 'turns_fts'").fetchone() is None
-        talk = stored(history, ("Design a CDN", "100% of _edge_ caches: hit ratio"))
+        talk = stored(history, ("Design a CDN", "100% of _edge_ caches: hit ratio"), ("And shards?", "two"))
         stored(history, ("Design a queue", "A log"))
-        for query in ("edge caches", "100%", "_edge_", "HIT", "cdn"):
+        for query in ("edge caches", "100%", "_edge_", "HIT", "cdn", "cdn shards"):
             assert [summary.id for summary in history.list(query=query)] == [talk.id], query
         assert history.list(query="10%0") == []
         for query in PUNCTUATION:

@@ -360,12 +360,13 @@ class History:
         if kind is not None and kind not in KINDS:
             raise UsageError(f"unknown kind {kind!r}", f"choose one of: {', '.join(KINDS)}")
         with _translated(self.path):
-            if query is None or not query.split():
+            words = (query or "").split()
+            if not words:
                 rows = self.db.execute(_LIST, {"kind": kind, "limit": limit}).fetchall()
-            elif self.has_fts:
-                rows = self.db.execute(_SEARCH, {"kind": kind, "limit": limit, "match": fts_query(query)}).fetchall()
-            else:
-                rows = self._search_like(query.split(), kind, limit)
+            elif self.has_fts and all(any(char.isalnum() for char in word) for word in words):
+                rows = self._search_fts(words, kind, limit)
+            else:  # no FTS5, or a word that is only punctuation (FTS5 would ignore it): matched literally
+                rows = self._search_like(words, kind, limit)
         return [ConversationSummary(*row[:6], turns=row[6], meta=_meta(row[7]), snippet=row[8]) for row in rows]
 
     def all_ids(self) -> builtins.list[str]:  # `builtins.`: in this class, `list` is the method above
@@ -373,15 +374,30 @@ class History:
         with _translated(self.path):
             return [row[0] for row in self.db.execute("SELECT id FROM conversations ORDER BY id")]
 
+    def _search_fts(self, words: builtins.list[str], kind: str | None, limit: int) -> builtins.list[tuple[object, ...]]:
+        """Conversations in which every word appears (in any of their turns), best bm25 match first."""
+        each = " ".join(
+            f"AND c.id IN (SELECT t.conversation_id FROM turns_fts JOIN turns t ON t.id = turns_fts.rowid"
+            f" WHERE turns_fts MATCH :w{n})"
+            for n in range(len(words))
+        )
+        params = {f"w{n}": fts_query(word) for n, word in enumerate(words)}
+        any_word = " OR ".join(params.values())
+        sql = _SEARCH.replace("/* every word */", each)
+        return self.db.execute(sql, {"kind": kind, "limit": limit, "match": any_word, **params}).fetchall()
+
     def _search_like(
         self, words: builtins.list[str], kind: str | None, limit: int
     ) -> builtins.list[tuple[object, ...]]:
-        """The search without FTS5: every word must appear (case-insensitive for ASCII); newest first."""
+        """The search without FTS5: every word must appear in some turn (case-insensitive for ASCII); newest first."""
         patterns = ["%" + word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%" for word in words]
-        where = " AND ".join(["(t.question LIKE ? ESCAPE '\\' OR t.answer LIKE ? ESCAPE '\\')"] * len(patterns))
+        one = (
+            "c.id IN (SELECT conversation_id FROM turns WHERE question LIKE ? ESCAPE '\\' OR answer LIKE ? ESCAPE '\\')"
+        )
+        each = " AND ".join([one] * len(patterns))
         sql = (
             f"SELECT {_SUMMARY_COLUMNS}, substr(t.question, 1, 120) FROM turns t JOIN conversations c"
-            f" ON c.id = t.conversation_id WHERE {where} AND (? IS NULL OR c.kind = ?)"
+            f" ON c.id = t.conversation_id WHERE {each} AND (? IS NULL OR c.kind = ?)"
             " GROUP BY c.id ORDER BY c.updated_at DESC, c.id DESC LIMIT ?"
         )
         params = [pattern for pattern in patterns for _ in (0, 1)]
@@ -430,7 +446,7 @@ WITH hits AS MATERIALIZED (
     SELECT cid, MIN(rank) AS rank, snip FROM hits GROUP BY cid
 )
 SELECT {_SUMMARY_COLUMNS}, best.snip FROM best JOIN conversations c ON c.id = best.cid
-WHERE :kind IS NULL OR c.kind = :kind
+WHERE (:kind IS NULL OR c.kind = :kind) /* every word */
 ORDER BY best.rank, c.updated_at DESC LIMIT :limit
 """
 
