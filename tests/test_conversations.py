@@ -209,3 +209,25 @@ def test_chat_hands_computed_figures_to_the_model(sdx, fake):
     first, follow_up = (r.body["messages"][-1]["content"] for r in fake.chat_requests())
     assert "computed by sdx" in first
     assert follow_up == "and caching?"
+
+
+def test_follow_ups_never_land_in_an_interview(sdx, fake):
+    sdx.call("ask", "Design a URL shortener")
+    fake.scenario.answer = "What scale do you expect?"
+    assert sdx.call("interview", "--minutes", "5", "Design a cache", input="").code in (0, 4)
+    fake.scenario.answer = ANSWER
+    assert sdx.call("ask", "-C", "and the cache?").code == 0
+    by_kind = {conversation.kind: conversation for conversation in stored(sdx)}
+    ask, interview = by_kind["ask"], by_kind["interview"]
+    assert [turn.question for turn in ask.turns] == ["Design a URL shortener", "and the cache?"]
+    result = sdx.call("ask", "--cid", interview.id, "more?")
+    assert result.code == USAGE and "is a mock interview" in result.stderr
+    assert sorted(len(c.turns) for c in stored(sdx)) == sorted([2, len(interview.turns)])
+
+
+def test_conversation_ids_must_be_given_sensibly(sdx, fake):
+    sdx.call("ask", "Design a URL shortener")
+    for args in (["--cid", ""], ["-C", "--cid", "0"]):
+        result = sdx.call("ask", *args, "and then?")
+        assert result.code == USAGE, (args, result.stderr)
+    assert len(fake.chat_requests()) == 1

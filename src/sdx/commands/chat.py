@@ -77,10 +77,8 @@ class ChatSession:
 
 def run_chat(options: ChatOptions, config: Config) -> int:
     """Chat until Ctrl-D, `/exit` or the end of piped input; the exit code."""
-    if options.continue_last and options.conversation_id:
-        raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
     logging = options.log and config.log
-    continuing = options.continue_last or bool(options.conversation_id)
+    continuing = options.continue_last or options.conversation_id is not None
     history = open_history(continuing=continuing, logging=logging, what="this chat")
     try:
         session = start_session(options, config, history, history if logging else None)

@@ -36,12 +36,23 @@ def open_history(*, continuing: bool, logging: bool, what: str) -> History | Non
 def earlier_conversation(
     history: History | None, *, continue_last: bool, conversation_id: str | None, start_hint: str
 ) -> Conversation | None:
-    """The conversation `-C` (the most recent) or `--cid PREFIX` names; None when neither was asked for."""
+    """The conversation `-C` (the most recent one that is not an interview) or `--cid PREFIX` names; None when
+    neither was asked for. An interview is never continued with ordinary answers: its transcript is graded."""
+    if continue_last and conversation_id is not None:
+        raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
+    if conversation_id is not None and not conversation_id.strip():
+        raise UsageError("--cid needs a conversation id", "see `sdx history` for the ids")
     if history is None or not (continue_last or conversation_id):
         return None
     if conversation_id:
-        return history.load(history.resolve(conversation_id))
-    latest = history.latest()
+        conversation = history.load(history.resolve(conversation_id))
+        if conversation.kind == "interview":
+            raise UsageError(
+                f"{conversation.id} is a mock interview, which follow-ups would add to the graded transcript",
+                f"see it with `sdx show {conversation.id[:8]}`, or grade it again: sdx interview --regrade ID",
+            )
+        return conversation
+    latest = history.latest(exclude=("interview",))
     if latest is None:
         raise UsageError("there is no earlier conversation to continue", f"start one: {start_hint}")
     return history.load(latest)

@@ -346,12 +346,16 @@ class History:
             raise UsageError(f"the id prefix {prefix!r} is ambiguous: {candidates}", "give more characters of the id")
         return rows[0][0]
 
-    def latest(self, kind: str | None = None) -> str | None:
-        """The id of the most recently updated conversation (of `kind`), or None when there is none."""
+    def latest(self, kind: str | None = None, *, exclude: tuple[str, ...] = ()) -> str | None:
+        """The id of the most recently updated conversation (of `kind`, and of none of the `exclude` kinds), or None
+        when there is none."""
+        unwanted = ", ".join("?" * len(exclude))
         with _translated(self.path):
             row = self.db.execute(
-                "SELECT id FROM conversations WHERE ?1 IS NULL OR kind = ?1 ORDER BY updated_at DESC, id DESC LIMIT 1",
-                (kind,),
+                "SELECT id FROM conversations WHERE (? IS NULL OR kind = ?)"
+                + (f" AND kind NOT IN ({unwanted})" if exclude else "")
+                + " ORDER BY updated_at DESC, id DESC LIMIT 1",
+                (kind, kind, *exclude),
             ).fetchone()
         return row[0] if row else None
 
