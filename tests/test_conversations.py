@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import signal
+import subprocess
 import time
 
 import pytest
 
 from sdx.domain.prompts import SYSTEM_PROMPT
 from tests.fake_server import ANSWER
+from tests.runner import SDX
 
 USAGE = 2
 
@@ -231,3 +233,25 @@ def test_conversation_ids_must_be_given_sensibly(sdx, fake):
         result = sdx.call("ask", *args, "and then?")
         assert result.code == USAGE, (args, result.stderr)
     assert len(fake.chat_requests()) == 1
+
+
+@pytest.mark.parametrize("with_copy", [False, True])
+def test_a_reader_that_goes_away_mid_answer_is_an_interrupted_turn_unless_the_copy_got_it_all(sdx, fake, with_copy):
+    fake.scenario.answer = "A line of the answer.\n" * 3000
+    fake.scenario.chunk_size = 200
+    copy = ["-o", "full.md"] if with_copy else []
+    proc = subprocess.run(
+        ["bash", "-c", " ".join([*SDX, "ask", *copy, "'Design X'"]) + " | head -1 >/dev/null; echo ${PIPESTATUS[0]}"],
+        capture_output=True,
+        env=sdx.env,
+        cwd=sdx.home,
+        timeout=60,
+    )
+    assert (proc.stdout, proc.stderr) == (b"0\n", b"")
+    [turn] = stored(sdx)[0].turns
+    if with_copy:
+        assert (sdx.home / "full.md").read_text() == fake.scenario.answer
+        assert (turn.status, turn.answer) == ("complete", fake.scenario.answer)
+    else:
+        assert turn.status == "interrupted" and turn.error == "the reader of the output went away"
+        assert 0 < len(turn.answer) < len(fake.scenario.answer)

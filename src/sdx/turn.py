@@ -130,12 +130,15 @@ def run_turn(
     turn.prompt_version = conversation.prompt_version
     failure: BaseException | None = None
     try:
-        _stream_into_sinks(request, stats, received, options, renderer or choose_renderer(options.raw))
+        if not _stream_into_sinks(request, stats, received, options, renderer or choose_renderer(options.raw)):
+            failure = BrokenPipeError()  # the answer is whole (in the -o copy); the reader of stdout left
         turn.status = COMPLETE
         if stats.finish_reason == "length":
             say("sdx: warning: the answer was cut off at the model's token limit")
     except (KeyboardInterrupt, Terminated) as exc:
         turn.status, failure = INTERRUPTED, exc
+    except BrokenPipeError as exc:  # `sdx … | head`: what was read is kept, and the command ends quietly
+        turn.status, turn.error, failure = INTERRUPTED, "the reader of the output went away", exc
     except SdxError as exc:
         turn.status = INTERRUPTED if received else ERROR
         turn.error, failure = exc.what, exc
@@ -159,10 +162,13 @@ def _stream_into_sinks(
     received: list[str],
     options: TurnOptions,
     renderer: Callable[[], AbstractContextManager[Sink]],
-) -> None:
+) -> bool:
+    """Stream the answer into the sink and the `-o` copy; False when the sink's reader went away but the copy
+    still received the whole answer (without a copy, that BrokenPipeError ends the turn)."""
     from sdx.model.client import answer_deltas
 
     copy = FileCopy(options.output) if options.output else None
+    reader_present = True
     deltas = answer_deltas(request, stats, on_wait=options.on_wait or (lambda message, _s: say(f"sdx: {message}")))
     try:
         with closing(deltas):
@@ -176,10 +182,22 @@ def _stream_into_sinks(
                     received.append(text)
                     if copy:  # the file first: whatever the screen shows is already saved when Ctrl-C lands
                         copy.write(text)
-                    sink.write(text)
+                    if reader_present:
+                        reader_present = _write_unless_reader_gone(sink, text, keep_going=copy is not None)
     finally:
         if copy:
             copy.close()
+    return reader_present
+
+
+def _write_unless_reader_gone(sink: Sink, text: str, keep_going: bool) -> bool:
+    try:
+        sink.write(text)
+        return True
+    except BrokenPipeError:
+        if not keep_going:
+            raise
+        return False
 
 
 def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any, target: Target) -> None:
