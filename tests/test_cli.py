@@ -67,3 +67,31 @@ def test_every_command_ends_quietly_when_the_reader_goes_away(sdx, fake):
         )
         assert proc.stdout.strip() == b"0", (args, proc.stdout, proc.stderr)
         assert proc.stderr == b"", (args, proc.stderr)
+
+
+def test_help_and_listings_end_quietly_on_a_closed_pipe(sdx):
+    """The reader is gone before sdx writes anything: help text included, every command exits 0 without a word."""
+    for args in (["--help"], ["--version"], ["ask", "--help"], ["history", "--json"], ["examples"]):
+        command = " ".join([*SDX, *args])
+        proc = subprocess.run(
+            ["bash", "-c", f"exec 3>&1; ( sleep 0.3; {command}; echo code=$? >&3 ) | true"],
+            capture_output=True,
+            env=sdx.env,
+            cwd=sdx.home,
+            timeout=60,
+        )
+        assert proc.stdout == b"code=0\n", (args, proc.stdout, proc.stderr)
+        assert proc.stderr == b"", (args, proc.stderr)
+
+
+def test_a_full_disk_on_stdout_is_one_line_for_every_command(sdx):
+    for args in (["--help"], ["--version"], ["examples"], ["estimate", "--reference"], ["history", "--json"]):
+        command = " ".join([*SDX, *args])
+        proc = subprocess.run(
+            ["bash", "-c", f"{command} > /dev/full"], capture_output=True, env=sdx.env, cwd=sdx.home, timeout=60
+        )
+        assert proc.returncode == 2, (args, proc.stderr)
+        assert proc.stderr.decode().splitlines() == [
+            "sdx: error: cannot write the answer to stdout: no space left on device — free some space, or write the"
+            " answer somewhere else"
+        ], args

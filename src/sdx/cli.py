@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import gc
 import os
@@ -326,33 +327,70 @@ def export(
 def run(argv: list[str], env: Environment) -> int:
     """Run one sdx command in `env` and return its exit code: the single error boundary."""
     with installed(env):
+        code = _dispatch(argv)
         try:
-            code = app(args=hoist_global_options(argv), prog_name="sdx", standalone_mode=False)
-            return code if isinstance(code, int) else ExitStatus.OK
-        except SdxError as exc:
-            _print_traceback_if_debugging()
-            _say(exc.line())
-            return exc.status
-        except typer.Exit as exc:
-            return exc.exit_code
-        except ReaderGone:  # `sdx … | head`: stop quietly, like any Unix filter
+            env.stdout.flush()  # what is still buffered fails here, inside the boundary, not at interpreter exit
+        except OSError as exc:
+            return _output_failure(exc)
+        return code
+
+
+def _dispatch(argv: list[str]) -> int:
+    try:
+        code = app(args=hoist_global_options(argv), prog_name="sdx", standalone_mode=False)
+        return code if isinstance(code, int) else ExitStatus.OK
+    except SdxError as exc:
+        _print_traceback_if_debugging()
+        _say(exc.line())
+        return exc.status
+    except typer.Exit as exc:
+        return exc.exit_code
+    except ReaderGone:  # `sdx … | head`: stop quietly, like any Unix filter
+        _silence_stdout()
+        return ExitStatus.OK
+    except SystemExit as exc:  # typer's completion callbacks exit by themselves
+        if _is_closed_pipe(exc.__context__):  # Typer's own exit 1 when help text met a closed pipe
             _silence_stdout()
             return ExitStatus.OK
-        except SystemExit as exc:  # typer's completion callbacks exit by themselves
-            return exc.code if isinstance(exc.code, int) else ExitStatus.OK if exc.code is None else ExitStatus.ERROR
-        except typer.TyperException as exc:  # bad option, missing argument: usage errors in sdx's own form
-            _say(f"sdx: error: {exc.format_message()} — see `sdx {_command_name(argv)}--help`")
-            return ExitStatus.USAGE
-        except (typer.Abort, KeyboardInterrupt):
-            _say("sdx: interrupted")
-            return ExitStatus.INTERRUPTED
-        except Terminated as exc:
-            _say("sdx: terminated" if exc.signum == signal.SIGTERM else "sdx: hung up")
-            return 128 + exc.signum
-        except Exception as exc:
-            _print_traceback_if_debugging()
-            _say(redact(f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it"))
-            return ExitStatus.ERROR
+        return exc.code if isinstance(exc.code, int) else ExitStatus.OK if exc.code is None else ExitStatus.ERROR
+    except OSError as exc:
+        return _output_failure(exc)
+    except typer.TyperException as exc:  # bad option, missing argument: usage errors in sdx's own form
+        _say(f"sdx: error: {exc.format_message()} — see `sdx {_command_name(argv)}--help`")
+        return ExitStatus.USAGE
+    except (typer.Abort, KeyboardInterrupt):
+        _say("sdx: interrupted")
+        return ExitStatus.INTERRUPTED
+    except Terminated as exc:
+        _say("sdx: terminated" if exc.signum == signal.SIGTERM else "sdx: hung up")
+        return 128 + exc.signum
+    except Exception as exc:
+        return _unexpected(exc)
+
+
+def _output_failure(exc: OSError) -> int:
+    """A write to stdout that failed: the reader left (quiet, 0), or a full disk (one line, 2); else a bug."""
+    if _is_closed_pipe(exc):
+        _silence_stdout()
+        return ExitStatus.OK
+    if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        return _unexpected(exc)
+    from sdx.terminal.render import detach_stdout, write_failure
+
+    detach_stdout()
+    _say(write_failure("stdout", exc).line())
+    return ExitStatus.USAGE
+
+
+def _unexpected(exc: BaseException) -> int:
+    """A failure sdx has no sentence for: a bug, and said to be one."""
+    _print_traceback_if_debugging()
+    _say(redact(f"sdx: error: unexpected {type(exc).__name__}: {exc} — rerun with --debug and report it"))
+    return ExitStatus.ERROR
+
+
+def _is_closed_pipe(exc: BaseException | None) -> bool:
+    return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
 
 
 def main() -> None:
@@ -440,6 +478,9 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
             info.callback = _quiet_when_the_reader_goes(info.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
+            callback = group.typer_instance.registered_callback
+            if callback is not None and callback.callback is not None:  # `sdx history` lists from its callback
+                callback.callback = _quiet_when_the_reader_goes(callback.callback)
             _wrap_commands(group.typer_instance)
 
 
