@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from tests.runner import SDX
 
 
@@ -95,3 +97,22 @@ def test_a_full_disk_on_stdout_is_one_line_for_every_command(sdx):
             "sdx: error: cannot write the answer to stdout: no space left on device — free some space, or write the"
             " answer somewhere else"
         ], args
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("HTTPS_PROXY", "http://user:secret@proxy.example:abc"),
+        ("HTTPS_PROXY", "ftp://proxy.example"),
+        ("SSL_CERT_FILE", "/nonexistent/ca.pem"),
+    ],
+)
+def test_unusable_proxy_or_certificate_settings_are_a_config_error(sdx, variable, value):
+    """Set up fails before any connection (the host does not exist): exit 3, the variable named, its value not
+    (a proxy URL may carry a password)."""
+    sdx.write_config('[providers.remote]\nbase_url = "https://remote.invalid/v1"\n')
+    result = sdx.run("ask", "--no-log", "-m", "remote:m", "hi", env={variable: value})
+    assert result.code == 3, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(f"sdx: error: cannot set up connections with the settings in {variable} (")
+    assert line.endswith(f"— fix or unset {variable}") and "secret" not in line

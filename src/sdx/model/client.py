@@ -11,6 +11,7 @@ module level: `sdx --help`, `sdx examples` and `sdx models` do not pay for it.
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,7 @@ from sdx.model.client_errors import (
     explain_interruption,
     explain_stream_error,
     interruption_reason,
+    network_settings_unusable,
     not_a_stream,
     retry_delay,
     socks_missing,
@@ -108,6 +110,8 @@ def _http_client(target: Target, timeout: float) -> Any:
         if "socks" in str(exc).lower():
             raise socks_missing(exc, current().environ) from exc
         raise
+    except Exception as exc:  # httpx reads proxies and certificates from the process environment, and may refuse them
+        raise network_settings_unusable(exc, os.environ) from exc
 
 
 def _openai_only_headers(target: Target) -> dict[str, Any]:

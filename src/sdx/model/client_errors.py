@@ -382,3 +382,20 @@ def socks_missing(exc: ImportError, environ: Mapping[str, str]) -> SdxError:
         f"install it into sdx's environment: pip install socksio (pipx: pipx inject sdx socksio); or unset {variable}",
         ExitStatus.CONFIG,
     )
+
+
+CERTIFICATE_VARIABLES = ("SSL_CERT_FILE", "SSL_CERT_DIR")
+
+
+def network_settings_unusable(exc: Exception, environ: Mapping[str, str]) -> SdxError:
+    """The HTTP client could not be set up from the proxy or certificate variables (a proxy URL with a bad port or
+    scheme, a certificate file that is missing or not a certificate). Only the variables' names are said: a
+    proxy URL may carry a password."""
+    names = [name for name in (*PROXY_VARIABLES, *CERTIFICATE_VARIABLES) if environ.get(name)]
+    which = " or ".join(names) if names else "the proxy and certificate variables"
+    return SdxError(
+        f"cannot set up connections with the settings in {which}"
+        f" ({type(exc).__name__}: {one_line(str(exc), limit=80)})",
+        f"fix or unset {which}",
+        ExitStatus.CONFIG,
+    )

@@ -6,6 +6,7 @@ machine is reached directly, whatever HTTP_PROXY says (as the client does).
 
 from __future__ import annotations
 
+import http.client
 import json
 import urllib.error
 import urllib.request
@@ -64,6 +65,8 @@ def probe(provider: Provider, api_key: str = "", timeout: float = 1.5) -> ProbeR
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             return ProbeResult(False, problem=f"cannot reach {url}: {reason}")
+        except (ValueError, http.client.InvalidURL) as exc:  # a proxy variable urllib cannot use (`http://p:abc`)
+            return ProbeResult(False, problem=f"cannot reach {url} with the proxy settings: {one_line(str(exc))}")
         except (json.JSONDecodeError, UnicodeDecodeError):
             result = ProbeResult(True, problem=f"{url} did not answer JSON")
     return result
