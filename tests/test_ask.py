@@ -39,7 +39,7 @@ def test_request_carries_system_prompt_model_and_question(sdx, fake):
 
 
 def test_questions_are_sent_as_the_user_wrote_them(sdx, fake):
-    asked = ["design a chat system", "a rate limiter", "Explain consistent hashing", "设计一个聊天系统", "-"]
+    asked = ["design a chat system", "a rate limiter", "Explain consistent hashing", "设计一个聊天系统", "¿Cómo diseñar Twitter?"]
     for question in asked:
         assert sdx.call("ask", question).code == 0
     assert [r.body["messages"][1]["content"] for r in fake.chat_requests()] == asked
@@ -49,6 +49,12 @@ def test_context_option_is_added_to_the_user_message(sdx, fake):
     sdx.run("ask", "--context", "50M DAU", "Design a chat system like Slack")
     user = fake.chat_requests()[0].body["messages"][1]["content"]
     assert user == "Design a chat system like Slack\n\nContext/Constraints: 50M DAU"
+
+
+def test_a_dash_means_the_question_is_on_stdin(sdx, fake):
+    result = sdx.call("ask", "-", input=b"Design from stdin\n")
+    assert result.code == 0, result.stderr
+    assert fake.chat_requests()[0].body["messages"][1]["content"] == "Design from stdin"
 
 
 def test_question_from_stdin(sdx, fake):

@@ -202,9 +202,11 @@ def test_an_answer_without_text_is_an_error(sdx, fake, finish_reason, said, fix)
     assert said in line and fix in line
 
 
-def test_an_empty_whole_answer_is_an_error(sdx, fake):
-    fake.scenario.answer = ""
-    result = sdx.call("ask", "--no-stream", "Design a cache")
+@pytest.mark.parametrize("answer", ["", "  \n\n \t\n"])
+@pytest.mark.parametrize("stream", ["--stream", "--no-stream"])
+def test_an_empty_or_blank_answer_is_an_error(sdx, fake, answer, stream):
+    fake.scenario.answer = answer
+    result = sdx.call("ask", stream, "Design a cache")
     assert result.code == PROVIDER
     assert "finished without writing any text" in one_error_line(result.stderr)
 

@@ -80,7 +80,8 @@ def gather_question(options: AskOptions, config: Config, stdin: BinaryIO | None)
     if options.question is not None and options.example is not None:
         raise UsageError("give a question or --example, not both")
     piped = read_stdin(stdin, config.max_input_kb) if stdin is not None and options.read_stdin else ""
-    question = example_question(options.example) if options.example is not None else options.question or ""
+    asked = None if options.question == "-" else options.question  # `sdx ask -`: the question is on stdin
+    question = example_question(options.example) if options.example is not None else asked or ""
     context = (options.context or "").strip()
     if question.strip():
         context = "\n\n".join(part for part in (context, piped.strip()) if part)

@@ -56,6 +56,7 @@ class StreamStats:
     """What we learned about the answer while it arrived; filled in by `answer_deltas`."""
 
     chunks: int = 0  # content-bearing chunks received: the token count when the server sends no usage
+    wrote: bool = False  # whether any of the text is more than whitespace
     usage_completion_tokens: int | None = None
     usage_prompt_tokens: int | None = None
     finish_reason: str | None = None
@@ -226,7 +227,7 @@ def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest) ->
         raise explain_interruption(interruption_reason(exc, request), stats.tokens) from exc
     except _NotAStream as odd:
         raise _explain_not_a_stream(odd.first_line, lines, response, request, http) from None
-    if stats.chunks == 0:
+    if not stats.wrote:  # nothing, or only whitespace
         raise empty_answer(request.target, stats.finish_reason)
 
 
@@ -295,6 +296,8 @@ def _take_chunk(chunk: Any, stats: StreamStats) -> str:
     stats.chunks += 1
     if stats.first_token_at is None:
         stats.first_token_at = current().monotonic()
+    if not stats.wrote and not text.isspace():
+        stats.wrote = True
     return text
 
 
@@ -374,7 +377,7 @@ def _whole_answer(completion: Any, stats: StreamStats, request: ChatRequest) -> 
     if choices:
         stats.finish_reason = choices[0].finish_reason
         text = choices[0].message.content or ""
-    if not text:
+    if not text.strip():
         raise empty_answer(target, stats.finish_reason)
     stats.chunks = 1
     stats.first_token_at = current().monotonic()
