@@ -39,7 +39,13 @@ def test_request_carries_system_prompt_model_and_question(sdx, fake):
 
 
 def test_questions_are_sent_as_the_user_wrote_them(sdx, fake):
-    asked = ["design a chat system", "a rate limiter", "Explain consistent hashing", "设计一个聊天系统", "¿Cómo diseñar Twitter?"]
+    asked = [
+        "design a chat system",
+        "a rate limiter",
+        "Explain consistent hashing",
+        "设计一个聊天系统",
+        "¿Cómo diseñar Twitter?",
+    ]
     for question in asked:
         assert sdx.call("ask", question).code == 0
     assert [r.body["messages"][1]["content"] for r in fake.chat_requests()] == asked
