@@ -90,6 +90,7 @@ def test_more_than_three_practice_items_are_cut_to_three() -> None:
         ("[1, 2]", "not an object"),
         (json.dumps(valid_grade(recommendation="maybe")), "recommendation: Value error, must be one of"),
         (json.dumps(valid_grade(practice_next=[])), "practice_next"),
+        ("{" + '"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),
     ],
 )
 def test_invalid_answers_say_what_is_wrong(text: str, problem: str) -> None:

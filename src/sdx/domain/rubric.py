@@ -327,6 +327,8 @@ def parse_grade(text: str) -> Grade:
         data = json.loads(candidate)
     except json.JSONDecodeError as exc:
         raise GradeInvalid(f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:  # `[[[[…]]]]` thousands deep: Python's parser gives up
+        raise GradeInvalid("not valid JSON: nested too deeply") from None
     if not isinstance(data, dict):
         raise GradeInvalid(f"the JSON is a {type(data).__name__}, not an object")
     try:
