@@ -114,6 +114,9 @@ def test_multi_line_input_paste_save_ctrl_c_at_the_prompt_and_exit(sdx, fake):
     child.send("y\r")
     child.expect("saved 3 turns to notes.md")
     assert notes.read_text(encoding="utf-8").startswith("# Design a URL shortener\n")
+    child.send("\x1b[A")  # Up: the last message, not the "y" answered to the question
+    child.expect("/save notes.md")
+    child.sendintr()
     child.send("half-typed")
     child.sendintr()  # clears the line, the chat goes on
     child.send("/exit\r")

@@ -328,7 +328,7 @@ def confirmed(session: ChatSession, question: str) -> bool:
     if session.editor is None:
         return False
     try:
-        return session.editor.read(question).strip().lower() in ("y", "yes")
+        return session.editor.ask(question).strip().lower() in ("y", "yes")
     except (KeyboardInterrupt, EOFError):
         return False
 

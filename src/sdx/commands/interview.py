@@ -151,7 +151,7 @@ class EditorReader:
 
     def confirm_end(self) -> bool:
         try:
-            answer = self.editor.read("End the interview and grade it? [Y/n] ")
+            answer = self.editor.ask("End the interview and grade it? [Y/n] ")
         except EOFError:
             return True
         except KeyboardInterrupt:

@@ -60,6 +60,12 @@ class LineEditor:
         placeholder = FormattedText([("fg:ansibrightblack", self._hint)] if first else [])
         return self._session.prompt(prompt, placeholder=placeholder, pre_run=_deadline(within))
 
+    def ask(self, question: str) -> str:
+        """A one-off answer (`[y/N]`): read like a message, but never kept in the input history."""
+        from prompt_toolkit import PromptSession
+
+        return PromptSession(output=self._session.output).prompt(question)
+
 
 class TimeUp(Exception):
     """The time given to `LineEditor.read` ran out before the message was sent."""
