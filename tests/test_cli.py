@@ -116,3 +116,16 @@ def test_unusable_proxy_or_certificate_settings_are_a_config_error(sdx, variable
     [line] = result.stderr.splitlines()
     assert line.startswith(f"sdx: error: cannot set up connections with the settings in {variable} (")
     assert line.endswith(f"— fix or unset {variable}") and "secret" not in line
+
+
+def test_a_proxy_that_does_not_answer_is_named_not_the_server(sdx, fake):
+    sdx.write_config('[providers.remote]\nbase_url = "http://remote.invalid/v1"\n')
+    closed_port = fake.port  # a port nothing listens on once the server is stopped
+    fake.stop()
+    result = sdx.run("ask", "--no-log", "-m", "remote:m", "hi", env={"HTTP_PROXY": f"http://127.0.0.1:{closed_port}"})
+    assert result.code == 5, result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(
+        "sdx: error: cannot connect to the proxy in HTTP_PROXY on the way to http://remote.invalid/v1"
+    )
+    assert "unset HTTP_PROXY" in line

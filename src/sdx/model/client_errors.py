@@ -326,6 +326,14 @@ def explain_connection(exc: Any, target: Target, timeout: float, first_token: bo
             network,
         )
     root = _root_cause(exc)
+    proxy = _proxy_in_the_way(where)
+    if proxy and _is_connect_failure(root):
+        return SdxError(
+            f"cannot connect to the proxy in {proxy} on the way to {where}"
+            f" ({one_line(str(root) or type(root).__name__)})",
+            f"check that the proxy is running, or unset {proxy} (NO_PROXY={host} goes around it for this host)",
+            network,
+        )
     if _broke_while_answering(exc):
         return SdxError(
             f"{where} closed the connection before the answer was complete ({one_line(str(root))})", RETRY_FIX, network
@@ -350,6 +358,28 @@ def explain_connection(exc: Any, target: Target, timeout: float, first_token: bo
         f"cannot connect to {where} ({one_line(str(root) or type(root).__name__)})",
         "check the base URL and your network",
         network,
+    )
+
+
+def _proxy_in_the_way(url: str) -> str:
+    """The proxy variable the HTTP client uses for `url` (from the process environment, as httpx reads it), or ""
+    when none applies: a loopback server is always reached directly, and NO_PROXY may exempt the host."""
+    import os
+    import urllib.request
+
+    from sdx.model.registry import is_loopback
+
+    parts = urlsplit(url)
+    if is_loopback(url) or urllib.request.proxy_bypass_environment(parts.hostname or ""):
+        return ""
+    names = (f"{parts.scheme.upper()}_PROXY", f"{parts.scheme}_proxy", "ALL_PROXY", "all_proxy")
+    return next((name for name in names if os.environ.get(name)), "")
+
+
+def _is_connect_failure(root: BaseException) -> bool:
+    text = str(root).lower()
+    return isinstance(root, ConnectionRefusedError | socket.gaierror) or any(
+        words in text for words in ("connection refused", "name or service not known", "temporary failure in name")
     )
 
 
