@@ -168,7 +168,6 @@ def test_counts_parse_as_people_write_them(text, value):
         ("500 bytes", 500),
         ("500B", 500),
         ("500", 500),
-        ("1 kb", 1000),
         ("18.3 TB", 18_300_000_000_000),
     ],
 )
@@ -492,3 +491,134 @@ def test_long_contexts_are_parsed_in_linear_time(text):
     started = time.perf_counter()
     estimate_from_text(text)
     assert time.perf_counter() - started < 10  # quadratic behaviour takes minutes here
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Review fixes: per-user rates beside a DAU, rates stated at peak, bits
+
+
+@pytest.mark.parametrize("text", ["1Kb", "1 kb", "1Mb", "8 mb", "500b", "64 kbit"])
+def test_a_lowercase_b_means_bits_and_is_refused(text):
+    with pytest.raises(UsageError, match="in bits"):
+        parse_size(text, "--size")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "50 million daily active users, 20 tweets per day each",
+        "50M DAU, 20 posts per day per user",
+        "50M DAU, 20 messages/day",
+        "50M DAU, 20 writes/user/day",
+        "20 tweets a day apiece, 50M DAU",
+    ],
+)
+def test_a_rate_beside_a_dau_is_per_user(text):
+    e = estimate_from_text(text)
+    assert e is not None
+    assert e.inputs.dau == 50_000_000 and e.inputs.writes_per_user == 20
+    assert e.writes_per_day == 1_000_000_000
+    assert e.not_understood == ()
+
+
+def test_an_unqualified_per_day_count_read_per_user_says_so():
+    e = estimate_from_text("50M DAU, 20 messages/day")
+    assert e is not None
+    assert any(note.startswith("'20 messages/day' read per user a day") for note in e.notes)
+    assert "'20 messages/day' read per user a day" in est.facts_for_prompt(e)
+
+
+def test_writes_per_user_per_day_with_slashes_are_understood():
+    assert parse_text("20 writes/user/day").stated["writes_per_user"].value == 20
+
+
+@pytest.mark.parametrize(
+    ("text", "clause"),
+    [
+        ("50M DAU, 5000 messages/day", "5000 messages/day"),  # too many for one person, too few for a total
+        ("10k DAU, 20 messages/day", "20 messages/day"),  # plausible both ways
+        ("50M DAU, 20 requests a day", "20 requests a day"),  # requests per user: not a write rate
+        ("50M DAU, each user reads 20 posts a day", "each user reads 20 posts a day"),
+        ("50M DAU, 20 reads per user per day", "20 reads per user per day"),
+    ],
+)
+def test_an_ambiguous_rate_beside_a_dau_is_listed_not_guessed(text, clause):
+    parsed = parse_text(text)
+    assert set(parsed.stated) == {"dau"}
+    assert parsed.not_understood == (clause,)
+    assert estimate_from_text(text) is None
+
+
+def test_a_large_per_day_count_beside_a_dau_is_a_total_and_the_dau_left_unused_is_noted():
+    e = estimate_from_text("50M DAU, 10B messages/day")
+    assert e is not None and e.writes_per_day == 10**10
+    assert e.notes == (
+        "DAU 50 M not used: the write rate comes from '10B messages/day' (that is 200 writes per user a day)",
+    )
+    assert est.to_json(e)["notes"] == list(e.notes)
+    assert "- note: DAU 50 M not used" in est.facts_for_prompt(e)
+
+
+def test_a_per_day_count_said_in_total_is_a_total():
+    e = estimate_from_text("50M DAU, 20k uploads a day in total")
+    assert e is not None and e.writes_per_day == 20_000 and e.inputs.writes_per_user is None
+    assert any(note.startswith("DAU 50 M not used") for note in e.notes)
+
+
+def test_a_dau_given_as_an_option_decides_the_reading_of_the_text():
+    assert parse_text("20 messages/day").stated["writes_per_day"].value == 20  # no DAU: a total, as before
+    assert parse_text("20 messages/day", dau=Fraction(50_000_000)).stated["writes_per_user"].value == 20
+
+
+def test_dau_is_users_times_the_daily_active_share():
+    e = estimate_from_text("1B users, 10% daily active, 2 posts a day")
+    assert e is not None
+    assert e.inputs.dau == 100_000_000 and e.inputs.writes_per_user == 2 and e.writes_per_day == 200_000_000
+    assert "DAU 100 M = '1B users' × '10% daily active'" in e.notes
+    assert e.not_understood == ()
+    assert parse_text("300M MAU, DAU is 10%").stated["dau"].value == 30_000_000
+
+
+def test_users_that_are_not_daily_active_are_not_a_dau():
+    parsed = parse_text("1B users, 2 posts a day")
+    assert set(parsed.stated) == {"writes_per_user"}  # per user: never 2 posts a day in total
+    assert parsed.not_understood == ("1B users",)
+    assert estimate_from_text("1B users, 2 posts a day") is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["100k QPS at peak", "peak 100k QPS", "peak of 100k QPS", "100k peak QPS", "at peak, 100k QPS", "peak QPS 100k"],
+)
+def test_a_qps_stated_at_peak_is_the_peak(text):
+    e = estimate_from_text(f"{text}, read:write 10:1")
+    assert e is not None
+    assert e.inputs.peak_total_qps == 100_000 and e.inputs.total_qps is None
+    assert e.write_qps_peak + e.read_qps_peak == 100_000  # the peak stated, not twice it
+    assert e.write_qps + e.read_qps == 50_000  # average = peak ÷ the default 2× peak
+    assert e.assumptions["peak"] == 2
+    assert by_key(e)["writes_per_day"].formula == "100,000 req/s at peak ÷ 2 peak ÷ (1 + 10) × 86,400 s"
+
+
+def test_a_peak_qps_uses_the_stated_peak_factor():
+    e = estimate_from_text("peak 120k QPS, peak 3x")
+    assert e is not None and e.write_qps + e.read_qps == 40_000 and e.write_qps_peak + e.read_qps_peak == 120_000
+    assert "peak" not in e.assumptions
+
+
+def test_writes_per_second_at_peak_are_the_peak():
+    e = estimate_from_text("5k writes/s at peak")
+    assert e is not None and e.write_qps_peak == 5_000 and e.write_qps == 2_500
+    assert by_key(e)["writes_per_day"].formula == "5,000 writes/s at peak ÷ 2 peak × 86,400 s"
+
+
+@pytest.mark.parametrize("text", ["peak 3x, 100k QPS", "100k QPS peak 3x", "100k QPS, 3x at peak"])
+def test_an_average_qps_beside_a_peak_factor_stays_the_average(text):
+    e = estimate_from_text(text)
+    assert e is not None and e.write_qps + e.read_qps == 100_000 and e.inputs.peak_total_qps is None
+    assert e.inputs.peak == 3
+
+
+def test_an_average_and_a_peak_qps_together_are_contradictory():
+    with pytest.raises(UsageError, match="contradictory figures"):
+        est.merge(parse_text("100k QPS, peak 300k QPS").stated)

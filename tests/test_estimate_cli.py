@@ -82,7 +82,7 @@ def test_json_has_the_documented_keys_in_base_units(sdx):
     assert list(data) == [
         "writes_per_day", "write_qps", "write_qps_peak", "read_qps", "read_qps_peak", "storage_per_day_bytes",
         "storage_total_bytes", "ingress_bytes_per_s", "egress_bytes_per_s", "cache_bytes", "servers", "inputs",
-        "assumptions", "units", "not_understood",
+        "assumptions", "units", "not_understood", "notes",
     ]  # fmt: skip
     assert data["writes_per_day"] == 10_000_000_000
     assert data["write_qps"] == pytest.approx(115_740.7407407)
@@ -142,6 +142,12 @@ def test_the_table_can_go_to_stderr_for_ask(tmp_path):
         (("0 DAU, 5 writes per user per day",), "sdx: error: '0 DAU': '0' must be more than zero"),
         (("--writes-per-day", "1M", "--peak", "0.5"), "sdx: error: --peak 0.5: the peak-to-average"),
         (("--writes-per-day", "1M", "--cache-ratio", "150%"), "sdx: error: --cache-ratio 150%: the cached share"),
+        (("--writes-per-day", "1M", "--size", "1Kb"), "sdx: error: --size: '1Kb' is in bits (a lowercase b"),
+        (("--writes-per-day", "1M", "--size", "1Mb"), "sdx: error: --size: '1Mb' is in bits (a lowercase b"),
+        (("50M DAU, 5000 messages/day",),
+         "sdx: error: nothing to estimate: the write rate is unknown (not understood, ignored: '5000 messages/day')"),
+        (("50M DAU, 20 reads per user per day",),
+         "sdx: error: nothing to estimate: the write rate is unknown (not understood, ignored: '20 reads per user"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_usage_error_naming_the_part(sdx, args, message):
@@ -163,7 +169,7 @@ def test_reference_names_its_sources_when_piped(sdx):
     assert "2^50   1,125,899,906,842,624  1 quadrillion  1 PiB (pebibyte)" in lines
     assert "99.99%             52.6 min        4.32 min        8.64 s" in lines
     assert "seconds in a day                                    86,400" in lines
-    assert "seconds in a month (30 days)            2,592,000 (~2.5 M)" in lines
+    assert "seconds in a month (30 days)            2,592,000 (~2.6 M)" in lines
 
 
 def test_reference_on_a_terminal_and_as_json(sdx):
@@ -183,3 +189,33 @@ def test_help_lists_the_options(sdx):
     for option in ("--dau", "--writes-per-day", "--read-ratio", "--size", "--retention", "--peak", "--replication",
                    "--cache-ratio", "--server-qps", "--json", "--reference"):  # fmt: skip
         assert option in result.out
+
+
+def test_a_rate_per_user_beside_a_dau_uses_the_dau(sdx):
+    result = sdx.call("estimate", "50 million daily active users, 20 tweets per day each", "--json")
+    assert (result.code, result.stderr) == (0, "")
+    data = json.loads(result.out)
+    assert data["writes_per_day"] == 1_000_000_000
+    assert data["inputs"]["dau"] == 50_000_000 and data["inputs"]["writes_per_user"] == 20
+
+
+def test_a_dau_option_makes_a_small_daily_count_in_the_text_per_user(sdx):
+    result = sdx.call("estimate", "--dau", "50M", "20 messages/day")
+    assert (result.code, result.stderr) == (0, "")
+    assert result.out.splitlines()[0].endswith("1 B/day  = 50 M DAU × 20 writes/user")
+    assert "note: '20 messages/day' read per user a day: at most 1,000" in result.out
+
+
+def test_a_dau_the_write_rate_does_not_use_is_noted(sdx):
+    result = sdx.call("estimate", "--dau", "50M", "--writes-per-day", "10B")
+    assert result.code == 0
+    assert "note: DAU 50 M not used: the write rate comes from --writes-per-day 10B (that is 200 writes" in result.out
+
+
+def test_a_peak_qps_is_the_peak_in_the_output(sdx):
+    result = sdx.call("estimate", "100k QPS at peak, read:write 10:1")
+    assert (result.code, result.stderr) == (0, "")
+    lines = result.out.splitlines()
+    assert lines[0].endswith("= 100,000 req/s at peak ÷ 2 peak ÷ (1 + 10) × 86,400 s")
+    assert "writes/s (peak)      9.09 K/s" in result.out and "reads/s (peak)       90.9 K/s" in result.out
+    assert "defaults assumed: peak-to-average 2×" in result.out

@@ -72,7 +72,8 @@ def estimate_from_options(options: EstimateOptions) -> est.Estimate:
     not_understood: tuple[str, ...] = ()
     from_text: dict[str, est.Stated] = {}
     if options.text is not None:
-        parsed = est.parse_text(options.text)
+        dau = from_options["dau"].value if "dau" in from_options else None
+        parsed = est.parse_text(options.text, dau=dau)
         if not parsed.stated:
             raise UsageError(
                 f"no figure understood in {options.text.strip()!r}",
@@ -85,7 +86,13 @@ def estimate_from_options(options: EstimateOptions) -> est.Estimate:
             'give --dau and --writes (or --writes-per-day), or a sentence: sdx estimate "50M DAU, 20 writes per '
             'user per day"',
         )
-    return est.compute(est.merge(from_options, from_text), not_understood)
+    try:
+        return est.compute(est.merge(from_options, from_text), not_understood)
+    except UsageError as exc:
+        if not not_understood:
+            raise
+        ignored = "; ".join(repr(clause) for clause in not_understood)
+        raise UsageError(f"{exc.what} (not understood, ignored: {ignored})", exc.fix) from None
 
 
 def _stated_options(options: EstimateOptions) -> dict[str, est.Stated]:
@@ -131,6 +138,7 @@ def _notes(estimate: est.Estimate) -> list[str]:
     notes = [f"inputs: {'; '.join(est.describe_inputs(estimate.inputs))}"]
     if estimate.assumptions:
         notes.append(f"defaults assumed: {'; '.join(est.describe_assumptions(estimate))}")
+    notes += [f"note: {note}" for note in estimate.notes]
     notes += [f"missing: {hint}" for hint in est.missing_figures(estimate)]
     notes.append(f"units: {est.CONVENTIONS}")
     return notes

@@ -107,12 +107,30 @@ def parse_rate(text: str, what: str = "rate") -> Fraction:
 
 
 def parse_size(text: str, what: str = "size") -> Fraction:
-    """`1KB` (1,000 bytes), `2.5 KB`, `1KiB` (1,024), `3 MB`, `500 bytes`, `500` → bytes."""
+    """`1KB` (1,000 bytes), `2.5 KB`, `1KiB` (1,024), `3 MB`, `500 bytes`, `500` → bytes.
+
+    A lowercase `b` means bits (`1Kb`, `1 kb`, `8 Mb`): refused, naming the unit, rather than taken for bytes.
+    """
     example = "500 bytes, 1KB, 2.5 MB or 1 KiB"
     value, unit = _split(text, what, example)
+    if _is_bits(text):
+        raise UsageError(
+            f"{what}: {text.strip()!r} is in bits (a lowercase b means bits)",
+            f"give bytes with a capital B: {example}",
+        )
     if unit not in _SIZE_UNITS:
         raise _unknown_unit(what, text, unit, example)
     return value * _SIZE_UNITS[unit]
+
+
+_BITS_UNIT = re.compile(r"(?:[kmgtpe]i?)?b(?:its?)?\s*$")
+
+
+def _is_bits(text: str) -> bool:
+    """`1Kb`, `1 kb`, `8Mb`, `500b`, `64 kbit`: a unit whose b is lowercase (case-sensitive, unlike the rest)."""
+    match = _QUANTITY.match(text)
+    unit = match["unit"] if match else ""
+    return bool(_BITS_UNIT.fullmatch(unit.lower())) and unit[-1:] != "B" and unit.lower() not in ("byte", "bytes")
 
 
 def parse_duration(text: str, what: str = "duration") -> Fraction:
@@ -239,6 +257,8 @@ class Inputs:
     writes_per_user: Fraction | None = None
     writes_per_day: Fraction | None = None
     total_qps: Fraction | None = None  # reads + writes per second on average ("100k QPS" in free text)
+    peak_total_qps: Fraction | None = None  # reads + writes per second at peak ("100k QPS at peak")
+    peak_write_qps: Fraction | None = None  # writes per second at peak ("5k writes/s at peak")
     read_ratio: Fraction | None = None
     size_bytes: Fraction | None = None
     retention_days: Fraction | None = None
@@ -257,6 +277,7 @@ class Stated:
 
     value: Fraction
     origin: str
+    note: str = ""  # how it was derived, when it was ("DAU 100 M = '1B users' × '10% daily active'")
 
 
 @dataclass(frozen=True)
@@ -277,6 +298,7 @@ class Estimate:
     cache_bytes: Fraction | None
     servers: int | None
     not_understood: tuple[str, ...] = field(default=())
+    notes: tuple[str, ...] = field(default=())  # how a figure was read or derived, and stated figures left unused
 
 
 FIGURES = (
@@ -298,6 +320,8 @@ _OPTION_NAMES = {
     "writes_per_user": "--writes",
     "writes_per_day": "--writes-per-day",
     "total_qps": "a total QPS",
+    "peak_total_qps": "a peak QPS",
+    "peak_write_qps": "a peak write rate",
     "read_ratio": "--read-ratio",
     "size_bytes": "--size",
     "retention_days": "--retention",
@@ -323,9 +347,12 @@ def merge(*sources: dict[str, Stated]) -> dict[str, Stated]:
     return merged
 
 
+_RATE_INPUTS = ("writes_per_user", "writes_per_day", "total_qps", "peak_total_qps", "peak_write_qps")
+
+
 def _refuse_contradictory_rates(stated: dict[str, Stated]) -> None:
     """Writes per user, writes per day and a total QPS each fix the write rate: only one may be given."""
-    rates = [stated[name].origin for name in ("writes_per_user", "writes_per_day", "total_qps") if name in stated]
+    rates = [stated[name].origin for name in _RATE_INPUTS if name in stated]
     if len(rates) > 1:
         raise UsageError(
             f"contradictory figures: {' and '.join(rates)} both set the write rate",
@@ -358,7 +385,7 @@ def compute(stated: dict[str, Stated], not_understood: tuple[str, ...] = ()) -> 
     read_ratio, peak = inputs.read_ratio, inputs.peak
     assert read_ratio is not None and peak is not None and inputs.replication is not None
     assert inputs.cache_ratio is not None
-    writes_per_day = _writes_per_day(inputs, read_ratio)
+    writes_per_day = _writes_per_day(inputs, read_ratio, peak)
     write_qps = writes_per_day / SECONDS_PER_DAY
     read_qps = write_qps * read_ratio
     size = inputs.size_bytes
@@ -384,14 +411,33 @@ def compute(stated: dict[str, Stated], not_understood: tuple[str, ...] = ()) -> 
         cache_bytes=None if size is None else inputs.cache_ratio * read_qps * SECONDS_PER_DAY * size,
         servers=servers,
         not_understood=not_understood,
+        notes=_notes(stated, writes_per_day),
     )
 
 
-def _writes_per_day(inputs: Inputs, read_ratio: Fraction) -> Fraction:
+def _notes(stated: dict[str, Stated], writes_per_day: Fraction) -> tuple[str, ...]:
+    """How derived figures were derived, and a stated DAU that the write rate does not use (never silently)."""
+    notes = [item.note for item in stated.values() if item.note]
+    if "dau" in stated and "writes_per_user" not in stated:
+        dau = stated["dau"].value
+        source = next(stated[name].origin for name in _RATE_INPUTS if name in stated)
+        notes.append(
+            f"DAU {format_number(dau)} not used: the write rate comes from {source}"
+            f" (that is {format_number(writes_per_day / dau)} writes per user a day)"
+        )
+    return tuple(notes)
+
+
+def _writes_per_day(inputs: Inputs, read_ratio: Fraction, peak: Fraction) -> Fraction:
+    """Writes a day from whichever rate was stated; a rate stated at peak is divided by the peak factor."""
     if inputs.writes_per_day is not None:
         return inputs.writes_per_day
     if inputs.total_qps is not None:
         return inputs.total_qps / (1 + read_ratio) * SECONDS_PER_DAY
+    if inputs.peak_total_qps is not None:
+        return inputs.peak_total_qps / peak / (1 + read_ratio) * SECONDS_PER_DAY
+    if inputs.peak_write_qps is not None:
+        return inputs.peak_write_qps / peak * SECONDS_PER_DAY
     if inputs.writes_per_user is not None and inputs.dau is not None:
         return inputs.dau * inputs.writes_per_user
     if inputs.writes_per_user is not None:
@@ -484,8 +530,16 @@ def rows(estimate: Estimate) -> list[Row]:
 def _writes_formula(inputs: Inputs) -> str:
     if inputs.writes_per_day is not None:
         return "given"
+    n = format_number
     if inputs.total_qps is not None:
-        return f"{format_number(inputs.total_qps)} req/s ÷ (1 + {format_number(inputs.read_ratio)}) × 86,400 s"
+        return f"{n(inputs.total_qps)} req/s ÷ (1 + {n(inputs.read_ratio)}) × 86,400 s"
+    if inputs.peak_total_qps is not None:
+        return (
+            f"{n(inputs.peak_total_qps)} req/s at peak ÷ {n(inputs.peak)} peak ÷ (1 + {n(inputs.read_ratio)})"
+            " × 86,400 s"
+        )
+    if inputs.peak_write_qps is not None:
+        return f"{n(inputs.peak_write_qps)} writes/s at peak ÷ {n(inputs.peak)} peak × 86,400 s"
     return f"{format_number(inputs.dau)} DAU × {format_number(inputs.writes_per_user)} writes/user"
 
 
@@ -496,6 +550,8 @@ def describe_inputs(inputs: Inputs) -> list[str]:
         "writes_per_user": lambda v: f"writes per user per day {format_number(v)}",
         "writes_per_day": lambda v: f"writes per day {format_number(v)}",
         "total_qps": lambda v: f"requests per second (reads + writes) {format_number(v)}",
+        "peak_total_qps": lambda v: f"requests per second at peak (reads + writes) {format_number(v)}",
+        "peak_write_qps": lambda v: f"writes per second at peak {format_number(v)}",
         "read_ratio": lambda v: f"reads per write {format_number(v)}",
         "size_bytes": lambda v: f"size per write {format_exact_bytes(v)}",
         "retention_days": lambda v: f"retention {format_days(v)}",
@@ -535,6 +591,7 @@ def facts_for_prompt(estimate: Estimate) -> str:
     lines.append(f"- inputs: {'; '.join(describe_inputs(estimate.inputs))}")
     if estimate.assumptions:
         lines.append(f"- defaults assumed: {'; '.join(describe_assumptions(estimate))}")
+    lines += [f"- note: {note}" for note in estimate.notes]
     lines.append(f"- units: {CONVENTIONS}")
     if estimate.not_understood:
         shown, more = estimate.not_understood[:_UNDERSTOOD_SHOWN], len(estimate.not_understood) - _UNDERSTOOD_SHOWN
@@ -560,6 +617,7 @@ def to_json(estimate: Estimate) -> dict[str, object]:
     result["assumptions"] = {name: number(value) for name, value in estimate.assumptions.items()}
     result["units"] = CONVENTIONS
     result["not_understood"] = list(estimate.not_understood)
+    result["notes"] = list(estimate.notes)
     return result
 
 
@@ -582,8 +640,39 @@ _USER = r"(?:users?|dau|persons?|members?)\b"
 _PER = r"(?:per|a|/|each|every)"
 _GAP = r"[^,;.\d]{0,30}?"  # words inside one clause, no figure
 _WORDS = r"(?:[a-z]+\s+){0,2}?"
-_READ_NOUNS = re.compile(r"\b(?:reads?|views?|visits?|lookups?|fetch\w*|gets?|clicks?|impressions?)\b", re.I)
+_READ_NOUNS = re.compile(
+    r"\b(?:reads?|reading|views?|viewing|watch\w*|visits?|lookups?|fetch\w*|gets?|clicks?|impressions?|searche?s?)\b",
+    re.I,
+)
 _REQUEST_NOUNS = re.compile(r"\b(?:requests?|queries|calls|hits|api calls)\b", re.I)
+_SIZE_NOUNS = re.compile(r"\b(?:[kmgtpe]i?b|bytes?|bits?)\b", re.I)
+_USER_NOUNS = re.compile(rf"\b{_USER}", re.I)
+_NOUNS = r"(?P<nouns>(?:[a-z]+\b\s*){0,2}?)"  # up to two words: "posts", "new photos"
+_DAY = r"(?:(?:per|a|/|each|every)\s*day\b|daily\b)"
+# "per user", "/user", "each" (not "each of 1 KB", "each 2 KB", "each is…"), "apiece"
+_PER_USER = (
+    rf"(?:(?:per|a|/|each|every)\s*{_USER}"
+    r"|(?:each|apiece)\b(?!\s*(?:of|is|are|at|about|around|averag\w*|weigh\w*|up)\b|\s*[~\d]))"
+)
+_TOTAL = r"(?:in\s+total|total|overall|in\s+aggregate|altogether|across\s+(?:all\s+)?users|platform[- ]wide)\b"
+# Free text with a DAU stated: an "N things a day" that says neither per user nor in total is read as per user
+# when a person could do that many (at most PER_USER_MAX) and, as a total, it would be fewer than one a day per
+# 1,000 users; as a total when no person would do that many and it is at least one a day per 1,000 users;
+# otherwise (both readings or neither plausible) it is listed as not understood.
+PER_USER_MAX = 1000
+TOTAL_MIN_SHARE = Fraction(1, 1000)
+_AT_PEAK = (
+    r"(?:at\s+(?:the\s+)?peak\b|during\s+(?:the\s+)?peaks?\b|in\s+peak\b|\(\s*peak\s*\)"
+    r"|peak\b(?![- ]to[- ]average|\s*(?:factor|multiplier|ratio|of|is|=|:|~|\d)))"  # not "100k QPS, peak 3x"
+)
+_PEAK_LEAD = (
+    r"\bpeak(?:s|ing)?\b(?:\s*(?:(?:traffic|load|throughput|rate|of|at|is|around|about|reach(?:es|ing)?|"
+    r"hit(?:s|ting)?|up\s+to)\b|[=:~,]))*\s*"
+)
+_WRITES_PER_SECOND = (
+    r"(?:(?:writes?|posts?|messages?|uploads?|inserts?|events?)\s*(?:/|per)\s*s(?:ec(?:ond)?)?\b"
+    rf"|writes?\s*{_PER_SECOND})"
+)
 
 
 def _days_of(text: str) -> Fraction:
@@ -612,14 +701,44 @@ def _count(match: re.Match[str]) -> Fraction:
     return parse_count(match["q"])
 
 
-def _per_day_total(match: re.Match[str]) -> tuple[str, Fraction] | None:
-    """`10B messages/day` → writes per day; `1B requests a day` → total QPS; `1B views/day` is not a write."""
-    nouns = match["nouns"] or ""
-    if _READ_NOUNS.search(nouns):
+def _noun_kind(words: str) -> str:
+    """What an "N <words> a day" counts: `write`, `request` (reads + writes), or `other` (reads, bytes, users)."""
+    if _READ_NOUNS.search(words) or _SIZE_NOUNS.search(words) or _USER_NOUNS.search(words):
+        return "other"
+    return "request" if _REQUEST_NOUNS.search(words) else "write"
+
+
+def _writes_per_user(match: re.Match[str]) -> Fraction | tuple[str, None]:
+    """`20 posts per user per day`, `each user sends 40 messages a day`. Reads or requests per user are not
+    writes: the phrase is blocked (no later pattern reads it as a total) and listed as not understood."""
+    words = match["nouns"] if "nouns" in match.re.groupindex else match.group()
+    kind = _noun_kind(_USER_NOUNS.sub(" ", words or ""))  # "each user sends…": the user is not the noun counted
+    return parse_count(match["q"]) if kind == "write" else ("blocked", None)
+
+
+@dataclass(frozen=True)
+class _PerDay:
+    """An "N things a day" whose reading (per user or in total) waits for the DAU; see PER_USER_MAX."""
+
+    kind: str  # write or request
+    value: Fraction
+    total: bool  # said in total ("10B messages a day in total")
+
+
+def _per_day(match: re.Match[str]) -> tuple[str, _PerDay] | None:
+    """`10B messages/day` → writes; `1B requests a day` → reads + writes; `1B views/day` is neither."""
+    kind = _noun_kind(match["nouns"] or "")
+    if kind == "other":
         return None
-    if _REQUEST_NOUNS.search(nouns):
-        return "total_qps", parse_count(match["q"]) / SECONDS_PER_DAY
-    return "writes_per_day", parse_count(match["q"])
+    total = bool(match["pre"] or match["total"] or re.search(r"\b(?:total|overall)\b", match["nouns"] or "", re.I))
+    return "per_day", _PerDay(kind, parse_count(match["q"]), total)
+
+
+def _share(match: re.Match[str]) -> Fraction:
+    share = parse_ratio(f"{match['q']}%")
+    if share > 1:
+        raise UsageError(f"share: {match['q']}% is more than all the users", "write it like 10%")
+    return share
 
 
 @functools.cache
@@ -629,13 +748,34 @@ def _patterns() -> list[_Pattern]:
         # requests per second one server handles
         _p("server_qps", rf"{_COUNT}\s*{_PER_SECOND}\s*(?:per|/|on\s+(?:a|one|each))\s*{_SERVER}", _count),
         _p("server_qps", rf"\b{_SERVER}{_GAP}{_COUNT}\s*{_PER_SECOND}", _count),
-        # writes per user per day
-        _p("writes_per_user", rf"{_COUNT}\s+{_WORDS}{_PER}\s*{_USER}\s*(?:{_PER}\s*day\b|daily\b)", _count),
+        # requests or writes per second at peak (before the averages below)
+        _p("peak_write_qps", rf"{_COUNT}\s*{_WRITES_PER_SECOND}\s*{_AT_PEAK}", _count),
+        _p("peak_write_qps", rf"{_COUNT}\s*peak\s*{_WRITES_PER_SECOND}", _count),
+        _p("peak_write_qps", rf"{_PEAK_LEAD}{_COUNT}\s*{_WRITES_PER_SECOND}", _count),
+        _p("peak_total_qps", rf"{_COUNT}\s*{_PER_SECOND}\s*{_AT_PEAK}", _count),
+        _p("peak_total_qps", rf"{_COUNT}\s*peak\s*{_PER_SECOND}", _count),
+        _p("peak_total_qps", rf"{_PEAK_LEAD}{_COUNT}\s*{_PER_SECOND}", _count),
+        _p("peak_total_qps", rf"\bpeak\s*(?:qps|rps)\s*(?:of|=|:|is|at|around|about|~|\s)*{_COUNT}", _count),
+        # writes per user per day: "20 posts per user per day", "20 writes/user/day", "20 tweets per day each"
+        _p("writes_per_user", rf"{_COUNT}\s*{_NOUNS}{_PER_USER}\s*{_DAY}", _writes_per_user),
+        _p("writes_per_user", rf"{_COUNT}\s*{_NOUNS}{_DAY}\s*{_PER_USER}", _writes_per_user),
         _p(
             "writes_per_user",
             rf"\b(?:each|every|a|an|per|the average)\s+{_USER}{_GAP}{_COUNT}\s+{_WORDS}"
             rf"(?:{_PER}\s*day\b|daily\b)",
-            _count,
+            _writes_per_user,
+        ),
+        # a share of the users active daily ("1B users, 10% daily active"): DAU = users × share
+        _p(
+            "dau_share",
+            rf"(?P<q>{_FIGURE})\s*%\s*(?:of\s+(?:them|users|those|all\s+users|the\s+users|mau)\s+)?(?:are\s+)?"
+            r"(?:daily\s+active|active\s+daily|dau\b|daily\s+users\b|use\s+it\s+daily\b)",
+            _share,
+        ),
+        _p(
+            "dau_share",
+            rf"\b(?:dau|daily\s+active\s+users)\s*(?:is|are|=|:|of|~|about|around|\s)*(?P<q>{_FIGURE})\s*%",
+            _share,
         ),
         # daily active users
         _p(
@@ -644,6 +784,12 @@ def _patterns() -> list[_Pattern]:
             _count,
         ),
         _p("dau", rf"\b(?:dau|daily active users)\s*(?:of|=|:|is|are|at|around|about|~|\s)*{_COUNT}", _count),
+        _p(
+            "users",
+            rf"{_COUNT}\s*(?:(?:total|registered|monthly\s+active|active)\s+)?(?:users|accounts|members|subscribers"
+            r"|customers)\b|(?:" + _COUNT.replace("?P<q>", "?P<q2>") + r")\s*(?:mau\b|monthly\s+active\s+users\b)",
+            lambda m: parse_count(m["q"] or m["q2"]),
+        ),
         # write rates per second, and total requests per second
         _p(
             "writes_per_day",
@@ -654,9 +800,12 @@ def _patterns() -> list[_Pattern]:
         _p("writes_per_day", rf"{_COUNT}\s*writes?\s*{_PER_SECOND}", lambda m: parse_count(m["q"]) * SECONDS_PER_DAY),
         _p("total_qps", rf"{_COUNT}\s*{_PER_SECOND}", _count),
         _p("total_qps", rf"\b(?:qps|rps)\s*(?:of|=|:|is|at|around|about|~|\s)*{_COUNT}", _count),
-        # writes (or requests) per day in total
-        _p("per_day", rf"{_COUNT}\s+(?P<nouns>(?:[a-z]+\s+){{0,2}}?)(?:{_PER}\s*day\b|daily\b)", _per_day_total),
-        _p("per_day", rf"{_COUNT}\s+(?P<nouns>(?:[a-z]+)/)day\b", _per_day_total),
+        # writes (or requests) per day: per user or in total (decided once the DAU is known)
+        _p(
+            "per_day",
+            rf"(?P<pre>\b(?:a\s+)?total\s+(?:of\s+)?)?{_COUNT}\s*{_NOUNS}{_DAY}(?P<total>\s*{_TOTAL})?",
+            _per_day,
+        ),
         # read:write ratio
         _p(
             "read_ratio",
@@ -762,14 +911,16 @@ class TextParse:
     not_understood: tuple[str, ...]
 
 
-def parse_text(text: str) -> TextParse:
+def parse_text(text: str, dau: Fraction | None = None) -> TextParse:
     """The figures stated in free text, and the clauses with figures that were not understood (never guessed).
 
+    `dau`: a DAU stated outside the text (`--dau`), which decides how "N things a day" reads as it would in it.
     A figure stated twice with different values is a usage error naming both phrases.
     """
     text = _squeeze_spaces(text)
     taken = bytearray(len(text))  # 1 where a pattern took the character
     found: list[tuple[int, str, Stated]] = []
+    pending: list[tuple[int, int, str, object]] = []  # start, end, name, value: resolved once all is read
     for pattern in _patterns():
         for match in pattern.regex.finditer(text):
             if any(taken[match.start() : match.end()]):
@@ -782,10 +933,85 @@ def parse_text(text: str) -> TextParse:
                 continue
             name, value = outcome if isinstance(outcome, tuple) else (pattern.name, outcome)
             taken[match.start() : match.end()] = b"\x01" * (match.end() - match.start())
-            found.append((match.start(), name, Stated(value, repr(match.group().strip()))))
+            if name in _PENDING:
+                pending.append((match.start(), match.end(), name, value))
+            else:
+                found.append((match.start(), name, Stated(value, repr(match.group().strip()))))
+    found.sort(key=lambda item: item[0])
+    stated = merge(*({name: item} for _, name, item in found))
+    found += _resolve(text, pending, stated, dau, taken)
     found.sort(key=lambda item: item[0])
     stated = merge(*({name: item} for _, name, item in found))
     return TextParse(stated, _leftovers(text, taken))
+
+
+_PENDING = ("per_day", "users", "dau_share", "blocked")
+
+
+def _resolve(
+    text: str,
+    pending: list[tuple[int, int, str, object]],
+    stated: dict[str, Stated],
+    dau: Fraction | None,
+    taken: bytearray,
+) -> list[tuple[int, str, Stated]]:
+    """The figures that depend on others: DAU = users × a daily-active share, then each "N things a day" read
+    per user or in total (see PER_USER_MAX). What cannot be decided is given back to the not-understood list."""
+
+    def phrase(start: int, end: int) -> str:
+        return repr(text[start:end].strip())
+
+    def untake(start: int, end: int) -> None:
+        taken[start:end] = bytes(end - start)
+
+    resolved: list[tuple[int, str, Stated]] = []
+    users = [(start, end, value) for start, end, name, value in pending if name == "users"]
+    shares = [(start, end, value) for start, end, name, value in pending if name == "dau_share"]
+    population = dau if dau is not None else stated["dau"].value if "dau" in stated else None
+    if len({value for *_, value in users}) == 1 and len({value for *_, value in shares}) == 1:
+        (u_start, u_end, total_users), (s_start, s_end, share) = users[0], shares[0]
+        assert isinstance(total_users, Fraction) and isinstance(share, Fraction)
+        origin = f"{phrase(u_start, u_end)} × {phrase(s_start, s_end)}"
+        derived = Stated(total_users * share, origin, f"DAU {format_number(total_users * share)} = {origin}")
+        resolved.append((min(u_start, s_start), "dau", derived))
+        population = population if population is not None else derived.value
+    else:
+        for start, end, *_ in users + shares:
+            untake(start, end)
+        if population is None and users:  # not a DAU, but it says a day's count may be per user
+            population = min(value for *_, value in users)  # type: ignore[type-var]
+    for start, end, name, value in pending:
+        if name == "blocked":
+            untake(start, end)
+        if name != "per_day":
+            continue
+        assert isinstance(value, _PerDay)
+        reading = "total" if value.total or population is None else _reading(value.value, population)
+        origin = phrase(start, end)
+        if reading == "total" and value.kind == "write":
+            resolved.append((start, "writes_per_day", Stated(value.value, origin)))
+        elif reading == "total":
+            resolved.append((start, "total_qps", Stated(value.value / SECONDS_PER_DAY, origin)))
+        elif reading == "per_user" and value.kind == "write":
+            note = (
+                f"{origin} read per user a day: at most {PER_USER_MAX:,}, and as a total it would be under one a day"
+                f" per 1,000 of the {format_number(population)} users stated"
+            )
+            resolved.append((start, "writes_per_user", Stated(value.value, origin, note)))
+        else:
+            untake(start, end)
+    return resolved
+
+
+def _reading(count: Fraction, population: Fraction) -> str | None:
+    """`per_user`, `total`, or None (ambiguous) for "N things a day" beside a DAU: see PER_USER_MAX."""
+    per_user = count <= PER_USER_MAX
+    total = count >= population * TOTAL_MIN_SHARE
+    if per_user and not total:
+        return "per_user"
+    if total and not per_user:
+        return "total"
+    return None
 
 
 def _squeeze_spaces(text: str) -> str:

@@ -89,7 +89,7 @@ def nines() -> list[Downtime]:
 
 TIME_CONVERSIONS: tuple[tuple[str, str], ...] = (
     ("seconds in a day", f"{SECONDS_PER_DAY:,}"),
-    ("seconds in a month (30 days)", f"{SECONDS_PER_DAY * DAYS_PER_MONTH:,} (~2.5 M)"),
+    ("seconds in a month (30 days)", f"{SECONDS_PER_DAY * DAYS_PER_MONTH:,} (~2.6 M)"),
     ("seconds in a year (365 days)", f"{SECONDS_PER_DAY * DAYS_PER_YEAR:,} (~31.5 M)"),
     ("1 M requests a day", "~11.6 per second"),
     ("1 B requests a day", "~11.6 K per second"),
