@@ -194,3 +194,12 @@ def test_working_directory_that_is_the_user_dir_is_trusted(tmp_path):
     (home / ".env").write_text("A=home\n")
     config = load_config({"SDX_HOME": str(home)}, cwd=home)
     assert config.origin_of("A") == Origin(str(home / ".env"), trusted=True)
+
+
+def test_a_dotenv_line_that_is_not_name_value_is_one_sdx_warning(sdx, fake):
+    (sdx.home / ".env").write_text("SDX_MODEL=gpt-4o-mini\nthis line is not an assignment\n", encoding="utf-8")
+    result = sdx.call("ask", "--no-log", "Design a cache")
+    assert result.code == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        f"sdx: warning: line 2 of {sdx.home / '.env'} is not NAME=value; it was ignored"
+    ]

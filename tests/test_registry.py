@@ -166,6 +166,7 @@ def test_more_ollama_host_forms(host, url):
         ("not a host", "'not a host' is not a host name"),
         ("ftp://gpu-box", "the scheme must be http or https, not 'ftp'"),
         ("http://[::1", "the brackets around the IPv6 address do not match"),
+        ("http://", "there is no host name"),
     ],
 )
 def test_unusable_ollama_host_is_a_problem_only_when_ollama_is_used(tmp_path, host, reason):

@@ -112,10 +112,21 @@ def read_env_file(path: Path) -> dict[str, str]:
     if not path.is_file():
         return {}
     text = read_text_file(path) or ""
-    from dotenv import dotenv_values  # only paid for when a .env exists
+    from dotenv.parser import parse_stream  # only paid for when a .env exists
 
-    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
-    return {k: v for k, v in values.items() if v is not None}
+    values: dict[str, str] = {}
+    for binding in parse_stream(io.StringIO(text)):  # no ${VAR} interpolation: values are taken as written
+        if binding.error:
+            _warn(f"sdx: warning: line {binding.original.line} of {path} is not NAME=value; it was ignored")
+        elif binding.key is not None and binding.value is not None:
+            values[binding.key] = binding.value
+    return values
+
+
+def _warn(line: str) -> None:
+    from sdx.environment import current
+
+    print(line, file=current().stderr, flush=True)
 
 
 def _same_file(a: Path, b: Path) -> bool:

@@ -133,9 +133,10 @@ def normalise_ollama_host(host: str) -> str:
     ValueError (with the reason) for a value that is no address.
     """
     host = host.strip() or OLLAMA_DEFAULT_HOST
-    if "://" not in host:
+    with_scheme = "://" in host  # `http://` alone names no machine; `:11434` is Ollama's own "this machine"
+    if not with_scheme:
         host = "http://" + _bracket_bare_ipv6(host)
-    parts = _split_url(host, host_required=False)  # `:11434` is Ollama's own shorthand for "this machine"
+    parts = _split_url(host, host_required=with_scheme)
     hostname = parts.hostname or "localhost"
     if hostname in ("0.0.0.0", "::"):
         hostname = "localhost"
