@@ -207,7 +207,7 @@ def test_full_device_is_a_one_line_error(sdx, fake, tmp_path):
         ("missing/answer.md", "the directory {home}/missing does not exist"),
         ("a-file/answer.md", "{home}/a-file is not a directory"),
         ("folder", "-o folder is a directory"),
-        ("", "-o . is a directory"),
+        ("", "-o': needs a file name (-o notes.md)"),
     ],
 )
 def test_bad_path_is_a_usage_error_before_any_request(sdx, fake, path, said):

@@ -50,6 +50,15 @@ SharedContextOption = Annotated[
 ]
 
 
+def output_path_option(value: str | None) -> Path | None:
+    """`-o FILE` as a path; `-o ""` is refused here (as a Path it would quietly become the directory ".")."""
+    if value is None:
+        return None
+    if not value.strip():
+        raise typer.BadParameter("needs a file name (-o notes.md)")
+    return Path(value)
+
+
 def log_option(what: str) -> Any:
     return typer.Option("--log/--no-log", help=f"Store {what} in history (default: yes).")
 
@@ -84,7 +93,10 @@ def ask(
         int | None, typer.Option("--example", "-e", help="Ask built-in example N (see `sdx examples`).")
     ] = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Also save the answer's Markdown to this file.")
+        str | None,
+        typer.Option(
+            "--output", "-o", callback=output_path_option, help="Also save the answer's Markdown to this file."
+        ),
     ] = None,
     raw: RawOption = False,
     stream: Annotated[
