@@ -34,13 +34,30 @@ def capable_terminal() -> Iterator[None]:
         yield
 
 
+class TmuxScreen(pyte.HistoryScreen):
+    """A screen with a scrollback that, as tmux does by default (`scroll-on-clear`), copies its used rows into the
+    scrollback when it is cleared whole: ED 2, or ED 0 from the top-left corner."""
+
+    whole_clears = 0
+
+    def erase_in_display(self, how: int = 0, *args: object, **kwargs: object) -> None:
+        if how == 2 or (how == 0 and (self.cursor.x, self.cursor.y) == (0, 0)):
+            self.whole_clears += 1
+            used = [y for y in range(self.lines) if _row(self.buffer[y], self.columns)]
+            for y in range(used[-1] + 1 if used else 0):
+                row = pyte.screens.StaticDefaultDict(self.buffer[y].default)
+                row.update(self.buffer[y])
+                self.history.top.append(row)
+        super().erase_in_display(how, *args, **kwargs)
+
+
 class Terminal:
-    """A file for `Console` that feeds a pyte screen with a scrollback."""
+    """A file for `Console` that feeds a pyte screen with a scrollback, which behaves as tmux on a clear."""
 
     encoding = "utf-8"
 
     def __init__(self, width: int, height: int = HEIGHT) -> None:
-        self.screen = pyte.HistoryScreen(width, height, history=100_000)
+        self.screen = TmuxScreen(width, height, history=100_000)
         self.screen.set_mode(pyte.modes.LNM)  # LF also returns the carriage, as a tty's output does
         self.stream = pyte.Stream(self.screen)
 
@@ -91,9 +108,9 @@ def _row(line: dict, columns: int) -> str:
     return "".join(line[x].data for x in range(columns)).rstrip()  # a wide char's second cell holds ""
 
 
-def make_console(file: object, width: int) -> Console:
+def make_console(file: object, width: int, height: int = HEIGHT) -> Console:
     return Console(
-        file=file, force_terminal=True, width=width, height=HEIGHT, color_system="standard", legacy_windows=False
+        file=file, force_terminal=True, width=width, height=height, color_system="standard", legacy_windows=False
     )
 
 
@@ -262,6 +279,39 @@ def test_long_list_stays_live_until_the_next_block_then_is_printed_once() -> Non
         live.feed("\nNext paragraph.\n")
         assert sum("• item" in line for line in terminal.lines()) == 40  # printed, once
     assert_same(terminal.lines(), one_shot(answer, 70))
+
+
+TALL_LIST = "".join(f"- item {i:02} of a list taller than the screen\n" for i in range(1, 81))
+TALL_FENCE = "```\n" + "".join(f"line {i:02} of a code block taller than the screen\n" for i in range(1, 81)) + "```\n"
+
+
+@pytest.mark.parametrize("block", [TALL_LIST, TALL_FENCE], ids=["list", "fence"])
+@pytest.mark.parametrize("start", [0, 1, 12, 29], ids=lambda row: f"from-row-{row}")
+def test_block_taller_than_the_screen_is_in_the_scrollback_once(block: str, start: int) -> None:
+    """An 80-line block in a 30-row terminal, from the top-left corner (after `clear`) to the last row: the live
+    area shows its bottom lines, and nothing of it reaches the scrollback before it is printed, once."""
+    answer = block + "\nDone.\n"
+    terminal = Terminal(70, 30)
+    terminal.write("".join(f"$ earlier line {i}\n" for i in range(start)))
+    with fake_clock(0.03), LiveMarkdown(make_console(terminal, 70, 30)) as live:
+        for token in tokens_of(block):
+            live.feed(token)
+            assert terminal.scrollback() == [f"$ earlier line {i}" for i in range(len(terminal.scrollback()))]
+        live.feed("\nDone.\n")
+    assert_same(terminal.lines(), [f"$ earlier line {i}" for i in range(start)] + one_shot(answer, 70))
+    assert terminal.screen.whole_clears == 0
+
+
+def test_redraws_from_the_top_left_corner_never_clear_the_whole_screen() -> None:
+    """`clear; sdx ask …`: the live area's first row is the screen's. tmux copies the screen into the scrollback on
+    a whole-screen clear, so a redraw that erased with one would leave a copy of the live area there each time."""
+    answer = SECTION * 2
+    terminal = Terminal(80)
+    with fake_clock(0.03), LiveMarkdown(make_console(terminal, 80)) as live:
+        for token in tokens_of(answer):
+            live.feed(token)
+    assert terminal.screen.whole_clears == 0
+    assert_same(terminal.lines(), one_shot(answer, 80))
 
 
 @pytest.mark.parametrize(

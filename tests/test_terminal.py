@@ -11,6 +11,8 @@ import os
 import pty
 import re
 import select
+import shlex
+import shutil
 import signal
 import subprocess
 import termios
@@ -258,6 +260,16 @@ def test_failure_on_a_latin1_terminal_is_one_sentence(sdx, fake):
     assert "sdx: error:" in screen and "Traceback" not in screen
 
 
+def test_doctor_on_a_latin1_terminal_tells_a_pass_from_a_failure(sdx, fake):
+    """✓ and ✗ would both be "?" on a terminal that cannot show them."""
+    result = sdx.run_tty("doctor", env={"PYTHONIOENCODING": "latin-1", "NO_COLOR": "1"})
+    screen = result.stdout.decode("latin-1").replace("\r\n", "\n")
+    assert "\nok openrouter answers at " in "\n" + screen, screen
+    assert "\nFAIL openai: OPENAI_API_KEY is not set - export it" in "\n" + screen, screen  # "—" as "-"
+    assert "\nok default model gpt-4o-mini -> openrouter:" in "\n" + screen, screen
+    assert "?" not in screen
+
+
 # Ctrl-C on a real terminal -------------------------------------------------------------------------------------------
 
 
@@ -352,3 +364,33 @@ def drain(master: int) -> bytes:
     while select.select([master], [], [], 0.2)[0]:
         chunks.append(os.read(master, 65536))
     return b"".join(chunks)
+
+
+# tmux -------------------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+def test_tmux_scrollback_holds_each_line_of_a_block_taller_than_the_screen_once(sdx, fake):
+    """In tmux (its own defaults: `scroll-on-clear` is on), from the top-left corner as after `clear`, an answer
+    that is one 80-item list in a 30-row pane: a redraw that cleared the whole screen, or a live area that scrolled,
+    would leave copies of the items in the scrollback."""
+    fake.scenario.answer = "".join(f"- item {i:02} of the list\n" for i in range(1, 81)) + "\nDone.\n"
+    fake.scenario.chunk_size = 12
+    fake.scenario.delay_between = 0.01
+    server = ["tmux", "-L", f"sdx-test-{os.getpid()}-{id(fake)}", "-f", "/dev/null"]
+    command = shlex.join([*SDX, "ask", "Design a cache"]) + "; echo sdx-exited-$?; sleep 60"
+    tmux_env = {**sdx.env, "TERM": "xterm-256color"}
+    pane_size = ["-x", "100", "-y", "30"]
+    subprocess.run([*server, "new-session", "-d", *pane_size, "-c", str(sdx.home), command], env=tmux_env, check=True)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            pane = subprocess.run([*server, "capture-pane", "-p", "-S", "-", "-E", "-"], capture_output=True, text=True)
+            if "sdx-exited-" in pane.stdout:
+                break
+            time.sleep(0.2)
+    finally:
+        subprocess.run([*server, "kill-server"], capture_output=True)
+    assert "sdx-exited-0" in pane.stdout, pane.stdout
+    assert [pane.stdout.count(f"item {i:02} ") for i in range(1, 81)] == [1] * 80, pane.stdout
+    assert pane.stdout.count("Done.") == 1

@@ -7,10 +7,12 @@ from dataclasses import dataclass
 
 from sdx.commands.models_view import key_present
 from sdx.config import load_config
+from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError
 from sdx.model.client_errors import PROXY_VARIABLES, socks_missing, status_failure
 from sdx.model.probe import probe
 from sdx.model.registry import Provider, chosen_model_name, is_loopback, providers, resolve
+from sdx.terminal.render import fit_to_encoding
 
 
 @dataclass(frozen=True)
@@ -20,9 +22,12 @@ class Check:
     fix: str = ""
     status: ExitStatus = ExitStatus.OK
 
-    def line(self) -> str:
-        mark = "✓" if self.ok else "✗"
-        return f"{mark} {self.what}" + (f" — {self.fix}" if self.fix and not self.ok else "")
+    def line(self, marks: tuple[str, str] = ("✓", "✗")) -> str:
+        """The check as doctor prints it, after `marks[0]` when it passed and `marks[1]` when it failed."""
+        return f"{marks[not self.ok]} {self.what}" + (f" — {self.fix}" if self.fix and not self.ok else "")
+
+
+ASCII_MARKS = ("ok", "FAIL")  # for a terminal that cannot show ✓ and ✗: one stand-in for both would hide failures
 
 
 def missing_socks_support(provider: Provider, environ: Mapping[str, str]) -> Check | None:
@@ -111,6 +116,9 @@ def run_checks(environ: Mapping[str, str]) -> tuple[list[Check], ExitStatus]:
 
 def run_doctor(environ: Mapping[str, str]) -> int:
     checks, status = run_checks(environ)
+    stdout = current().stdout
+    encoding = getattr(stdout, "encoding", None)
+    marks = ("✓", "✗") if fit_to_encoding("✓✗", encoding) == "✓✗" else ASCII_MARKS
     for check in checks:
-        print(check.line())
+        print(fit_to_encoding(check.line(marks), encoding), file=stdout)  # "—" as "-", "→" as "->", "…" as "..."
     return int(status)

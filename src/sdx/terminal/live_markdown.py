@@ -4,8 +4,10 @@ The text is cut into top-level blocks (paragraph, heading, list, table, code fen
 parser Rich's `Markdown` uses. A block is finished once a later block has started, as seen by parsing the
 complete lines received so far: it is then rendered once with `Markdown` and printed for good above the live
 area. Only the last block, which may still grow, is live: redrawn at most `refresh_per_second` times a second
-in the live area (`_LiveArea`), cropped to its bottom lines so the live area never scrolls (lines scrolled out of
-a live area could not be redrawn, and would stay in the scrollback twice). Only this tail is ever parsed again.
+in the live area (`_LiveArea`), cropped to its bottom lines so that drawing it never scrolls the terminal (lines
+scrolled out of a live area could not be redrawn, and would stay in the scrollback twice): with the cursor's line
+below them, they fill the screen but its last line. Nor does a redraw ever clear the whole screen, which tmux would
+copy into the scrollback. Only this tail is ever parsed again.
 
 Printed piece by piece, the answer looks the same as `console.print(Markdown(answer, hyperlinks=False))` at the
 same width, blank lines between blocks included (see `_print_blocks`). Links show their target in brackets after
@@ -185,7 +187,8 @@ class _LiveArea:
     the cursor. So a key the user presses lands there: the `^C` that the terminal echoes wraps no line, and is
     erased with the area. To erase, the cursor goes up as many rows as the lines take at the terminal's current
     width (after a narrowing, a terminal that reflows, such as tmux, VTE or iTerm2, has rewrapped them) and
-    everything below is cleared.
+    everything below is cleared (see `erase`). Rows that a narrowing rewraps above the screen's top are in the
+    scrollback already, and stay there.
     """
 
     def __init__(self, console: Console) -> None:
@@ -201,13 +204,24 @@ class _LiveArea:
             self.console.show_cursor(True)
 
     def erase(self) -> None:
-        """Erases the lines drawn (`widths`), and anything typed on the cursor's line."""
+        """Erases the lines drawn (`widths`), and anything typed on the cursor's line.
+
+        The screen is cleared from the area's first row down, but from its second column (and that row's first
+        cell then): the area's first row may be the screen's first (after `clear`), and tmux takes a clear to the
+        screen's end from the top-left corner for a whole-screen clear, which (`scroll-on-clear`, on by default)
+        copies the screen into the scrollback: every redraw would leave a copy of the live area there.
+        """
         if not self.console.is_interactive:
             return
         columns = max(1, self.console.width)
         rows = sum(max(1, -(-width // columns)) for width in self.widths)
-        erase = Control(ControlType.CARRIAGE_RETURN, *([(ControlType.CURSOR_UP, rows)] if rows else []))
-        erase.segment = Segment(erase.segment.text + "\x1b[J", None, erase.segment.control)  # to the screen's end
+        erase = Control(
+            ControlType.CARRIAGE_RETURN,
+            *([(ControlType.CURSOR_UP, rows)] if rows else []),
+            (ControlType.CURSOR_FORWARD, 1),
+        )
+        # to the screen's end, then the row's start to the cursor, and back to the row's start
+        erase.segment = Segment(erase.segment.text + "\x1b[J\x1b[1K\r", None, erase.segment.control)
         self.console.control(erase)
 
     def draw(self, lines: list[list[Segment]]) -> list[int]:
