@@ -6,13 +6,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from sdx.commands.conversations import earlier_conversation, open_history
+from sdx.commands.conversations import conversation_and_target, earlier_conversation, open_history
 from sdx.config import Config
 from sdx.domain import prompts
-from sdx.domain.conversation import Conversation, Turn, title_from
+from sdx.domain.conversation import Turn
 from sdx.environment import current
 from sdx.errors import UsageError
-from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.model.registry import Target
 from sdx.terminal.render import Spinner, say
 from sdx.turn import TurnOptions, run_turn
 
@@ -111,16 +111,6 @@ def with_estimates(asked: Question, enabled: bool) -> Question:
     return Question(asked.question, f"{asked.context}\n\n{facts}" if asked.context else facts)
 
 
-def new_conversation(kind: str, model_name: str, question: str) -> Conversation:
-    return Conversation(
-        kind=kind,
-        model=model_name,
-        system_prompt=prompts.SYSTEM_PROMPT,
-        prompt_version=prompts.SYSTEM_PROMPT_VERSION,
-        title=title_from(question),
-    )
-
-
 def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None:
     if (options.continue_last or options.conversation_id) and options.example is not None:
         raise UsageError("--example starts a new conversation; it cannot be combined with -C or --cid")
@@ -135,13 +125,7 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
             conversation_id=options.conversation_id,
             start_hint='sdx ask "Design a URL shortener"',
         )
-        model_name = options.model or (conversation.model if conversation else chosen_model_name(None, config))
-        target = resolve(model_name, config)
-        if conversation is None:
-            conversation = new_conversation("ask", model_name, asked.question)
-        else:
-            conversation.system_prompt = prompts.SYSTEM_PROMPT  # follow-ups use today's prompt; turns keep versions
-            conversation.prompt_version = prompts.SYSTEM_PROMPT_VERSION
+        conversation, target = conversation_and_target(conversation, options.model, config, "ask")
         turn_options = TurnOptions(
             raw=options.raw,
             stream=options.stream,

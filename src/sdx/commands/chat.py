@@ -17,13 +17,17 @@ from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from sdx.commands.conversations import earlier_conversation, open_history
+from sdx.commands.conversations import (
+    conversation_and_target,
+    earlier_conversation,
+    new_conversation,
+    open_history,
+)
 from sdx.config import Config
-from sdx.domain import prompts
 from sdx.domain.conversation import COMPLETE, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
-from sdx.model.registry import Target, chosen_model_name, resolve
+from sdx.model.registry import Target, resolve
 from sdx.terminal.render import sanitize_for_terminal, say, stdout_is_terminal
 from sdx.turn import Interrupted, TurnOptions, run_turn
 
@@ -98,24 +102,14 @@ def start_session(options: ChatOptions, config: Config, history: History | None,
         conversation_id=options.conversation_id,
         start_hint="sdx chat",
     )
-    model_name = options.model or (conversation.model if conversation else chosen_model_name(None, config))
-    target = resolve(model_name, config)
-    if conversation is None:
-        conversation = new_conversation(model_name)
-    else:
-        conversation.system_prompt = prompts.SYSTEM_PROMPT  # follow-ups use today's prompt; turns keep versions
-        conversation.prompt_version = prompts.SYSTEM_PROMPT_VERSION
-        say(f"sdx: continuing “{conversation.title}” ({_count(len(conversation.turns), 'turn')}, {model_name})")
+    continuing = conversation is not None
+    conversation, target = conversation_and_target(conversation, options.model, config, "chat")
+    if continuing:
+        say(f"sdx: continuing “{conversation.title}” ({_count(len(conversation.turns), 'turn')}, {target.name})")
     turn_options = TurnOptions(
         raw=options.raw, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens
     )
     return ChatSession(config, conversation, target, (options.context or "").strip(), turn_options, store)
-
-
-def new_conversation(model_name: str) -> Conversation:
-    return Conversation(
-        kind="chat", model=model_name, system_prompt=prompts.SYSTEM_PROMPT, prompt_version=prompts.SYSTEM_PROMPT_VERSION
-    )
 
 
 # the two ways of reading messages
@@ -299,7 +293,7 @@ def set_context(session: ChatSession, text: str) -> None:
 
 
 def fresh_conversation(session: ChatSession, _argument: str) -> None:
-    session.conversation = new_conversation(session.target.name)
+    session.conversation = new_conversation("chat", session.target.name)
     cleared = " (context cleared)" if session.context else ""
     session.context = ""
     say(f"sdx: new conversation with {session.target.name}{cleared}")

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from sdx.config import Config
+from sdx.domain import prompts
+from sdx.domain.conversation import Conversation
 from sdx.errors import SdxError, UsageError
+from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.terminal.render import say
 
 if TYPE_CHECKING:
-    from sdx.domain.conversation import Conversation
     from sdx.store.history import History
 
 
@@ -56,3 +59,26 @@ def earlier_conversation(
     if latest is None:
         raise UsageError("there is no earlier conversation to continue", f"start one: {start_hint}")
     return history.load(latest)
+
+
+def new_conversation(kind: str, model_name: str) -> Conversation:
+    """A new conversation on today's answering system prompt (titled by the store from its first question)."""
+    return Conversation(
+        kind=kind, model=model_name, system_prompt=prompts.SYSTEM_PROMPT, prompt_version=prompts.SYSTEM_PROMPT_VERSION
+    )
+
+
+def conversation_and_target(
+    earlier: Conversation | None, model: str | None, config: Config, kind: str
+) -> tuple[Conversation, Target]:
+    """The conversation to answer in, and the model: `--model`, else the earlier conversation's, else the default.
+
+    An earlier conversation goes on with today's system prompt (each stored turn keeps the version it had).
+    """
+    model_name = model or (earlier.model if earlier else chosen_model_name(None, config))
+    target = resolve(model_name, config)
+    if earlier is None:
+        return new_conversation(kind, model_name), target
+    earlier.system_prompt = prompts.SYSTEM_PROMPT
+    earlier.prompt_version = prompts.SYSTEM_PROMPT_VERSION
+    return earlier, target
