@@ -255,3 +255,17 @@ def test_a_reader_that_goes_away_mid_answer_is_an_interrupted_turn_unless_the_co
     else:
         assert turn.status == "interrupted" and turn.error == "the reader of the output went away"
         assert 0 < len(turn.answer) < len(fake.scenario.answer)
+
+
+def test_the_context_budget_is_a_setting(sdx, fake):
+    sdx.write_config("context_tokens = 2000\n" + sdx.config_file.read_text())
+    fake.scenario.answer = "y" * 2400  # ~600 tokens a turn, the system prompt ~650
+    for args in (["Design a URL shortener"], ["-C", "first follow-up"], ["-C", "second follow-up"]):
+        assert sdx.call("ask", *args).code == 0
+    result = sdx.call("ask", "-C", "third follow-up")
+    assert "left out the 1 oldest follow-up turn to fit the context" in result.stderr
+    sent = [m["content"] for m in fake.chat_requests()[-1].body["messages"] if m["role"] == "user"]
+    assert sent == ["Design a URL shortener", "second follow-up", "third follow-up"]
+    sdx.write_config("context_tokens = 10\n")
+    bad = sdx.call("ask", "hi")
+    assert bad.code == 3 and "context_tokens must be a whole number of tokens from 1000" in bad.stderr

@@ -58,6 +58,7 @@ class Config:
     timeout: float = DEFAULT_TIMEOUT
     max_input_kb: int = DEFAULT_MAX_INPUT_KB
     log: bool = True  # store turns in the history database
+    context_tokens: int | None = None  # the budget for a follow-up's messages; None: by provider (sdx.turn)
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     env_origins: Mapping[str, Origin] = field(default_factory=dict)  # variables from a .env file; others: environment
@@ -212,7 +213,7 @@ def _setting_error(path: Path, name: str, problem: str, example: str) -> ConfigE
 
 def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Validate the config file's tables into the keyword arguments of `Config`."""
-    known = {"default_model", "timeout", "max_input_kb", "log", "providers", "aliases"}
+    known = {"default_model", "timeout", "max_input_kb", "log", "context_tokens", "providers", "aliases"}
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"in {path}: unknown setting {unknown[0]!r}", f"known settings: {', '.join(sorted(known))}")
@@ -229,6 +230,11 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
             raise _setting_error(path, "max_input_kb", problem, str(DEFAULT_MAX_INPUT_KB))
     if "log" in data:
         out["log"] = _expect(data["log"], bool, "log", path)
+    if "context_tokens" in data:
+        out["context_tokens"] = _expect(data["context_tokens"], int, "context_tokens", path)
+        if not 1_000 <= out["context_tokens"] <= 10_000_000:
+            problem = f"must be a whole number of tokens from 1000 to 10000000 (got {out['context_tokens']})"
+            raise _setting_error(path, "context_tokens", problem, "32000")
     out["providers"] = _parse_providers(data.get("providers", {}), path)
     aliases = _expect(data.get("aliases", {}), dict, "[aliases]", path)
     out["aliases"] = {k: _expect(v, str, f"aliases.{k}", path) for k, v in aliases.items()}

@@ -132,6 +132,7 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
             timeout=options.timeout or config.timeout,
             max_tokens=options.max_tokens,
             output=options.output,
+            context_tokens=config.context_tokens,
         )
         store = history if logging else None
         turn = run_turn(conversation, Turn(asked.question, asked.context), target, turn_options, store)

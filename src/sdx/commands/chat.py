@@ -107,7 +107,10 @@ def start_session(options: ChatOptions, config: Config, history: History | None,
     if continuing:
         say(f"sdx: continuing “{conversation.title}” ({_count(len(conversation.turns), 'turn')}, {target.name})")
     turn_options = TurnOptions(
-        raw=options.raw, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens
+        raw=options.raw,
+        timeout=options.timeout or config.timeout,
+        max_tokens=options.max_tokens,
+        context_tokens=config.context_tokens,
     )
     return ChatSession(config, conversation, target, (options.context or "").strip(), turn_options, store)
 

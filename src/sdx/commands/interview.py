@@ -295,7 +295,13 @@ class Interview:
         self.pasted.clear()
         env = current()
         try:
-            run_turn(self.conversation, turn, self.target, TurnOptions(timeout=self.config.timeout), self.history)
+            run_turn(
+                self.conversation,
+                turn,
+                self.target,
+                TurnOptions(timeout=self.config.timeout, context_tokens=self.config.context_tokens),
+                self.history,
+            )
         except Interrupted as exc:
             if exc.status != ExitStatus.INTERRUPTED or not env.stdin_isatty:
                 raise
