@@ -210,6 +210,13 @@ def test_a_grade_invalid_twice_fails_in_one_line_and_keeps_the_transcript(sdx: S
     assert stored_interview(sdx).meta["grade_status"] == "graded"
     assert len(fake.interviewer_requests()) == 2  # nothing was asked of the interviewer again
 
+    # a regrade that fails leaves that grade as it was
+    fake.grades.extend(["no JSON", "no JSON either"])
+    failed = sdx.call("interview", "--regrade", stored.id[:10])
+    assert failed.code == 4 and "sdx: the earlier grade is kept" in failed.stderr
+    kept = stored_interview(sdx).meta
+    assert kept["grade_status"] == "graded" and kept["grade"]["recommendation"] == "strong hire"
+
 
 def test_a_server_that_rejects_response_format_is_asked_without_it_and_remembered(
     sdx: Sdx, fake: GradingServer

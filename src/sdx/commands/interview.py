@@ -408,6 +408,11 @@ def _regrade_hint(conversation: Conversation) -> str:
 
 
 def _keep(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
+    """Store the outcome of grading. A failed regrade leaves an earlier grade as it was: only a new grade replaces
+    a grade."""
+    if status == NOT_GRADED and conversation.meta.get("grade_status") == GRADED:
+        say("sdx: the earlier grade is kept")
+        return
     conversation.meta.update(grade_status=status, grade=grade, grade_raw=raw)
     store_meta(conversation, history)
 
