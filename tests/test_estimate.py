@@ -622,3 +622,25 @@ def test_an_average_qps_beside_a_peak_factor_stays_the_average(text):
 def test_an_average_and_a_peak_qps_together_are_contradictory():
     with pytest.raises(UsageError, match="contradictory figures"):
         est.merge(parse_text("100k QPS, peak 300k QPS").stated)
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        ("10B messages/day, 1 KB each, keep 1 year, -5 replicas", "'-5 replicas'"),
+        ("-20 KB per message, 10B messages/day", "'-20 KB'"),
+        ("keep -5 years, 10B messages/day, 1 KB each", "'-5 years'"),
+        ("peak -3x, 10B messages/day", "'-3x'"),
+        ("50M DAU, −20 posts per user per day", "'−20 posts'"),
+    ],
+)
+def test_a_negative_figure_in_text_is_refused_not_read_as_positive(text, named):
+    with pytest.raises(UsageError) as refused:
+        est.parse_text(text)
+    assert refused.value.what.startswith(f"{named}: a quantity must be more than zero")
+    assert est.estimate_from_text(text) is None
+
+
+def test_a_list_dash_or_a_range_is_no_minus_sign():
+    parsed = est.parse_text("- 50M DAU\n- 20 posts per user per day\n- 5-10 KB each")
+    assert {"dau", "writes_per_user"} <= set(parsed.stated)  # no minus sign read anywhere

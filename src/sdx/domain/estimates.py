@@ -918,6 +918,8 @@ def parse_text(text: str, dau: Fraction | None = None) -> TextParse:
     A figure stated twice with different values is a usage error naming both phrases.
     """
     text = _squeeze_spaces(text)
+    if negative := _NEGATIVE_FIGURE.search(text):  # the patterns read digits only: "-5 replicas" would become 5
+        raise UsageError(f"{negative.group()!r}: a quantity must be more than zero", "state it without a minus sign")
     taken = bytearray(len(text))  # 1 where a pattern took the character
     found: list[tuple[int, str, Stated]] = []
     pending: list[tuple[int, int, str, object]] = []  # start, end, name, value: resolved once all is read
@@ -946,6 +948,8 @@ def parse_text(text: str, dau: Fraction | None = None) -> TextParse:
 
 
 _PENDING = ("per_day", "users", "dau_share", "blocked")
+# a minus sign stuck to a figure ("-5 replicas", "(-20 KB"), not a range ("5-10") nor a list's dash ("- 50M DAU")
+_NEGATIVE_FIGURE = re.compile(r"(?<![\w.])[-−]\d[\d,.]*(?:\s?[a-z%]+)?", re.IGNORECASE)
 
 
 def _resolve(
