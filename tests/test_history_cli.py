@@ -107,6 +107,8 @@ def test_an_empty_history_prints_nothing_on_stdout(user):
     assert user.call("history", "--json").out == "[]\n"
     missing = user.call("history", "-q", "kafka")
     assert (missing.code, missing.out, missing.stderr) == (0, "", "sdx: no conversation matches 'kafka'\n")
+    interviews = user.call("history", "--kind", "interview")
+    assert (interviews.code, interviews.stderr) == (0, "sdx: no interview conversations yet\n")
 
 
 def test_search_prints_the_matches_with_a_snippet(user, seed):

@@ -35,7 +35,8 @@ def print_history(query: str | None, kind: str | None, limit: int, as_json: bool
         out.write(json.dumps([summary_json(summary) for summary in summaries], indent=2, ensure_ascii=False) + "\n")
         return
     if not summaries:
-        say(f"sdx: no conversation matches {query!r}" if query else "sdx: no conversations yet")
+        what = f"{kind} conversations" if kind else "conversations"
+        say(f"sdx: no {what.removesuffix('s')} matches {query!r}" if query else f"sdx: no {what} yet")
         return
     out.write("".join(line + "\n" for line in history_table(summaries, short_ids(ids), graded=kind == "interview")))
 
