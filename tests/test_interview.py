@@ -214,6 +214,7 @@ def test_a_grade_invalid_twice_fails_in_one_line_and_keeps_the_transcript(sdx: S
     fake.grades.extend(["no JSON", "no JSON either"])
     failed = sdx.call("interview", "--regrade", stored.id[:10])
     assert failed.code == 4 and "sdx: the earlier grade is kept" in failed.stderr
+    assert "; the earlier grade stands — " in failed.stderr
     kept = stored_interview(sdx).meta
     assert kept["grade_status"] == "graded" and kept["grade"]["recommendation"] == "strong hire"
 

@@ -373,9 +373,10 @@ def grade_interview(conversation: Conversation, target: Target, history: History
             raw = ask_grader(target, messages, timeout)
             grade = rubric.parse_grade(raw)
     except rubric.GradeInvalid as second:
+        outcome = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
         _keep(conversation, history, NOT_GRADED, None, raw)
         raise SdxError(
-            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); not graded",
+            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {outcome}",
             f"the transcript and the grader's text are kept; {_regrade_hint(conversation)} (try a larger model)",
             ExitStatus.PROVIDER,
         ) from None
