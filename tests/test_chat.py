@@ -196,7 +196,7 @@ def test_piped_questions_onto_a_terminal_are_rendered_with_a_footer(sdx, fake):
     out = result.stdout.decode()
     assert "<!--" not in out and "**" not in out and "p99 < 20 ms" in out  # rendered, no markers
     assert "› Design a URL shortener\n" in result.stderr
-    footer = "openai/gpt-4o-mini · 50 in / 54 out · first token "
+    footer = "gpt-4o-mini · 50 in / 54 out · first token "
     assert result.stderr.count(footer) == 1
     assert result.stderr.rstrip().endswith(" tokens/s")  # the footer is the last line; no cost was reported
 

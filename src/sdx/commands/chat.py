@@ -245,22 +245,20 @@ def footer(turn: Turn, target: Target) -> None:
     env = current()
     if not env.stderr_isatty:
         return
-    line = sanitize_for_terminal(footer_text(turn, target))
-    say(line if env.no_color else f"\x1b[2m{line}\x1b[0m")
+    say(sanitize_for_terminal(footer_text(turn, target)), dim=True)
 
 
 def footer_text(turn: Turn, target: Target) -> str:
     approx = "~" if turn.tokens_estimated else ""
-    parts = [turn.model_id or target.model_id]
+    parts = [target.name]  # as `sdx ask`'s summary: the model as the user named it
     parts.append(f"{approx}{turn.prompt_tokens or 0:,} in / {approx}{turn.completion_tokens or 0:,} out")
     if turn.time_to_first_token is not None:
         parts.append(f"first token {turn.time_to_first_token:.1f}s")
         streaming = (turn.duration or 0) - turn.time_to_first_token
         if turn.completion_tokens and streaming > 0:
             parts.append(f"{turn.completion_tokens / streaming:.0f} tokens/s")
-    cost = getattr(turn, "cost", None)  # set when the provider reports one (OpenRouter)
-    if cost is not None:
-        parts.append(f"${cost:.4f}")
+    if turn.cost is not None:  # when the provider reports one (OpenRouter)
+        parts.append(f"${turn.cost:.4f}")
     return " · ".join(parts)
 
 
