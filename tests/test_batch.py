@@ -454,3 +454,17 @@ def test_a_model_name_from_the_server_cannot_break_out_of_the_trailer_comment(sd
     text = (guide(sdx) / "01-design-a-url-shortener.md").read_text()
     assert "<!-- sdx batch: model=evil--__h1_x_/h1_; date=" in text
     assert text.count("-->") == 1
+
+
+def test_the_eta_is_the_pace_so_far_even_when_answers_land_together():
+    import io
+
+    from sdx.commands.batch import Progress
+    from sdx.environment import Environment, installed
+
+    env = Environment(stdin=None, stdout=io.StringIO(), stderr=io.StringIO(), monotonic=lambda: 100.0)
+    with installed(env):
+        progress = Progress(10)
+        assert progress._eta() == "-:--:--"
+        progress._started, progress.finished = 40.0, 2  # two answers after 60 s, landing together
+        assert progress._eta() == "0:04:00"  # 30 s each, 8 to go

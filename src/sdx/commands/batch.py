@@ -418,11 +418,14 @@ class Progress:
         self.terminal = current().stderr_isatty
         self._bar: Any = None
         self._task: Any = None
+        self._started = 0.0
 
     def __enter__(self) -> Progress:
         if self.terminal:
-            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+            from rich.progress import BarColumn, MofNCompleteColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
+
+            self._started = current().monotonic()
 
             self._bar = Bar(
                 TextColumn("Answering"),
@@ -430,14 +433,13 @@ class Progress:
                 MofNCompleteColumn(),
                 TextColumn("· {task.fields[failed]} failed · {task.fields[tokens]} tokens ·"),
                 TimeElapsedColumn(),
-                TextColumn("· ETA"),
-                TimeRemainingColumn(),
+                TextColumn("· ETA {task.fields[eta]}"),
                 console=console(stderr=True),
                 redirect_stdout=False,
                 redirect_stderr=False,
             )
             self._bar.start()
-            self._task = self._bar.add_task("batch", total=self.total, failed=0, tokens=0)
+            self._task = self._bar.add_task("batch", total=self.total, failed=0, tokens=0, eta="-:--:--")
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -467,7 +469,16 @@ class Progress:
 
     def _update(self) -> None:
         if self._bar is not None:
-            self._bar.update(self._task, completed=self.finished, failed=self.failed, tokens=self.tokens)
+            eta = self._eta()
+            self._bar.update(self._task, completed=self.finished, failed=self.failed, tokens=self.tokens, eta=eta)
+
+    def _eta(self) -> str:
+        """The time left at the pace so far (the mean time per finished question). Rich's own estimate divides by
+        the span between its first and last samples, which is near zero when concurrent answers land together."""
+        if not self.finished:
+            return "-:--:--"
+        seconds = round((current().monotonic() - self._started) / self.finished * (self.total - self.finished))
+        return f"{seconds // 3600}:{seconds // 60 % 60:02}:{seconds % 60:02}"
 
 
 # ---------------------------------------------------------------------------------------------------------------
