@@ -323,3 +323,31 @@ def test_openai_organization_and_project_go_only_to_openai(sdx, fake):
     assert to_openrouter["authorization"] == f"Bearer {OPENROUTER_KEY}"
     assert to_openai["openai-organization"] == "org-private" and to_openai["openai-project"] == "proj-private"
     assert to_openai["authorization"] == "Bearer sk-openai-test-0123456789"
+
+
+def test_a_retryable_error_event_before_the_first_token_is_retried(sdx, fake):
+    """A 502 sent as the stream's first event is the provider failing before the answer: retried like an HTTP 502
+    (the back-off recorded, never slept), and the answer of the next attempt is the one printed."""
+    from tests.runner import SLEPT
+
+    served: list[int] = []
+    stream = fake._stream
+
+    def once_failing(handler, body):
+        served.append(1)
+        fake.scenario.error_chunk_after = 0 if len(served) == 1 else None
+        stream(handler, body)
+
+    fake._stream = once_failing
+    result = sdx.call("ask", "Design a cache")
+    assert result.code == 0, result.stderr
+    assert result.stdout == ANSWER.encode()
+    assert "sdx: server error (502) before the answer began; retry 1/3 in 0s" in result.stderr
+    assert SLEPT == [0.5] and len(fake.chat_requests()) == 2
+
+
+def test_a_refusal_event_before_the_first_token_is_not_retried(sdx, fake):
+    fake.scenario.error_chunk_after = 0
+    fake.scenario.stream_error = {"message": "Insufficient credits", "code": 402}
+    assert sdx.call("ask", "Design a cache").code == PROVIDER
+    assert len(fake.chat_requests()) == 1

@@ -21,6 +21,8 @@ from sdx.environment import current
 from sdx.errors import SdxError
 from sdx.model import debug
 from sdx.model.client_errors import (
+    BACKOFF_BASE,
+    BACKOFF_CAP,
     empty_answer,
     explain_failure,
     explain_interruption,
@@ -202,23 +204,47 @@ def answer_deltas(
 ) -> Iterator[str]:
     """Yield the answer's text as it arrives. Raises SdxError for every failure it can explain."""
     client = make_client(request.target, request.timeout)
-    response = open_response(client, request, on_wait)
-    if not request.stream:
-        yield from _whole_answer(response, stats, request)
-        return
-    try:
-        yield from _streamed_answer(response, stats, request)
-    finally:
-        response.close()
+    attempt = 0
+    while True:
+        response = open_response(client, request, on_wait)
+        if not request.stream:
+            yield from _whole_answer(response, stats, request)
+            return
+        try:
+            yield from _streamed_answer(response, stats, request, may_retry=attempt < request.retries)
+            return
+        except _RetryableEvent as event:  # a 429/5xx sent as the stream's first event: retried as an HTTP one is
+            attempt += 1
+            delay = min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_CAP)
+            on_wait(f"{event.reason} before the answer began; retry {attempt}/{request.retries} in {delay:.0f}s", delay)
+            current().sleep(delay)
+        finally:
+            response.close()
 
 
-def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest) -> Iterator[str]:
+class _RetryableEvent(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _retryable_status(error: object) -> int | None:
+    code = error.get("code") if isinstance(error, dict) else None
+    if isinstance(code, str) and code.isdigit():
+        code = int(code)
+    return code if isinstance(code, int) and (code == 429 or 500 <= code <= 504) else None
+
+
+def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest, may_retry: bool) -> Iterator[str]:
     http = _http_library(response)
     lines = response.iter_lines()
     try:
         yield from _read_events(lines, stats)
     except _ErrorEvent as event:
         if stats.chunks == 0:
+            status = _retryable_status(event.error)
+            if may_retry and status is not None:
+                raise _RetryableEvent("rate limited (429)" if status == 429 else f"server error ({status})") from None
             raise explain_stream_error(event.error, request.target, request) from None
         raise explain_interruption(stream_error_reason(event.error, request.target), stats.tokens) from None
     except _StreamBroke as broke:
