@@ -356,7 +356,7 @@ def grade_interview(conversation: Conversation, target: Target, history: History
     minutes = float(meta.get("minutes", rubric.STANDARD_MINUTES))  # type: ignore[arg-type]
     messages = [
         {"role": "system", "content": rubric.grader_prompt(level, hints)},
-        {"role": "user", "content": rubric.grading_request_text(conversation.title, level, minutes, hints, text)},
+        {"role": "user", "content": rubric.grading_request_text(level, minutes, hints, text)},
     ]
     warn_if_too_long(messages, target)
     raw = ""

@@ -473,7 +473,8 @@ def transcript(question: str, turns: list[tuple[str, str, str]]) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
-def grading_request_text(question: str, level: str, minutes: float, hints: int, text: str) -> str:
+def grading_request_text(level: str, minutes: float, hints: int, text: str) -> str:
+    """The grading request's user message: the transcript (which opens with the question) and what to grade it as."""
     return (
         f"Grade this {_minutes_text(minutes)}-minute mock interview for a {level} role "
         f"(hints used: {hints}).\n\n--- transcript ---\n{text}--- end of transcript ---"

@@ -187,7 +187,7 @@ class History:
                 # with WAL, NORMAL keeps every committed turn through a crash of sdx; only a power cut may lose the
                 # last one. It saves a disk sync per write (~8 ms an answer in `sdx batch`).
                 db.execute("PRAGMA synchronous=NORMAL")
-                version = _migrate(db, path)
+                version = _migrate(db)
         except BaseException:
             db.close()
             raise
@@ -488,7 +488,7 @@ def _use_wal(db: sqlite3.Connection) -> None:
             time.sleep(0.01)  # a lock held by another process: real time, not the environment's clock
 
 
-def _migrate(db: sqlite3.Connection, path: Path) -> int:
+def _migrate(db: sqlite3.Connection) -> int:
     """Bring the database to SCHEMA_VERSION in one transaction; returns the version found (newer stays newer)."""
     version = db.execute("PRAGMA user_version").fetchone()[0]
     if version >= SCHEMA_VERSION:
