@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import errno
-import functools
 import gc
-import os
 import signal
 import sys
-from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -357,13 +354,9 @@ def _dispatch(argv: list[str]) -> int:
         return exc.status
     except typer.Exit as exc:
         return exc.exit_code
-    except ReaderGone:  # `sdx … | head`: stop quietly, like any Unix filter
-        _silence_stdout()
-        return ExitStatus.OK
-    except SystemExit as exc:  # typer's completion callbacks exit by themselves
-        if _is_closed_pipe(exc.__context__):  # Typer's own exit 1 when help text met a closed pipe
-            _silence_stdout()
-            return ExitStatus.OK
+    except SystemExit as exc:  # typer's completion callbacks exit by themselves, and so does Typer on a closed pipe
+        if isinstance(exc.__context__, OSError):  # `sdx … | head`: exit 1 from Typer; quiet 0 from sdx, like any filter
+            return _output_failure(exc.__context__)
         return exc.code if isinstance(exc.code, int) else ExitStatus.OK if exc.code is None else ExitStatus.ERROR
     except OSError as exc:
         return _output_failure(exc)
@@ -382,13 +375,13 @@ def _dispatch(argv: list[str]) -> int:
 
 def _output_failure(exc: OSError) -> int:
     """A write to stdout that failed: the reader left (quiet, 0), or a full disk (one line, 2); else a bug."""
+    from sdx.terminal.render import detach_stdout, write_failure
+
     if _is_closed_pipe(exc):
-        _silence_stdout()
+        detach_stdout()  # so that the interpreter's last flush does not complain either
         return ExitStatus.OK
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return _unexpected(exc)
-    from sdx.terminal.render import detach_stdout, write_failure
-
     detach_stdout()
     _say(write_failure("stdout", exc).line())
     return ExitStatus.USAGE
@@ -401,8 +394,8 @@ def _unexpected(exc: BaseException) -> int:
     return ExitStatus.ERROR
 
 
-def _is_closed_pipe(exc: BaseException | None) -> bool:
-    return isinstance(exc, BrokenPipeError) or (isinstance(exc, OSError) and exc.errno == errno.EPIPE)
+def _is_closed_pipe(exc: OSError) -> bool:
+    return isinstance(exc, BrokenPipeError) or exc.errno == errno.EPIPE
 
 
 def main() -> None:
@@ -458,42 +451,3 @@ def _print_traceback_if_debugging() -> None:
         import traceback
 
         print(redact(traceback.format_exc()), file=current().stderr, end="")
-
-
-def _silence_stdout() -> None:
-    """Point stdout at /dev/null so the interpreter's final flush does not complain about the closed pipe."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):  # not a real file descriptor (in-process tests)
-        pass
-
-
-class ReaderGone(Exception):
-    """stdout's reader went away. Raised instead of the BrokenPipeError, which Typer would turn into exit 1."""
-
-
-def _quiet_when_the_reader_goes(callback: Callable[..., Any]) -> Callable[..., Any]:
-    @functools.wraps(callback)  # Typer reads the parameters through __wrapped__
-    def command(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return callback(*args, **kwargs)
-        except BrokenPipeError:
-            raise ReaderGone from None
-
-    return command
-
-
-def _wrap_commands(typer_app: typer.Typer) -> None:
-    for info in typer_app.registered_commands:
-        if info.callback is not None:
-            info.callback = _quiet_when_the_reader_goes(info.callback)
-    for group in typer_app.registered_groups:
-        if group.typer_instance is not None:
-            callback = group.typer_instance.registered_callback
-            if callback is not None and callback.callback is not None:  # `sdx history` lists from its callback
-                callback.callback = _quiet_when_the_reader_goes(callback.callback)
-            _wrap_commands(group.typer_instance)
-
-
-_wrap_commands(app)  # after every command above is registered
