@@ -44,9 +44,13 @@ class SdxError(Exception):
         self.fix = fix
         self.status = status
 
+    def sentence(self) -> str:
+        """What happened and, when known, how to fix it: `<what> — <fix>`."""
+        return redact(f"{self.what} — {self.fix}" if self.fix else self.what)
+
     def line(self) -> str:
         """The single line printed on stderr."""
-        return redact(f"sdx: error: {self.what} — {self.fix}" if self.fix else f"sdx: error: {self.what}")
+        return f"sdx: error: {self.sentence()}"
 
 
 class UsageError(SdxError):

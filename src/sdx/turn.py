@@ -149,8 +149,8 @@ def run_turn(
     if isinstance(failure, KeyboardInterrupt):
         raise Interrupted(stats.tokens) from None
     if isinstance(failure, Terminated):
-        name = signal.Signals(failure.signum).name
-        raise Interrupted(stats.tokens, "terminated" if name == "SIGTERM" else "hung up", 128 + failure.signum)
+        said = "terminated" if failure.signum == signal.SIGTERM else "hung up"
+        raise Interrupted(stats.tokens, said, 128 + failure.signum)
     if failure is not None:
         raise failure
     return turn
@@ -224,8 +224,6 @@ def _store(conversation: Conversation, turn: Turn, history: History | None) -> N
         return
     try:
         with interrupts_held():
-            if conversation.id is None:
-                history.create(conversation)
-            history.add_turn(conversation, turn)
+            history.add_turn(conversation, turn)  # creates the conversation first when it is new
     except SdxError as exc:
-        say(f"sdx: warning: this answer was not stored in history: {exc.what}{f' — {exc.fix}' if exc.fix else ''}")
+        say(f"sdx: warning: this answer was not stored in history: {exc.sentence()}")

@@ -31,8 +31,7 @@ def open_history(*, continuing: bool, logging: bool, what: str) -> History | Non
     except SdxError as exc:
         if continuing:
             raise
-        fix = f" — {exc.fix}" if exc.fix else ""
-        say(f"sdx: warning: history is unavailable, {what} will not be stored: {exc.what}{fix}")
+        say(f"sdx: warning: history is unavailable, {what} will not be stored: {exc.sentence()}")
         return None
 
 
