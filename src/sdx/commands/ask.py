@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 from sdx.commands.conversations import conversation_and_target, earlier_conversation, open_history
 from sdx.config import Config
@@ -15,9 +15,6 @@ from sdx.errors import UsageError
 from sdx.model.registry import Target
 from sdx.terminal.render import Spinner, say
 from sdx.turn import TurnOptions, run_turn
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass(frozen=True)
@@ -94,21 +91,29 @@ def gather_question(options: AskOptions, config: Config, stdin: BinaryIO | None)
     return Question(question.strip(), context)
 
 
-def with_estimates(asked: Question, enabled: bool) -> Question:
-    """Add sdx's computed capacity figures to the context when the question or context states a scale."""
-    if not enabled:
-        return asked
+def capacity_facts(text: str) -> str:
+    """sdx's computed capacity figures for the scale `text` states, for the model ("" when it states none); on a
+    terminal the table is also shown on stderr, before the answer."""
     from sdx.domain.estimates import estimate_from_text, facts_for_prompt
 
-    estimate = estimate_from_text(f"{asked.question}\n{asked.context}")
+    estimate = estimate_from_text(text)
     if estimate is None:
-        return asked
+        return ""
     if current().stderr_isatty:
         from sdx.commands.estimate import print_estimate_table
 
         print_estimate_table(estimate, stderr=True)
-    facts = facts_for_prompt(estimate)
-    return Question(asked.question, f"{asked.context}\n\n{facts}" if asked.context else facts)
+    return facts_for_prompt(estimate)
+
+
+def with_facts(context: str, facts: str) -> str:
+    return "\n\n".join(part for part in (context, facts) if part)
+
+
+def with_estimates(asked: Question, enabled: bool) -> Question:
+    """Add sdx's computed capacity figures to the context when the question or context states a scale."""
+    facts = capacity_facts(f"{asked.question}\n{asked.context}") if enabled else ""
+    return Question(asked.question, with_facts(asked.context, facts))
 
 
 def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None:

@@ -212,15 +212,10 @@ def answer(session: ChatSession, question: str) -> None:
 def with_figures(question: str, session: ChatSession) -> str:
     """The context for this question, with sdx's computed capacity figures when the question states a scale (or,
     for the first question, the context does); follow-ups that state none add nothing."""
-    from sdx.commands.ask import Question, with_estimates
+    from sdx.commands.ask import capacity_facts, with_facts
 
     first = not session.conversation.turns
-    stated = Question(question, session.context if first else "")
-    figures = with_estimates(stated, enabled=True).context
-    if figures == stated.context:
-        return session.context
-    facts = figures[len(stated.context) :].strip()
-    return f"{session.context}\n\n{facts}" if session.context else facts
+    return with_facts(session.context, capacity_facts(f"{question}\n{session.context}" if first else question))
 
 
 def check_size(question: str, session: ChatSession) -> None:
