@@ -55,13 +55,6 @@ def user_message(question: str, context: str = "") -> str:
     return text
 
 
-def build_messages(question: str, context: str = "") -> list[dict[str, str]]:
-    return [
-        {"role": "system", "content": SYSTEM_PROMPT},
-        {"role": "user", "content": user_message(question, context)},
-    ]
-
-
 def example(number: int) -> str:
     """The example question by its 1-based number, as `sdx examples` lists them."""
     if not 1 <= number <= len(EXAMPLES):
