@@ -21,8 +21,8 @@ from sdx.environment import current
 from sdx.errors import SdxError
 from sdx.model import debug
 from sdx.model.client_errors import (
-    BACKOFF_BASE,
-    BACKOFF_CAP,
+    RETRYABLE_STATUSES,
+    backoff,
     empty_answer,
     explain_failure,
     explain_interruption,
@@ -188,12 +188,12 @@ def open_response(
             if delay is None or attempt >= request.retries:
                 raise explain_failure(exc, request.target, request) from exc
             attempt += 1
-            on_wait(f"{_short_reason(exc)}; retry {attempt}/{request.retries} in {delay:.0f}s", delay)
+            status = getattr(exc, "status_code", None)
+            on_wait(f"{_short_reason(status)}; retry {attempt}/{request.retries} in {delay:.0f}s", delay)
             current().sleep(delay)
 
 
-def _short_reason(exc: Any) -> str:
-    status = getattr(exc, "status_code", None)
+def _short_reason(status: int | None) -> str:
     return "rate limited (429)" if status == 429 else f"server error ({status})"
 
 
@@ -214,8 +214,8 @@ def answer_deltas(
             yield from _streamed_answer(response, stats, request, may_retry=attempt < request.retries)
             return
         except _RetryableEvent as event:  # a 429/5xx sent as the stream's first event: retried as an HTTP one is
+            delay = backoff(attempt)
             attempt += 1
-            delay = min(BACKOFF_BASE * 2 ** (attempt - 1), BACKOFF_CAP)
             on_wait(f"{event.reason} before the answer began; retry {attempt}/{request.retries} in {delay:.0f}s", delay)
             current().sleep(delay)
         finally:
@@ -232,7 +232,7 @@ def _retryable_status(error: object) -> int | None:
     code = error.get("code") if isinstance(error, dict) else None
     if isinstance(code, str) and code.isdigit():
         code = int(code)
-    return code if isinstance(code, int) and (code == 429 or 500 <= code <= 504) else None
+    return code if code in RETRYABLE_STATUSES else None
 
 
 def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest, may_retry: bool) -> Iterator[str]:
@@ -244,7 +244,7 @@ def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest, ma
         if stats.chunks == 0:
             status = _retryable_status(event.error)
             if may_retry and status is not None:
-                raise _RetryableEvent("rate limited (429)" if status == 429 else f"server error ({status})") from None
+                raise _RetryableEvent(_short_reason(status)) from None
             raise explain_stream_error(event.error, request.target, request) from None
         raise explain_interruption(stream_error_reason(event.error, request.target), stats.tokens) from None
     except _StreamBroke as broke:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 RETRY_AFTER_CAP = 30.0
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 8.0
+RETRYABLE_STATUSES = (429, 500, 502, 503, 504)  # worth asking again before any text arrived
 CONTEXT_WORDS = (
     "context length",
     "context_length",
@@ -45,13 +46,17 @@ def retry_delay(exc: Any, attempt: int, now: float = 0.0) -> float | None:
     `Retry-After` is honoured when it is a number of seconds or an HTTP date (`now` is the wall clock), capped;
     anything else (`nan`, `inf`, garbage) falls back to exponential backoff.
     """
-    status = getattr(exc, "status_code", None)
-    if status != 429 and status not in (500, 502, 503, 504):
+    if getattr(exc, "status_code", None) not in RETRYABLE_STATUSES:
         return None
     asked = _retry_after(exc.response.headers.get("retry-after", ""), now)
     if asked is None:
-        return min(BACKOFF_BASE * 2**attempt, BACKOFF_CAP)
+        return backoff(attempt)
     return min(max(asked, 0.0), RETRY_AFTER_CAP)
+
+
+def backoff(attempt: int) -> float:
+    """Seconds before retry `attempt + 1` when the server did not say: 0.5, 1, 2, … capped."""
+    return min(BACKOFF_BASE * 2**attempt, BACKOFF_CAP)
 
 
 def _retry_after(header: str, now: float) -> float | None:
