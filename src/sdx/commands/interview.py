@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
-from sdx.commands.chat import END_MARKER
+from sdx.commands.chat import end_marker
 from sdx.commands.conversations import open_history
 from sdx.config import Config
 from sdx.domain import prompts, rubric
@@ -40,7 +40,7 @@ GRADE_ROOM = 2000  # tokens a grade usually takes, for the warning about long tr
 NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
-KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades"
+KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades (asks first)"
 SCORE_STYLES = {1: "bold red", 2: "yellow", 3: "green", 4: "bold green"}
 COMMANDS = ("/hint", "/next", "/estimate", "/time", "/done")
 _COMMAND_WORD = re.compile(r"/[a-z]+")
@@ -86,7 +86,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
     history = open_history(continuing=False, logging=options.log and config.log, what="this interview")
     try:
         Interview(conversation, target, config, history).run()
-        grade_interview(conversation, target, history, config.timeout)
+        grade_interview(conversation, target, history, config)
     finally:
         if history is not None:
             history.close()
@@ -314,17 +314,9 @@ class Interview:
         finally:
             if not env.stdout_isatty:  # piped: each reply ends with chat's end-of-answer marker line
                 self.replies += 1
-                end_piped_reply(turn, self.replies)
+                end_marker(turn, self.replies)  # as chat's: scripts can split the replies
             elif env.stdin_isatty:
                 say("")  # a blank line between the reply and the next prompt
-
-
-def end_piped_reply(turn: Turn, number: int) -> None:
-    """A newline if the reply lacks one, then chat's end-of-answer marker line: scripts can split the replies."""
-    stdout = current().stdout
-    ending = "" if not turn.answer or turn.answer.endswith("\n") else "\n"
-    stdout.write(f"{ending}{END_MARKER.format(number=number)}\n")
-    stdout.flush()
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -341,10 +333,10 @@ def regrade(prefix: str, model: str | None, config: Config) -> None:
                 "see `sdx history --kind interview`",
             )
         target = resolve(chosen_model_name(model or conversation.model, config), config)
-        grade_interview(conversation, target, history, config.timeout)
+        grade_interview(conversation, target, history, config)
 
 
-def grade_interview(conversation: Conversation, target: Target, history: History | None, timeout: float) -> None:
+def grade_interview(conversation: Conversation, target: Target, history: History | None, config: Config) -> None:
     """Ask for the grade, validate it (asking once more with the problems quoted), store it and show it."""
     meta = conversation.meta
     exchanges = [(turn.question, turn.context, turn.answer) for turn in conversation.turns]
@@ -358,10 +350,10 @@ def grade_interview(conversation: Conversation, target: Target, history: History
         {"role": "system", "content": rubric.grader_prompt(level, hints)},
         {"role": "user", "content": rubric.grading_request_text(level, minutes, hints, text)},
     ]
-    warn_if_too_long(messages, target)
+    warn_if_too_long(messages, target, config)
     raw = ""
     try:
-        raw = ask_grader(target, messages, timeout)
+        raw = ask_grader(target, messages, config.timeout)
         try:
             grade = rubric.parse_grade(raw)
         except rubric.GradeInvalid as first:
@@ -370,7 +362,7 @@ def grade_interview(conversation: Conversation, target: Target, history: History
                 {"role": "assistant", "content": raw},
                 {"role": "user", "content": rubric.revalidation_request(first.problems)},
             ]
-            raw = ask_grader(target, messages, timeout)
+            raw = ask_grader(target, messages, config.timeout)
             grade = rubric.parse_grade(raw)
     except rubric.GradeInvalid as second:
         outcome = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
@@ -388,9 +380,10 @@ def grade_interview(conversation: Conversation, target: Target, history: History
     print_grade(meta)
 
 
-def warn_if_too_long(messages: list[dict[str, str]], target: Target) -> None:
+def warn_if_too_long(messages: list[dict[str, str]], target: Target, config: Config) -> None:
     """Some local servers cut a long input silently (Ollama drops its start, the rubric with it): say so first."""
-    tokens, budget = estimate_tokens(messages), context_budget(target, TurnOptions())
+    tokens = estimate_tokens(messages)
+    budget = context_budget(target, TurnOptions(context_tokens=config.context_tokens))
     if tokens + GRADE_ROOM > budget:
         say(
             f"sdx: warning: the transcript and rubric are about {tokens:,} tokens, more than {target.name} may take "
@@ -431,18 +424,18 @@ def store_meta(conversation: Conversation, history: History | None) -> None:
 def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
-    from sdx.model.client import ChatRequest, make_client, open_response
-    from sdx.model.client_errors import not_a_stream, server_message
+    from sdx.model.client import ChatRequest, StreamStats, answer_deltas
+    from sdx.model.client_errors import server_message
 
     timeout = max(timeout, GRADE_TIMEOUT)
-    client = make_client(target, timeout)
     use_format = target.base_url not in refused_format_urls()
     with Spinner(f"Grading with {target.name}…"):
         while True:
             options = grading_options(target, use_format)
             request = ChatRequest(target, messages, False, timeout, GRADE_MAX_TOKENS, options=options)
-            try:
-                completion = open_response(client, request, on_wait=lambda message, _s: say(f"sdx: {message}"))
+            stats = StreamStats()
+            try:  # the client's whole-answer path: retries, and every odd reply explained
+                text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
             except SdxError as exc:
                 refusal = exc.__cause__  # the client's error, for its status and the server's words
                 status = getattr(refusal, "status_code", None)
@@ -453,13 +446,9 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
                     remember_refused_format(target.base_url)
                 say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
                 continue
-            if isinstance(completion, str) or getattr(completion, "choices", None) is None:
-                raise not_a_stream(target, "", completion if isinstance(completion, str) else "{…}")
-            if not completion.choices:
-                return ""
-            if completion.choices[0].finish_reason == "length":
+            if stats.finish_reason == "length":
                 say(f"sdx: warning: the grade was cut off at {GRADE_MAX_TOKENS} tokens")
-            return completion.choices[0].message.content or ""
+            return text
 
 
 def grading_options(target: Target, use_format: bool) -> dict[str, Any]:
