@@ -259,12 +259,12 @@ def _closed_fences(answer: str) -> str:
 def _grade_markdown(meta: dict[str, object]) -> str:
     """An interview's grade as the rubric renders it (`meta["grade"]`); a plain rendering of anything else, or the
     grade status when there is no grade."""
-    from sdx.domain.rubric import grade_markdown
-
-    rendered = grade_markdown(meta)
-    if rendered:
-        return f"---\n\n{rendered}"
     grade = meta.get("grade")
+    if isinstance(grade, dict):  # only then is the rubric (and pydantic, ~80 ms) worth importing
+        from sdx.domain.rubric import grade_markdown
+
+        if rendered := grade_markdown(meta):
+            return f"---\n\n{rendered}"
     if grade is None:
         status = meta.get("grade_status")
         return f"---\n\n## Grade\n\n{status}" if status else ""

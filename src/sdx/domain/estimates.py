@@ -315,22 +315,6 @@ FIGURES = (
     "servers",
 )
 
-_OPTION_NAMES = {
-    "dau": "--dau",
-    "writes_per_user": "--writes",
-    "writes_per_day": "--writes-per-day",
-    "total_qps": "a total QPS",
-    "peak_total_qps": "a peak QPS",
-    "peak_write_qps": "a peak write rate",
-    "read_ratio": "--read-ratio",
-    "size_bytes": "--size",
-    "retention_days": "--retention",
-    "peak": "--peak",
-    "replication": "--replication",
-    "cache_ratio": "--cache-ratio",
-    "server_qps": "--server-qps",
-}
-
 
 def merge(*sources: dict[str, Stated]) -> dict[str, Stated]:
     """All stated inputs; the same input stated twice with different values is a usage error naming both."""
@@ -361,8 +345,10 @@ def _refuse_contradictory_rates(stated: dict[str, Stated]) -> None:
 
 
 def _check_ranges(inputs: Inputs, stated: dict[str, Stated]) -> None:
+    """`inputs` holds only what was stated (no defaults yet), so each figure checked has its origin in `stated`."""
+
     def origin(name: str) -> str:
-        return stated[name].origin if name in stated else _OPTION_NAMES[name]
+        return stated[name].origin
 
     if inputs.peak is not None and inputs.peak < 1:
         raise UsageError(f"{origin('peak')}: the peak-to-average factor cannot be below 1", "write it like 2 or 3x")
