@@ -145,7 +145,7 @@ def run_turn(
     finally:
         _fill_turn(turn, stats, received, request, target)
         conversation.turns.append(turn)
-        _store(conversation, turn, history)
+        store_turn(conversation, turn, history)
     if isinstance(failure, KeyboardInterrupt):
         raise Interrupted(stats.tokens) from None
     if isinstance(failure, Terminated):
@@ -218,7 +218,7 @@ def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any
     turn.duration = env.monotonic() - stats.started
 
 
-def _store(conversation: Conversation, turn: Turn, history: History | None) -> None:
+def store_turn(conversation: Conversation, turn: Turn, history: History | None, what: str = "this answer") -> None:
     """Keep the turn; a history that cannot be written costs a warning, never the answer."""
     if history is None:
         return
@@ -226,4 +226,4 @@ def _store(conversation: Conversation, turn: Turn, history: History | None) -> N
         with interrupts_held():
             history.add_turn(conversation, turn)  # creates the conversation first when it is new
     except SdxError as exc:
-        say(f"sdx: warning: this answer was not stored in history: {exc.sentence()}")
+        say(f"sdx: warning: {what} was not stored in history: {exc.sentence()}")

@@ -24,9 +24,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import IO, Any, BinaryIO
+from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
-from sdx.commands.conversations import open_history
+from sdx.commands.conversations import new_conversation, open_history
 from sdx.config import Config
 from sdx.domain import prompts
 from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
@@ -34,7 +34,11 @@ from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
 from sdx.model.registry import Target, chosen_model_name, is_loopback, resolve
-from sdx.terminal.render import console, sanitize_for_terminal, say
+from sdx.terminal.render import console, sanitize_for_terminal, say, write_failure
+from sdx.turn import TurnOptions, run_turn, store_turn
+
+if TYPE_CHECKING:
+    from sdx.store.history import History
 
 MAX_CONCURRENCY = 32
 REMOTE_CONCURRENCY = 4
@@ -250,9 +254,14 @@ def render_index(rows: list[Row], model: str, updated: str) -> str:
 
 
 def write_atomically(path: Path, text: str) -> None:
+    """Replace `path` with `text` all at once; on failure nothing is left behind and nothing is replaced."""
     temporary = path.with_name(temporary_name(path.name))
-    temporary.write_text(text, encoding="utf-8")
-    os.replace(temporary, path)
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise write_failure(str(path), exc) from exc
 
 
 def utc_date(seconds: float) -> str:
@@ -288,7 +297,7 @@ class Shared:
     target: Target
     model_name: str
     context: str
-    turn_options: Any  # sdx.turn.TurnOptions
+    turn_options: TurnOptions
     jobs: queue.Queue[Job | None]
     outcomes: queue.Queue[Outcome | Notice]
     gate: RateGate = field(default_factory=RateGate)
@@ -321,18 +330,11 @@ def worker(shared: Shared) -> None:
         try:
             outcome = answer(job, shared)
         except OSError as exc:  # the temporary file could not be created
-            error = write_failure(job, exc)
+            error = write_failure(str(job.path), exc)
             turn = Turn(question=job.question.text, context=shared.context, status=ERROR, error=error.what)
-            outcome = Outcome(job, new_conversation(job, shared), turn, error)
+            outcome = Outcome(job, batch_conversation(job, shared), turn, error)
         if outcome is not None:
             shared.outcomes.put(outcome)
-
-
-def write_failure(job: Job, exc: OSError) -> SdxError:
-    """The answer file cannot be written (disk full, --out removed): exit 3, as for a history that cannot be."""
-    return SdxError(
-        f"cannot write {job.temporary}: {exc.strerror or exc}", "free some space or check --out", ExitStatus.CONFIG
-    )
 
 
 def answer(job: Job, shared: Shared) -> Outcome | None:
@@ -360,22 +362,15 @@ def open_temporary(job: Job, shared: Shared) -> IO[bytes] | None:
     return handle
 
 
-def new_conversation(job: Job, shared: Shared) -> Conversation:
+def batch_conversation(job: Job, shared: Shared) -> Conversation:
     """Each question is its own conversation of kind `batch` in history, noting its file."""
-    return Conversation(
-        kind="batch",
-        model=shared.model_name,
-        system_prompt=prompts.SYSTEM_PROMPT,
-        prompt_version=prompts.SYSTEM_PROMPT_VERSION,
-        title=title_from(job.question.text),
-        meta={"file": job.name},
-    )
+    conversation = new_conversation("batch", shared.model_name)
+    conversation.meta["file"] = job.name
+    return conversation
 
 
 def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
-    from sdx.turn import run_turn
-
-    conversation = new_conversation(job, shared)
+    conversation = batch_conversation(job, shared)
     turn = Turn(question=job.question.text, context=shared.context)
 
     @contextmanager
@@ -389,7 +384,7 @@ def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
     except SdxError as exc:
         error = exc
     except OSError as exc:  # writing the answer file failed
-        error = write_failure(job, exc)
+        error = write_failure(str(job.path), exc)
     except Exception as exc:  # a bug in one question must not hang the batch: report it like any failure
         error = SdxError(f"unexpected {type(exc).__name__}: {exc}", "rerun with --debug and report it")
     finally:
@@ -486,8 +481,6 @@ class Progress:
 
 
 def run_batch(options: BatchOptions, config: Config, stdin: BinaryIO | None) -> None:
-    from sdx.turn import TurnOptions
-
     text, shown = read_source(options, stdin)
     parsed = parse_questions(text)
     if not parsed.questions:
@@ -578,7 +571,7 @@ def collect(
     shared: Shared,
     workers: int,
     index: IndexWriter,
-    history: Any,
+    history: History | None,
     options: BatchOptions,
 ) -> None:
     """Start the workers, take their outcomes as they come, and end with a summary (or the failures)."""
@@ -609,7 +602,9 @@ def collect(
     summarise(rows, options)
 
 
-def land(outcome: Outcome, row: Row, shared: Shared, history: Any, progress: Progress, started: float) -> None:
+def land(
+    outcome: Outcome, row: Row, shared: Shared, history: History | None, progress: Progress, started: float
+) -> None:
     """One question's outcome: rename its file into place (or remove it), store it, show it."""
     turn, job = outcome.turn, outcome.job
     if outcome.error is None:
@@ -622,31 +617,18 @@ def land(outcome: Outcome, row: Row, shared: Shared, history: Any, progress: Pro
                 handle.write(trailer(row).encode("utf-8"))
             os.replace(job.temporary, job.path)
         except OSError as exc:
-            outcome.error = write_failure(job, exc)
+            outcome.error = write_failure(str(job.path), exc)
     if outcome.error is not None:
         job.temporary.unlink(missing_ok=True)
         row.status, row.reason, row.code = "failed", redact(outcome.error.what), outcome.error.status
         row.model = row.date = row.tokens = ""
     with shared.lock:
         shared.open_files.discard(job.temporary)
-    store(history, outcome)
+    store_turn(outcome.conversation, outcome.turn, history, what=outcome.job.name)
     if row.status == "done":
         progress.done(row, turn.duration or current().monotonic() - started)
     else:
         progress.fail(row)
-
-
-def store(history: Any, outcome: Outcome) -> None:
-    """Keep the question's conversation (kind `batch`); a history that cannot be written costs a warning."""
-    if history is None:
-        return
-    from sdx.environment import interrupts_held
-
-    try:
-        with interrupts_held():
-            history.add_turn(outcome.conversation, outcome.turn)
-    except SdxError as exc:
-        say(f"sdx: warning: {outcome.job.name} was not stored in history: {exc.what}")
 
 
 def stop_now(exc: BaseException, shared: Shared, rows: list[Row], index: IndexWriter, options: BatchOptions) -> None:
