@@ -57,7 +57,7 @@ class ChatOptions:
     question: str | None = None  # asked first
     model: str | None = None
     context: str | None = None
-    continue_last: bool = False  # -C: the most recent conversation, of any kind
+    continue_last: bool = False  # -C: the most recent conversation that is not an interview
     conversation_id: str | None = None  # --cid: a given one (a unique prefix is enough)
     log: bool = True  # --no-log: store nothing
     raw: bool = False
