@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SDX = (sys.executable, "-m", "sdx")  # the installed package, run by the interpreter running the tests
 TIMEOUT = 90.0  # seconds for one sdx command (a real model on 2 cores needs more than a fake server)
@@ -146,6 +147,17 @@ class Sdx:
         finally:
             os.close(master)
         return Result(proc.returncode, output, "")
+
+
+def stored_conversations(user: Sdx) -> list[Any]:
+    """Every conversation in `user`'s history (a real SQLite file in SDX_HOME), oldest first, with its turns."""
+    from sdx.store.history import History
+
+    path = user.config_dir / "history.db"
+    if not path.exists():
+        return []
+    with History.open(path) as history:
+        return [history.load(summary.id) for summary in reversed(history.list(limit=1000))]
 
 
 def _as_bytes(input: bytes | str | None) -> bytes | None:

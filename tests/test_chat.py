@@ -6,19 +6,10 @@ The interactive REPL runs through a real pseudo-terminal in tests/test_chat_pty.
 from __future__ import annotations
 
 from sdx.domain.prompts import SYSTEM_PROMPT
-from sdx.store.history import History
 from tests.fake_server import ANSWER, Failure
+from tests.runner import stored_conversations as stored
 
 USAGE, CONFIG, REFUSED = 2, 3, 4
-
-
-def stored(sdx):
-    """Every conversation in the test user's history, oldest first, with its turns."""
-    path = sdx.config_dir / "history.db"
-    if not path.exists():
-        return []
-    with History.open(path) as history:
-        return [history.load(summary.id) for summary in reversed(history.list(limit=1000))]
 
 
 def marker(number: int) -> bytes:

@@ -16,13 +16,7 @@ from sdx.config import (
     timeout_problem,
 )
 from sdx.errors import ConfigError, ExitStatus, UsageError
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("sdx: error:")]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
-    return lines[0]
+from tests.test_errors import one_error_line
 
 
 def load(tmp_path: Path, config: str | None = None, **environ: str):

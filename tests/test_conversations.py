@@ -11,23 +11,9 @@ import pytest
 from sdx.domain.prompts import SYSTEM_PROMPT
 from tests.fake_server import ANSWER
 from tests.runner import SDX
+from tests.runner import stored_conversations as stored
 
 USAGE = 2
-
-
-def stored(sdx):
-    """Every conversation in the test user's history, oldest first, with its turns."""
-    from sdx.environment import Environment, installed
-    from sdx.store.history import History
-
-    env = Environment(stdin=None, stdout=None, stderr=None, environ=sdx._env(None), cwd=sdx.home)  # type: ignore[arg-type]
-    with installed(env):
-        history = History.open()
-        try:
-            ids = [summary.id for summary in history.list(limit=1000)]
-            return [history.load(cid) for cid in reversed(ids)]
-        finally:
-            history.close()
 
 
 def test_an_answer_is_stored_as_a_one_turn_conversation(sdx, fake):

@@ -21,7 +21,7 @@ USAGE, CONFIG, PROVIDER, NETWORK, INTERRUPTED = 2, 3, 4, 5, 130
 def one_error_line(stderr: str) -> str:
     lines = [line for line in stderr.splitlines() if line.startswith("sdx: error:")]
     assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr
+    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
     return lines[0]
 
 

@@ -293,7 +293,7 @@ def test_rm_on_a_terminal_asks_first(user, seed):
     assert code == 0 and seed.ids() == [talk.id]
     assert stderr == f'Delete "Design a feed" ({talk.id}, 2 turns)? [y/N] sdx: nothing deleted\n'
     code, stderr = rm_on_a_terminal(user, talk.id, b"")  # end of input: no
-    assert seed.ids() == [talk.id]
+    assert code == 0 and seed.ids() == [talk.id] and stderr.endswith("sdx: nothing deleted\n")
     code, stderr = rm_on_a_terminal(user, talk.id, b"y\n")
     assert code == 0 and seed.ids() == [] and stderr.endswith(f"sdx: deleted {talk.id} (Design a feed)\n")
 

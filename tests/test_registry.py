@@ -23,6 +23,7 @@ from sdx.model.registry import (
     unknown_model_error,
 )
 from tests.conftest import OPENROUTER_KEY
+from tests.test_errors import one_error_line
 
 
 @pytest.mark.parametrize(
@@ -134,13 +135,6 @@ def test_sdx_model_variable_picks_the_model(sdx, ollama):
 
 
 # --- OLLAMA_HOST and base URLs that cannot be used ---------------------------------------------------------------
-
-
-def one_error_line(stderr: str) -> str:
-    lines = [line for line in stderr.splitlines() if line.startswith("sdx: error:")]
-    assert len(lines) == 1, stderr
-    assert "Traceback" not in stderr and "unexpected" not in stderr, stderr
-    return lines[0]
 
 
 @pytest.mark.parametrize(
@@ -413,7 +407,7 @@ def test_dotenv_here_cannot_copy_a_key_into_a_url(sdx, fake, ollama, monkeypatch
     """No `${VAR}` interpolation: a keyless provider's URL cannot carry a key out."""
     monkeypatch.setenv("OPENAI_API_KEY", OPENAI_KEY)
     (sdx.home / ".env").write_text(f"OLLAMA_HOST={ollama.root}/${{OPENAI_API_KEY}}\n")
-    sdx.call("ask", "-m", "llama3.2", "Design a cache", env={"OLLAMA_HOST": None})
+    sdx.call("ask", "-m", "llama3.2", "Design a cache", env={"OLLAMA_HOST": None, "OPENAI_API_KEY": OPENAI_KEY})
     assert ollama.requests and not key_reached(ollama)
 
 
