@@ -85,12 +85,18 @@ def user_dir(environ: Mapping[str, str]) -> Path:
     return Path.home() / ".config" / "sdx"
 
 
+def decode_text(data: bytes) -> str:
+    """UTF-8 (a byte-order mark is dropped), or UTF-16 with a byte-order mark (PowerShell's `>` writes that);
+    raises UnicodeDecodeError for anything else."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    return data.decode("utf-8-sig")
+
+
 def decode_text_file(data: bytes, path: Path) -> str:
-    """UTF-8 (a byte-order mark is dropped), or UTF-16 with a byte-order mark (PowerShell's `>` writes that)."""
+    """The text of a settings file (`decode_text`); a ConfigError naming the file when it is not text."""
     try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
+        return decode_text(data)
     except UnicodeDecodeError as exc:
         raise ConfigError(
             f"{path} is not UTF-8 text (bad byte at offset {exc.start})",

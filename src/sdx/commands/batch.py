@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from sdx.commands.conversations import new_conversation, open_history
-from sdx.config import Config
+from sdx.config import Config, decode_text
 from sdx.domain import prompts
 from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
 from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
@@ -145,12 +145,10 @@ def decode_input(data: bytes, shown: str) -> str:
     """UTF-8 (a byte-order mark is dropped), or UTF-16 with a byte-order mark; binary or other text is refused."""
     if len(data) > INPUT_LIMIT:
         raise UsageError(f"{shown} is larger than {INPUT_LIMIT // (1024 * 1024)} MB", "split it into smaller lists")
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 is full of NULs
+        raise UsageError(f"{shown} looks binary (it contains NUL bytes)", "give a text file, one question a line")
     try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16")
-        if b"\x00" in data:
-            raise UsageError(f"{shown} looks binary (it contains NUL bytes)", "give a text file, one question a line")
-        return data.decode("utf-8-sig")
+        return decode_text(data)
     except UnicodeDecodeError as exc:
         raise UsageError(
             f"{shown} is not UTF-8 text (bad byte at offset {exc.start})", "save it as UTF-8 and run again"
