@@ -1,7 +1,7 @@
 """Where the answer goes: rendered live on a terminal, or the raw Markdown, byte for byte, anywhere else.
 
 The stream type is chosen once from whether stdout is a terminal (`--raw` forces raw). Raw output is never
-altered; terminal output passes through `TerminalSanitizer` first, because model output is untrusted text
+altered; terminal output passes through `sanitize_for_terminal` first, because model output is untrusted text
 and escape sequences in it must not drive the user's terminal.
 
 Writing can fail like any I/O: a full disk, a closed stream, a FIFO whose reader left. Such failures become an
