@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import platform
 import subprocess
+from pathlib import Path
 
 import pytest
 
+import sdx as sdx_package
 from sdx import __version__
 from tests.runner import SDX
 
@@ -48,7 +51,11 @@ def test_closed_stdout_and_stderr_are_not_a_crash(sdx, fake):
 
 def test_version(sdx):
     result = sdx.call("--version")
-    assert (result.code, result.out) == (0, f"sdx {__version__}\n")
+    where = Path(sdx_package.__file__).resolve().parent
+    python, system = platform.python_version(), f"{platform.system()} {platform.machine()}"
+    expected = f"sdx {__version__} from {where} (sdx-interview, Python {python}, {system})\n"
+    assert (result.code, result.out, result.stderr) == (0, expected, "")
+    assert __version__ == "0.2.0"
 
 
 def test_every_command_ends_quietly_when_the_reader_goes_away(sdx, fake):

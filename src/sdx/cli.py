@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from sdx import __version__
+from sdx import DISTRIBUTION, __version__
 from sdx.config import check_max_tokens_option, check_timeout_option, load_config
 from sdx.domain import prompts
 from sdx.environment import Environment, current, installed
@@ -60,9 +60,18 @@ def log_option(what: str) -> Any:
     return typer.Option("--log/--no-log", help=f"Store {what} in history (default: yes).")
 
 
+def version_line() -> str:
+    """As `pip --version` does: the version, where it runs from, the distribution, Python and the platform."""
+    import platform
+
+    where = Path(__file__).resolve().parent
+    python = platform.python_version()
+    return f"sdx {__version__} from {where} ({DISTRIBUTION}, Python {python}, {platform.system()} {platform.machine()})"
+
+
 def _version(value: bool) -> None:
     if value:
-        print(f"sdx {__version__}")
+        print(version_line())
         raise typer.Exit()
 
 

@@ -34,6 +34,10 @@ class ExitStatus(IntEnum):
     NETWORK = 5  # cannot connect, timeout, stream broke mid-answer
     INTERRUPTED = 130  # Ctrl-C
 
+    def __str__(self) -> str:
+        """The number, as Python 3.11+ prints an IntEnum; 3.10 would print `ExitStatus.OK`."""
+        return str(self.value)
+
 
 class SdxError(Exception):
     """A failure with a one-line explanation and a fix."""
