@@ -12,14 +12,13 @@ time left. With stdin piped the interview is scriptable: one candidate message p
 
 from __future__ import annotations
 
-import json
 import random
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, BinaryIO, Protocol
 
+from sdx import grading
 from sdx.commands.chat import end_marker
 from sdx.commands.conversations import open_history
 from sdx.config import Config
@@ -30,18 +29,13 @@ from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.store.history import History, history_path
 from sdx.terminal.prompt_input import TimeUp
-from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
-from sdx.turn import Interrupted, TurnOptions, context_budget, estimate_tokens, run_turn
+from sdx.terminal.render import sanitize_for_terminal, say
+from sdx.turn import Interrupted, TurnOptions, run_turn
 
-GRADED, NOT_GRADED = "graded", "not graded"
-GRADE_TIMEOUT = 300.0  # seconds at least for a whole grade, not streamed (a slow local model); more if configured
-GRADE_MAX_TOKENS = 4096  # a grade takes about 1,500; a small model may repeat itself inside the schema forever
-GRADE_ROOM = 2000  # tokens a grade usually takes, for the warning about long transcripts
-NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
+REGRADE_COMMAND = "sdx interview --regrade {id}"
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
 KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades (asks first)"
-SCORE_STYLES = {1: "bold red", 2: "yellow", 3: "green", 4: "bold green"}
 COMMANDS = ("/hint", "/next", "/estimate", "/time", "/done")
 _COMMAND_WORD = re.compile(r"/[a-z]+")
 
@@ -78,7 +72,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
             "minutes": options.minutes,
             "question": question,
             "hints": 0,
-            "grade_status": NOT_GRADED,
+            "grade_status": grading.NOT_GRADED,
             "grade": None,
             "grade_raw": "",
         },
@@ -250,7 +244,7 @@ class Interview:
         elif word == "/hint":
             self.conversation.meta["hints"] = self.hints + 1
             self.send("/hint", rubric.hint_request(self.hints))
-            store_meta(self.conversation, self.history)
+            grading.store_meta(self.conversation, self.history)
         elif word == "/next":
             self.next_phase()
         elif word == "/estimate":
@@ -336,192 +330,25 @@ def regrade(prefix: str, model: str | None, config: Config) -> None:
         grade_interview(conversation, target, history, config)
 
 
-def grade_interview(conversation: Conversation, target: Target, history: History | None, config: Config) -> None:
-    """Ask for the grade, validate it (asking once more with the problems quoted), store it and show it."""
+def grade_interview(
+    conversation: Conversation, target: Target, history: History | None, config: Config
+) -> dict[str, Any] | None:
+    """Grade the interview's transcript (see `sdx.grading`); None when the candidate said nothing."""
+    if len(conversation.turns) < 2:
+        say("sdx: nothing to grade: the candidate said nothing")
+        return None
+    return grading.grade_conversation(conversation, grading_job(conversation), target, history, config)
+
+
+def grading_job(conversation: Conversation) -> grading.GradingJob:
+    """The grader's prompt and the request carrying the transcript, from what the interview stored."""
     meta = conversation.meta
     exchanges = [(turn.question, turn.context, turn.answer) for turn in conversation.turns]
-    if len(exchanges) < 2:
-        say("sdx: nothing to grade: the candidate said nothing")
-        return
     level, hints = str(meta.get("level", rubric.DEFAULT_LEVEL)), int(meta.get("hints", 0))  # type: ignore[call-overload]
     text = rubric.transcript(str(meta.get("question", conversation.title)), exchanges)
     minutes = float(meta.get("minutes", rubric.STANDARD_MINUTES))  # type: ignore[arg-type]
-    messages = [
-        {"role": "system", "content": rubric.grader_prompt(level, hints)},
-        {"role": "user", "content": rubric.grading_request_text(level, minutes, hints, text)},
-    ]
-    warn_if_too_long(messages, target, config)
-    raw = ""
-    try:
-        raw = ask_grader(target, messages, config.timeout)
-        try:
-            grade = rubric.parse_grade(raw)
-        except rubric.GradeInvalid as first:
-            say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
-            messages += [
-                {"role": "assistant", "content": raw},
-                {"role": "user", "content": rubric.revalidation_request(first.problems)},
-            ]
-            raw = ask_grader(target, messages, config.timeout)
-            grade = rubric.parse_grade(raw)
-    except rubric.GradeInvalid as second:
-        outcome = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
-        _keep(conversation, history, NOT_GRADED, None, raw)
-        raise SdxError(
-            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {outcome}",
-            f"the transcript and the grader's text are kept; {_regrade_hint(conversation)} (try a larger model)",
-            ExitStatus.PROVIDER,
-        ) from None
-    except (SdxError, KeyboardInterrupt):  # the request failed, or Ctrl-C while waiting for the grade
-        _keep(conversation, history, NOT_GRADED, None, raw)
-        say(f"sdx: the interview is kept: {_regrade_hint(conversation)}")
-        raise
-    _keep(conversation, history, GRADED, grade.model_dump(), raw)
-    print_grade(meta)
-
-
-def warn_if_too_long(messages: list[dict[str, str]], target: Target, config: Config) -> None:
-    """Some local servers cut a long input silently (Ollama drops its start, the rubric with it): say so first."""
-    tokens = estimate_tokens(messages)
-    budget = context_budget(target, TurnOptions(context_tokens=config.context_tokens))
-    if tokens + GRADE_ROOM > budget:
-        say(
-            f"sdx: warning: the transcript and rubric are about {tokens:,} tokens, more than {target.name} may take "
-            "with room for the grade; if the grade fails, regrade with a model with a larger context"
-        )
-
-
-def _short(text: str, limit: int = 160) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _regrade_hint(conversation: Conversation) -> str:
-    if conversation.id is None:
-        return "it was not stored (--no-log), so it cannot be graded later"
-    return f"grade it again with `sdx interview --regrade {conversation.id}`"
-
-
-def _keep(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
-    """Store the outcome of grading. A failed regrade leaves an earlier grade as it was: only a new grade replaces
-    a grade."""
-    if status == NOT_GRADED and conversation.meta.get("grade_status") == GRADED:
-        say("sdx: the earlier grade is kept")
-        return
-    conversation.meta.update(grade_status=status, grade=grade, grade_raw=raw)
-    store_meta(conversation, history)
-
-
-def store_meta(conversation: Conversation, history: History | None) -> None:
-    """Save the interview's meta (hints, grade); a history that cannot be written costs a warning."""
-    if history is None or conversation.id is None:
-        return
-    try:
-        history.update_meta(conversation)
-    except SdxError as exc:
-        say(f"sdx: warning: the interview's hints and grade were not stored in history: {exc.what}")
-
-
-def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -> str:
-    """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
-    refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
-    from sdx.model.client import ChatRequest, StreamStats, answer_deltas
-    from sdx.model.client_errors import server_message
-
-    timeout = max(timeout, GRADE_TIMEOUT)
-    use_format = target.base_url not in refused_format_urls()
-    with Spinner(f"Grading with {target.name}…"):
-        while True:
-            options = grading_options(target, use_format)
-            request = ChatRequest(target, messages, False, timeout, GRADE_MAX_TOKENS, options=options)
-            stats = StreamStats()
-            try:  # the client's whole-answer path: retries, and every odd reply explained
-                text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
-            except SdxError as exc:
-                refusal = exc.__cause__  # the client's error, for its status and the server's words
-                status = getattr(refusal, "status_code", None)
-                if not (use_format and refusal and rejects_response_format(status, server_message(refusal))):
-                    raise
-                use_format = False
-                if status == 400:
-                    remember_refused_format(target.base_url)
-                say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
-                continue
-            if stats.finish_reason == "length":
-                say(f"sdx: warning: the grade was cut off at {GRADE_MAX_TOKENS} tokens")
-            return text
-
-
-def grading_options(target: Target, use_format: bool) -> dict[str, Any]:
-    """The request's extra body fields: temperature 0, and the schema (on OpenRouter, only for providers that
-    honour it: `provider.require_parameters`)."""
-    options: dict[str, Any] = {"temperature": 0}
-    if use_format:
-        options["response_format"] = rubric.response_format()
-        if target.provider.name == "openrouter":
-            options["extra_body"] = {"provider": {"require_parameters": True}}
-    return options
-
-
-def rejects_response_format(status: int | None, message: str) -> bool:
-    """A 400 naming response_format (or json_schema); OpenRouter's 404 when no provider takes the parameters."""
-    lowered = message.lower()
-    if status in (400, 422):
-        return "response_format" in lowered or "json_schema" in lowered or "response format" in lowered
-    return status == 404 and "requested parameters" in lowered
-
-
-def _refused_file() -> Path:
-    return history_path().parent / NO_FORMAT_FILE
-
-
-def refused_format_urls() -> list[str]:
-    try:
-        data = json.loads(_refused_file().read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return []
-    return [url for url in data if isinstance(url, str)] if isinstance(data, list) else []
-
-
-def remember_refused_format(base_url: str) -> None:
-    urls = refused_format_urls()
-    if base_url in urls:
-        return
-    try:
-        path = _refused_file()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps([*urls, base_url], indent=2) + "\n", encoding="utf-8")
-    except OSError:
-        pass  # only an optimisation: next time the server refuses again and sdx asks again
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# The grade view
-
-
-def print_grade(meta: dict[str, object]) -> None:
-    """The grade as a Rich table (a dimension a row: score, evidence, what was missed), then the summary."""
-    from rich.table import Table
-    from rich.text import Text
-
-    grade: dict[str, Any] = meta["grade"]  # type: ignore[assignment]
-    clean = sanitize_for_terminal if current().stdout_isatty else (lambda text: text)
-    level = str(meta.get("level", ""))
-    table = Table(title=f"Grade: {grade['recommendation']} ({level} bar)", title_justify="left", show_lines=True)
-    table.add_column("dimension", no_wrap=True)
-    table.add_column("score", justify="center")
-    table.add_column("evidence")
-    table.add_column("missed")
-    for dimension in rubric.DIMENSIONS:
-        scored = grade["dimensions"][dimension.key]
-        table.add_row(
-            dimension.title,
-            Text(f"{scored['score']}/4", style=SCORE_STYLES.get(scored["score"], "")),
-            Text(clean("\n".join(f"“{quote}”" for quote in scored["evidence"]))),
-            Text(clean("\n".join(f"- {item}" for item in scored["missed"]))),
-        )
-    out = console()
-    out.print(table)
-    out.print(Text(clean(f"Recommendation: {grade['recommendation']}. {grade['summary']}")))
-    out.print(Text(clean("Strengths:\n" + "\n".join(f"- {item}" for item in grade["strengths"]))))
-    out.print(Text(clean("Practise next:\n" + "\n".join(f"- {item}" for item in grade["practice_next"]))))
-    out.print(Text(f"Hints used: {meta.get('hints', 0)}"))
+    return grading.GradingJob(
+        rubric.grader_prompt(level, hints),
+        rubric.grading_request_text(level, minutes, hints, text),
+        REGRADE_COMMAND,
+    )
