@@ -100,8 +100,8 @@ def test_a_full_disk_on_stdout_is_one_line_for_every_command(sdx):
         )
         assert proc.returncode == 2, (args, proc.stderr)
         assert proc.stderr.decode().splitlines() == [
-            "sdx: error: cannot write the answer to stdout: no space left on device — free some space, or write the"
-            " answer somewhere else"
+            "sdx: error: cannot write the output to stdout: no space left on device — free some space, or write the"
+            " output somewhere else"
         ], args
 
 

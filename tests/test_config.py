@@ -114,8 +114,24 @@ def test_log_defaults_to_true_and_can_be_turned_off(tmp_path):
 
 
 def test_log_must_be_a_boolean(tmp_path):
-    with pytest.raises(ConfigError, match="log must be a bool"):
+    with pytest.raises(ConfigError, match="log must be true or false$"):
         load(tmp_path, 'log = "no"\n')
+
+
+@pytest.mark.parametrize(
+    ("line", "said"),
+    [
+        ('timeout = "60"', "timeout must be a number —"),
+        ("max_input_kb = 1.5", "max_input_kb must be a whole number —"),
+        ("default_model = 3", "default_model must be text in quotes —"),
+        ("providers = 1", "[providers] must be a table —"),
+    ],
+)
+def test_a_setting_of_the_wrong_type_is_named_in_plain_words(tmp_path, line, said):
+    with pytest.raises(ConfigError) as raised:
+        load(tmp_path, line + "\n")
+    assert said in raised.value.sentence()
+    assert " a int" not in raised.value.sentence() and "float" not in raised.value.sentence()
 
 
 # --- encodings ---------------------------------------------------------------------------------------------------

@@ -131,6 +131,25 @@ def test_search_highlights_matches_on_a_terminal_and_neutralises_escapes(user, s
     assert "\x1b[1mhashing\x1b[22m" in result.out and "␛[2J" in result.out and "\x1b[2J" not in result.out
 
 
+def test_search_finds_the_beginnings_of_words(user, seed):
+    sharding = seed(Turn("Design a key-value store", answer="Sharding by consistent hashing."))
+    seed(Turn("Design a cache", answer="A shard-free design: one node."))
+    found = {
+        query: [item["id"] for item in json.loads(user.call("history", "-q", query, "--json").out)]
+        for query in ("shardi", "hash", "consistent hash", "SHARDING")
+    }
+    assert found == {
+        "shardi": [sharding.id],
+        "hash": [sharding.id],
+        "consistent hash": [sharding.id],
+        "SHARDING": [sharding.id],
+    }
+    literal = user.call("history", "-q", "hashing OR nothing", "--json")  # OR is a word to find, not syntax
+    assert literal.code == 0 and json.loads(literal.out) == []
+    starred = user.call("history", "-q", 'hash*"', "--json")  # the star and the quote are text, never syntax
+    assert starred.code == 0 and [item["id"] for item in json.loads(starred.out)] == [sharding.id]
+
+
 @pytest.mark.parametrize("query", ['"', "-", ":", "*", "(", "a:b", "C++", 'say "hi', "NOT"])
 def test_search_with_punctuation_never_fails(user, seed, query):
     seed(Turn("What about C++ (and -x)?", answer='It said "hi" NOT a:b'))
@@ -305,6 +324,27 @@ def test_history_path_prints_the_database_location(user, tmp_path):
     plain = user.call("history", "path", env={"SDX_HOME": None})
     assert plain.out == f"{user.home / '.local' / 'share' / 'sdx' / 'history.db'}\n"
     assert not (user.home / "history.db").exists()  # printing the path creates nothing
+
+
+def test_a_history_path_that_is_a_directory_says_so(user):
+    path = user.home / "history.db"
+    path.mkdir()
+    result = user.call("history")
+    assert result.code == 3 and result.out == ""
+    assert result.stderr == (
+        f"sdx: error: the history database {path} is a directory"
+        f" — move it aside (mv {path} {path}.old), or set SDX_HOME to another directory\n"
+    )
+
+
+def test_a_relative_sdx_home_is_made_absolute_against_the_working_directory(user, fake):
+    user.write_config(f'[providers.openrouter]\nbase_url = "{fake.root}/api/v1"\n')
+    (user.home / "rel" / "dir").mkdir(parents=True)
+    (user.home / "rel" / "dir" / "config.toml").write_text(user.config_file.read_text())
+    env = {"SDX_HOME": "rel/dir", "OPENROUTER_API_KEY": "sk-or-test-0123456789"}
+    assert user.call("history", "path", env=env).out == f"{user.home / 'rel' / 'dir' / 'history.db'}\n"
+    assert user.call("ask", "Design a cache", env=env).code == 0  # the config file was found there, too
+    assert (user.home / "rel" / "dir" / "history.db").is_file()
 
 
 def test_a_corrupt_database_is_exit_3_with_what_to_do(user):

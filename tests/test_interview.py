@@ -347,6 +347,10 @@ def test_regrade_refuses_a_conversation_that_is_not_an_interview(sdx: Sdx, fake:
     result = sdx.call("interview", "--regrade", conversation.id or "")
     assert result.code == 2
     assert "is a chat conversation, not an interview" in result.stderr
+    with History.open(sdx.config_dir / "history.db") as history:
+        asked = Conversation(kind="ask", model="gpt-4o-mini", system_prompt="s", prompt_version="1")
+        history.create(asked)
+    assert "is an ask conversation, not an interview" in sdx.call("interview", "--regrade", asked.id or "").stderr
 
 
 def test_commands_on_their_own_send_nothing(sdx: Sdx, fake: GradingServer) -> None:

@@ -297,6 +297,27 @@ def test_alias_to_neither_alias_nor_spec(tmp_path):
         resolve("fast", config)
 
 
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [
+        ("opnai:gpt-4o", "unknown model 'opnai:gpt-4o': there is no provider 'opnai' — did you mean openai:gpt-4o?"),
+        ("zz:gpt-4o", "there is no provider 'zz' — the providers are openrouter, ollama, openai;"),
+        ("openai", "unknown model 'openai': openai is a provider, not a model — name one of its models: openai:MODEL"),
+        ("openai:", "unknown model 'openai:': it names no model after openai: — e.g. openai:MODEL"),
+        ("llama3", "unknown model 'llama3' — did you mean llama3.2? `sdx models` lists"),
+        ("qwen", "unknown model 'qwen' — `sdx models` lists the aliases and providers, or use provider:model"),
+    ],
+)
+def test_an_unknown_model_or_provider_is_named_in_plain_words(sdx, fake, name, said):
+    result = sdx.call("ask", "-m", name, "Design a cache")
+    assert result.code == ExitStatus.CONFIG
+    line = one_error_line(result.stderr)
+    assert said in line
+    suggested = line.split("did you mean ")[1].split("?")[0] if "did you mean " in line else ""
+    assert ":?" not in line and "ollama:" not in suggested
+    assert fake.requests == []
+
+
 def test_unknown_model_never_suggests_itself():
     error = unknown_model_error("fast", {"fast": "fsat:x", "fats": "ollama:x"}, {})
     assert "did you mean fats? " in error.fix

@@ -344,12 +344,13 @@ def export(
 
 def run(argv: list[str], env: Environment) -> int:
     """Run one sdx command in `env` and return its exit code: the single error boundary."""
+    env = env.with_absolute_dirs()
     with installed(env):
         code = _dispatch(argv)
         try:
             env.stdout.flush()  # what is still buffered fails here, inside the boundary, not at interpreter exit
         except OSError as exc:
-            return _output_failure(exc)
+            return _output_failure(exc, argv)
         return code
 
 
@@ -365,10 +366,10 @@ def _dispatch(argv: list[str]) -> int:
         return exc.exit_code
     except SystemExit as exc:  # typer's completion callbacks exit by themselves, and so does Typer on a closed pipe
         if isinstance(exc.__context__, OSError):  # `sdx … | head`: exit 1 from Typer; quiet 0 from sdx, like any filter
-            return _output_failure(exc.__context__)
+            return _output_failure(exc.__context__, argv)
         return exc.code if isinstance(exc.code, int) else ExitStatus.OK if exc.code is None else ExitStatus.ERROR
     except OSError as exc:
-        return _output_failure(exc)
+        return _output_failure(exc, argv)
     except typer.TyperException as exc:  # bad option, missing argument: usage errors in sdx's own form
         _say(f"sdx: error: {exc.format_message()} — see `sdx {_command_name(argv)}--help`")
         return ExitStatus.USAGE
@@ -382,7 +383,10 @@ def _dispatch(argv: list[str]) -> int:
         return _unexpected(exc)
 
 
-def _output_failure(exc: OSError) -> int:
+ANSWERING_COMMANDS = ("ask", "chat", "interview")  # what they write to stdout is an answer; the others, output
+
+
+def _output_failure(exc: OSError, argv: list[str]) -> int:
     """A write to stdout that failed: the reader left (quiet, 0), or a full disk (one line, 2); else a bug."""
     from sdx.terminal.render import detach_stdout, write_failure
 
@@ -392,7 +396,8 @@ def _output_failure(exc: OSError) -> int:
     if exc.errno not in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
         return _unexpected(exc)
     detach_stdout()
-    _say(write_failure("stdout", exc).line())
+    what = "the answer" if _command_name(argv).strip() in ANSWERING_COMMANDS else "the output"
+    _say(write_failure("stdout", exc, what).line())
     return ExitStatus.USAGE
 
 

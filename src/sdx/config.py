@@ -180,9 +180,21 @@ def read_config_file(path: Path) -> dict[str, Any]:
 
 def _expect(value: Any, kind: type | tuple[type, ...], where: str, path: Path) -> Any:
     if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-        raise ConfigError(f"in {path}: {where} must be a {names}", "see the README's Configuration section")
+        raise ConfigError(
+            f"in {path}: {where} must be {_kind_in_words(kind)}", "see the README's Configuration section"
+        )
     return value
+
+
+_KIND_WORDS = {int: "a whole number", float: "a number", str: "text in quotes", bool: "true or false", dict: "a table"}
+
+
+def _kind_in_words(kind: type | tuple[type, ...]) -> str:
+    """`int` as "a whole number", `(int, float)` as "a number": what a TOML value must be, in plain words."""
+    kinds = kind if isinstance(kind, tuple) else (kind,)
+    if set(kinds) == {int, float}:
+        return "a number"
+    return " or ".join(_KIND_WORDS.get(k, k.__name__) for k in kinds)
 
 
 def timeout_problem(seconds: float) -> str:

@@ -16,7 +16,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
@@ -66,9 +66,22 @@ class Environment:
         size = shutil.get_terminal_size((80, 24))
         return self.columns or size.columns, self.lines or size.lines
 
+    def with_absolute_dirs(self) -> Environment:
+        """This environment with a relative `SDX_HOME` (or XDG directory) made absolute, once, against the working
+        directory: every later reading of it, and every message naming it, means the same place."""
+        relative = {
+            name: str(self.cwd / value)
+            for name in DIRECTORY_VARIABLES
+            if (value := self.environ.get(name)) and not value.startswith("~") and not Path(value).is_absolute()
+        }
+        return replace(self, environ={**self.environ, **relative}) if relative else self
+
     @property
     def no_color(self) -> bool:
         return bool(self.environ.get("NO_COLOR")) or self.environ.get("TERM") == "dumb"
+
+
+DIRECTORY_VARIABLES = ("SDX_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME")
 
 
 def _usable_text_stream(stream: TextIO | None) -> TextIO:

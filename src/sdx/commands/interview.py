@@ -323,7 +323,8 @@ def regrade(prefix: str, model: str | None, config: Config) -> None:
         conversation = history.load(history.resolve(prefix))
         if conversation.kind != "interview":
             raise UsageError(
-                f"{conversation.id} is a {conversation.kind} conversation, not an interview",
+                f"{conversation.id} is {'an' if conversation.kind[:1] in 'aeiou' else 'a'} {conversation.kind}"
+                " conversation, not an interview",
                 "see `sdx history --kind interview`",
             )
         target = resolve(chosen_model_name(model or conversation.model, config), config)

@@ -319,15 +319,25 @@ def broken_alias_error(chain: list[str], known: Mapping[str, Provider], config: 
 
 
 def unknown_model_error(name: str, known_aliases: Mapping[str, str], known: Mapping[str, Provider]) -> ConfigError:
-    candidates = [c for c in [*known_aliases, *(f"{p}:" for p in known)] if c != name]
-    close = difflib.get_close_matches(name, candidates, n=3, cutoff=0.5)
+    """What to type instead of a name that is neither an alias nor `provider:model`: only real near matches."""
+    provider_name, colon, model_id = name.partition(":")
+    listing = "`sdx models` lists the aliases and providers"
+    if colon and provider_name not in known:
+        close = difflib.get_close_matches(provider_name, list(known), n=1, cutoff=0.6)
+        fix = f"did you mean {close[0]}:{model_id}? " if close else f"the providers are {', '.join(known)}; "
+        return ConfigError(f"unknown model {name!r}: there is no provider {provider_name!r}", fix + listing)
+    if colon:
+        return ConfigError(
+            f"unknown model {name!r}: it names no model after {provider_name}:",
+            f"e.g. {provider_name}:MODEL; {listing}",
+        )
+    if name in known:
+        return ConfigError(
+            f"unknown model {name!r}: {name} is a provider, not a model", f"name one of its models: {name}:MODEL"
+        )
+    close = difflib.get_close_matches(name, [alias for alias in known_aliases if alias != name], n=3, cutoff=0.6)
     hint = f"did you mean {' or '.join(close)}? " if close else ""
-    if ":" in name and not close:
-        hint = f"known providers: {', '.join(known)}; "
-    return ConfigError(
-        f"unknown model {name!r}",
-        f"{hint}run `sdx models` to list aliases, or use provider:model (e.g. ollama:{name.split(':')[-1]})",
-    )
+    return ConfigError(f"unknown model {name!r}", f"{hint}{listing}, or use provider:model (e.g. ollama:{name})")
 
 
 def api_key_for(provider: Provider, config: Config) -> str:

@@ -153,8 +153,9 @@ def fts5_available() -> bool:
 
 
 def fts_query(words: str) -> str:
-    """The user's words as FTS5 phrases, each quoted, so `-`, `:`, `"`, `*` or `(` are text, never syntax."""
-    return " ".join('"' + word.replace('"', '""') + '"' for word in words.split())
+    """The user's words as FTS5 prefix phrases (`shard` finds "sharding"), each quoted, so `-`, `:`, `"`, `*` or `(`
+    are text, never syntax."""
+    return " ".join('"' + word.replace('"', '""') + '"*' for word in words.split())
 
 
 def snippet_parts(snippet: str) -> Iterator[tuple[str, bool]]:
@@ -177,6 +178,11 @@ class History:
     def open(cls, path: Path | None = None) -> History:
         """Open (creating the directory 0700 and the file 0600 when missing) and migrate to our schema."""
         path = path or history_path()
+        if path.is_dir():  # SQLite would only say "unable to open database file"
+            raise HistoryError(
+                f"the history database {path} is a directory",
+                f"move it aside (mv {path} {path}.old), or set SDX_HOME to another directory",
+            )
         with _translated(path):
             _create_private(path)
             db = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)

@@ -63,16 +63,17 @@ class OutputError(SdxError):
         super().__init__(what, fix, ExitStatus.USAGE)
 
 
-def write_failure(destination: str, exc: OSError) -> OutputError:
-    """The sentence for a failed write to `destination` ("stdout", "-o notes.md")."""
+def write_failure(destination: str, exc: OSError, what: str = "the answer") -> OutputError:
+    """The sentence for a failed write of `what` ("the answer", "the output") to `destination` ("stdout",
+    "-o notes.md")."""
     reason = "it is closed" if exc.errno == errno.EBADF else os.strerror(exc.errno or errno.EIO).lower()
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        fix = "free some space, or write the answer somewhere else"
+        fix = f"free some space, or write {what} somewhere else"
     elif exc.errno == errno.EBADF:
         fix = "run sdx with its output open, e.g. `> answer.md`"
     else:
-        fix = "write the answer somewhere else"
-    return OutputError(f"cannot write the answer to {destination}: {reason}", fix)
+        fix = f"write {what} somewhere else"
+    return OutputError(f"cannot write {what} to {destination}: {reason}", fix)
 
 
 @contextmanager
