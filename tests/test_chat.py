@@ -123,7 +123,10 @@ def test_save_writes_markdown_and_never_overwrites_from_a_pipe(sdx, fake):
     assert result.code == USAGE
     assert "sdx: error: there is nothing to save yet" in result.stderr
     assert "sdx: saved 1 turn to notes.md" in result.stderr
-    assert "sdx: error: notes.md already exists and was left as it is — choose another file name" in result.stderr
+    assert (
+        "sdx: error: notes.md already exists — /save --force notes.md to replace it, or choose another file name"
+        in result.stderr
+    )
     text = notes.read_text(encoding="utf-8")
     assert text.startswith("# Design a URL shortener\n") and ANSWER.strip() in text
     notes.write_text("mine", encoding="utf-8")

@@ -114,7 +114,7 @@ def test_log_defaults_to_true_and_can_be_turned_off(tmp_path):
 
 
 def test_log_must_be_a_boolean(tmp_path):
-    with pytest.raises(ConfigError, match="log must be true or false$"):
+    with pytest.raises(ConfigError, match=r"log must be true or false$"):
         load(tmp_path, 'log = "no"\n')
 
 

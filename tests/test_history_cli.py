@@ -250,8 +250,8 @@ def test_export_writes_one_markdown_file_and_never_overwrites_without_force(user
     (user.home / "notes.md").write_text("my own notes")
     refused = user.call("export", talk.id, "-o", "notes.md")
     assert refused.code == 2
-    assert (
-        refused.stderr == "sdx: error: notes.md already exists — add --force to overwrite it, or choose another file\n"
+    assert refused.stderr == (
+        "sdx: error: -o notes.md already exists — add --force to replace it, or choose another file name\n"
     )
     assert (user.home / "notes.md").read_text() == "my own notes"
     assert user.call("export", talk.id, "-o", "notes.md", "--force").code == 0

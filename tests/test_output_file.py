@@ -63,7 +63,7 @@ def refuse_connections(sdx) -> None:
 
 @pytest.mark.parametrize("failure", ["401", "refused", "timeout"])
 def test_failed_request_leaves_the_existing_file_untouched(sdx, fake, notes, failure):
-    args = ["ask", "-o", str(notes), "Design a cache"]
+    args = ["ask", "--force", "-o", str(notes), "Design a cache"]
     if failure == "401":
         fake.scenario.failures.append(Failure.json_error(401, "No auth credentials found"))
         expected = PROVIDER
@@ -83,7 +83,7 @@ def test_failed_request_leaves_the_existing_file_untouched(sdx, fake, notes, fai
 
 def test_ctrl_c_while_waiting_leaves_the_existing_file_untouched(sdx, fake, notes):
     fake.scenario.delay_first = 5
-    proc = sdx.popen("ask", "-o", str(notes), "Design a cache")
+    proc = sdx.popen("ask", "--force", "-o", str(notes), "Design a cache")
     deadline = time.monotonic() + 20
     while not fake.chat_requests() and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -94,7 +94,7 @@ def test_ctrl_c_while_waiting_leaves_the_existing_file_untouched(sdx, fake, note
 
 
 def test_answer_replaces_the_file_keeping_its_permissions(sdx, fake, notes):
-    result = sdx.call("ask", "-o", str(notes), "Design a cache")
+    result = sdx.call("ask", "--force", "-o", str(notes), "Design a cache")
     assert result.code == 0, result.stderr
     assert notes.read_text() == ANSWER
     assert stat.S_IMODE(notes.stat().st_mode) == 0o640
@@ -114,7 +114,7 @@ def test_new_file_gets_the_usual_permissions(sdx, fake):
 
 def test_answer_broken_mid_stream_is_kept_in_place_of_the_old_file(sdx, fake, notes):
     fake.scenario.break_after = 6
-    result = sdx.call("ask", "-o", str(notes), "Design a cache")
+    result = sdx.call("ask", "--force", "-o", str(notes), "Design a cache")
     assert result.code == NETWORK, result.stderr
     assert notes.read_text() == ANSWER[:30]
     assert entries(notes.parent) == ["notes.md"]
@@ -122,7 +122,7 @@ def test_answer_broken_mid_stream_is_kept_in_place_of_the_old_file(sdx, fake, no
 
 def test_ctrl_c_mid_answer_keeps_what_arrived(sdx, fake, notes):
     fake.scenario.delay_between = 0.05
-    proc = sdx.popen("ask", "-o", str(notes), "Design a cache")
+    proc = sdx.popen("ask", "--force", "-o", str(notes), "Design a cache")
     first = proc.stdout.read(5)
     proc.send_signal(signal.SIGINT)
     rest = proc.stdout.read()
@@ -139,9 +139,9 @@ def test_symlink_is_followed_and_kept(sdx, fake, notes):
     link = notes.parent / "link.md"
     link.symlink_to("notes.md")
     fake.scenario.failures.append(Failure.json_error(401, "No auth credentials found"))
-    assert sdx.call("ask", "-o", str(link), "Design a cache").code == PROVIDER
+    assert sdx.call("ask", "--force", "-o", str(link), "Design a cache").code == PROVIDER
     assert link.is_symlink() and notes.read_text() == OLD
-    assert sdx.call("ask", "-o", str(link), "Design a cache").code == 0
+    assert sdx.call("ask", "--force", "-o", str(link), "Design a cache").code == 0
     assert link.is_symlink() and os.readlink(link) == "notes.md"
     assert notes.read_text() == ANSWER
     assert entries(notes.parent) == ["link.md", "notes.md"]

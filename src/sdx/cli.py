@@ -104,6 +104,7 @@ def ask(
             "--output", "-o", callback=output_path_option, help="Also save the answer's Markdown to this file."
         ),
     ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Let -o replace an existing file.")] = False,
     raw: RawOption = False,
     stream: Annotated[
         bool, typer.Option("--stream/--no-stream", help="Stream tokens as they arrive, or wait for all.")
@@ -139,6 +140,7 @@ def ask(
         log=log,
         read_stdin=read_stdin,
         estimate=estimate,
+        force=force,
     )
     env = current()
     stdin = None if env.stdin is None or env.stdin_isatty else env.stdin
@@ -247,11 +249,13 @@ def estimate(
 
 
 @app.command()
-def doctor() -> None:
+def doctor(
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
     """Check the config file, keys and providers, and say how to fix what fails."""
     from sdx.commands.doctor import run_doctor
 
-    raise typer.Exit(run_doctor(current().environ))
+    raise typer.Exit(run_doctor(current().environ, as_json=as_json))
 
 
 @app.command()
@@ -265,11 +269,16 @@ def interview(
         str | None, typer.Option("--regrade", metavar="ID", help="Grade a stored interview again (an id prefix).")
     ] = None,
     log: Annotated[bool, log_option("the interview")] = True,
+    context: SharedContextOption = None,
+    timeout: TimeoutOption = None,
+    max_tokens: MaxTokensOption = None,
 ) -> None:
     """A timed mock system design interview with the model as interviewer, graded against a rubric."""
     from sdx.commands.interview import InterviewOptions, run_interview
 
-    options = InterviewOptions(question, random_question, minutes, level, model, regrade, log)
+    options = InterviewOptions(
+        question, random_question, minutes, level, model, regrade, log, context, timeout, max_tokens
+    )
     run_interview(options, load_config())
 
 
@@ -317,24 +326,33 @@ def history_path() -> None:
     print(database_path())
 
 
+LatestIdArgument = Annotated[
+    str | None,
+    typer.Argument(metavar="[ID]", help="The conversation's id (a unique prefix); none: the latest conversation."),
+]
+
+
 @app.command()
 def show(
-    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id (a unique prefix).")],
+    conversation_id: LatestIdArgument = None,
     raw: RawOption = False,
+    pager: Annotated[
+        bool, typer.Option("--pager/--no-pager", help="Page long output on a terminal through $PAGER (default: yes).")
+    ] = True,
 ) -> None:
     """Show a stored conversation, every question and answer."""
     from sdx.commands.history import show_conversation
 
-    show_conversation(conversation_id, raw)
+    show_conversation(conversation_id, raw, pager)
 
 
 @app.command()
 def export(
-    conversation_id: Annotated[str, typer.Argument(metavar="ID", help="The conversation's id (a unique prefix).")],
+    conversation_id: LatestIdArgument = None,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="The Markdown file to write (- or none: stdout).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
 ) -> None:
     """Export a stored conversation as one Markdown file."""
     from sdx.commands.history import export_conversation

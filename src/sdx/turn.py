@@ -51,6 +51,7 @@ class TurnOptions:
     timeout: float = 60.0
     max_tokens: int | None = None
     output: Path | None = None  # the `-o` copy
+    replace_output: bool = False  # --force: the `-o` file may exist already
     context_tokens: int | None = None  # the budget for the messages sent; None: by provider
     spinner: bool = True  # "Asking …" on a terminal's stderr while waiting for the first token
     on_wait: Callable[[str, float], None] | None = None  # told of each retry wait (default: a line on stderr)
@@ -167,7 +168,7 @@ def _stream_into_sinks(
     still received the whole answer (without a copy, that BrokenPipeError ends the turn)."""
     from sdx.model.client import answer_deltas
 
-    copy = FileCopy(options.output) if options.output else None
+    copy = FileCopy(options.output, force=options.replace_output) if options.output else None
     reader_present = True
     deltas = answer_deltas(request, stats, on_wait=options.on_wait or (lambda message, _s: say(f"sdx: {message}")))
     try:

@@ -33,6 +33,7 @@ class AskOptions:
     log: bool = True  # --no-log: store nothing
     read_stdin: bool = True  # --no-stdin: never read stdin
     estimate: bool = True  # --no-estimate: no computed capacity table
+    force: bool = False  # --force: `-o FILE` may replace an existing file
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
             timeout=options.timeout or config.timeout,
             max_tokens=options.max_tokens,
             output=options.output,
+            replace_output=options.force,
             context_tokens=config.context_tokens,
         )
         store = history if logging else None

@@ -46,7 +46,7 @@ Commands:
   /model NAME      answer with another model from now on (an alias or provider:model; /model shows the current one)
   /context TEXT    add TEXT to the following questions (/context alone clears it)
   /new             start a fresh conversation (same model, no context)
-  /save FILE       write this conversation to FILE as Markdown
+  /save FILE       write this conversation to FILE as Markdown (--force: replace FILE)
   /history         recent conversations (continue one with: sdx chat --cid ID)
   /exit            leave (also /quit, or Ctrl-D)
 Keys: Enter sends · Esc-Enter inserts a new line (pasting keeps newlines) · Ctrl-C stops an answer or clears the line"""
@@ -295,22 +295,28 @@ def fresh_conversation(session: ChatSession, _argument: str) -> None:
     say(f"sdx: new conversation with {session.target.name}{cleared}")
 
 
-def save_conversation(session: ChatSession, file: str) -> None:
-    """The conversation as Markdown (as `sdx export` writes it); an existing file is only replaced when confirmed."""
+def save_conversation(session: ChatSession, argument: str) -> None:
+    """The conversation as Markdown (as `sdx export` writes it), by the rule for files the user names: an existing
+    file is replaced with `/save --force FILE`, or on a terminal when the user confirms."""
     from sdx.commands.history import conversation_markdown
+    from sdx.terminal.named_files import FILE, kind_of, write_named_file
 
+    words = argument.split(maxsplit=1)
+    force = bool(words) and words[0] in ("--force", "-f")
+    file = (words[1] if len(words) > 1 else "") if force else argument
     if not file:
         raise UsageError("/save needs a file name", "e.g. /save notes.md")
     if not session.conversation.turns:
         raise UsageError("there is nothing to save yet", "ask a question first")
     path = Path(file).expanduser()
     path = path if path.is_absolute() else current().cwd / path
-    if path.exists() and not confirmed(session, f"{file} exists; replace it? [y/N] "):
-        raise UsageError(f"{file} already exists and was left as it is", "choose another file name")
-    try:
-        path.write_text(conversation_markdown(session.conversation), encoding="utf-8")
-    except OSError as exc:
-        raise UsageError(f"cannot write {file}: {exc.strerror or exc}", "check the path and its permissions") from None
+    if not force and session.editor is not None and kind_of(path, file, example="notes.md") == FILE:
+        if not confirmed(session, f"{file} exists; replace it? [y/N] "):
+            raise UsageError(f"{file} already exists and was left as it is", "choose another file name")
+        force = True
+    write_named_file(
+        path, conversation_markdown(session.conversation), file, force=force, force_hint=f"/save --force {file}"
+    )
     say(f"sdx: saved {_count(len(session.conversation.turns), 'turn')} to {file}")
 
 

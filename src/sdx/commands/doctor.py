@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -114,9 +115,20 @@ def run_checks(environ: Mapping[str, str]) -> tuple[list[Check], ExitStatus]:
     return checks, ExitStatus.OK if ready.ok else ready.status
 
 
-def run_doctor(environ: Mapping[str, str]) -> int:
+def checks_json(checks: list[Check], status: ExitStatus) -> str:
+    """The checks for scripts: each one's outcome, sentence, fix and exit code, and the exit code doctor ends with."""
+    items = [
+        {"ok": check.ok, "what": check.what, "fix": check.fix or None, "status": int(check.status)} for check in checks
+    ]
+    return json.dumps({"ok": status == ExitStatus.OK, "status": int(status), "checks": items}, indent=2) + "\n"
+
+
+def run_doctor(environ: Mapping[str, str], as_json: bool = False) -> int:
     checks, status = run_checks(environ)
     stdout = current().stdout
+    if as_json:
+        stdout.write(checks_json(checks, status))
+        return int(status)
     encoding = getattr(stdout, "encoding", None)
     marks = ("✓", "✗") if fit_to_encoding("✓✗", encoding) == "✓✗" else ASCII_MARKS
     for check in checks:

@@ -162,18 +162,35 @@ def _turns(conversation: Conversation) -> str:
 # sdx show, sdx export
 
 
-def show_conversation(prefix: str, raw: bool) -> None:
-    """Re-render a stored conversation: as Markdown on a terminal, the Markdown itself with --raw or piped."""
+def load_chosen(prefix: str | None) -> Conversation:
+    """The conversation an id prefix names; with none, the most recently updated one (of any kind)."""
     with History.open() as history:
-        conversation = history.load(history.resolve(prefix))
+        if prefix is not None:
+            return history.load(history.resolve(prefix))
+        latest = history.latest()
+        if latest is None:
+            raise UsageError("there are no conversations yet", 'start one: sdx ask "Design a URL shortener"')
+        return history.load(latest)
+
+
+def show_conversation(prefix: str | None, raw: bool, pager: bool = True) -> None:
+    """Re-render a stored conversation: as Markdown on a terminal (through the pager when it is longer than the
+    screen), the Markdown itself with --raw or piped."""
+    conversation = load_chosen(prefix)
+    text = conversation_markdown(conversation)
+    if pager and not raw and current().stdout_isatty:
+        from sdx.terminal.pager import page_markdown
+
+        if page_markdown(text):
+            return
     with choose_renderer(raw)() as sink:
-        sink.write(conversation_markdown(conversation))
+        sink.write(text)
 
 
-def export_conversation(prefix: str, output: Path | None, force: bool) -> None:
-    """Write the conversation as one Markdown file; `-` or no file: to stdout. An existing file needs --force."""
-    with History.open() as history:
-        conversation = history.load(history.resolve(prefix))
+def export_conversation(prefix: str | None, output: Path | None, force: bool) -> None:
+    """Write the conversation as one Markdown file; `-` or no file: to stdout. An existing file needs --force (the
+    rule of `sdx.terminal.named_files`)."""
+    conversation = load_chosen(prefix)
     text = conversation_markdown(conversation)
     env = current()
     if output is None or str(output) == "-":
@@ -181,16 +198,10 @@ def export_conversation(prefix: str, output: Path | None, force: bool) -> None:
         env.stdout.buffer.write(text.encode("utf-8"))
         env.stdout.buffer.flush()
         return
+    from sdx.terminal.named_files import write_named_file
+
     path = output if output.is_absolute() else env.cwd / output
-    try:
-        with path.open("w" if force else "x", encoding="utf-8") as file:
-            file.write(text)
-    except FileExistsError:
-        raise UsageError(f"{output} already exists", "add --force to overwrite it, or choose another file") from None
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {output}: {exc.strerror or exc}", "check the path and its permissions"
-        ) from None
+    write_named_file(path, text, f"-o {output}", force=force)
     say(f"sdx: wrote {output} ({_turns(conversation)})")
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Protocol
 
 from sdx import grading
@@ -49,15 +49,19 @@ class InterviewOptions:
     model: str | None = None
     regrade: str | None = None
     log: bool = True
+    context: str | None = None  # -c: constraints given with the problem
+    timeout: float | None = None
+    max_tokens: int | None = None  # caps each interviewer reply (the grade has its own cap)
 
 
 def run_interview(options: InterviewOptions, config: Config) -> None:
+    config = replace(config, timeout=options.timeout or config.timeout)  # the replies' and the grade's
     if options.regrade is not None:
         if options.question or options.random_question:
             raise UsageError("--regrade grades a stored interview: give no question or --random with it")
         regrade(options.regrade, options.model, config)
         return
-    question = choose_question(options)
+    question = with_constraints(choose_question(options), options.context)
     level = check_level(options.level)
     name = chosen_model_name(options.model, config)
     target = resolve(name, config)
@@ -66,7 +70,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
         model=name,
         system_prompt=rubric.interviewer_prompt(question, level, options.minutes),
         prompt_version=rubric.INTERVIEW_PROMPT_VERSION,
-        title=title_from(question),
+        title=title_from(choose_question(options)),
         meta={
             "level": level,
             "minutes": options.minutes,
@@ -79,7 +83,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
     )
     history = open_history(continuing=False, logging=options.log and config.log, what="this interview")
     try:
-        Interview(conversation, target, config, history).run()
+        Interview(conversation, target, config, history, max_tokens=options.max_tokens).run()
         grade_interview(conversation, target, history, config)
     finally:
         if history is not None:
@@ -94,6 +98,12 @@ def choose_question(options: InterviewOptions) -> str:
     if not options.question or not options.question.strip():
         raise UsageError("no question given", 'try: sdx interview "Design a URL shortener" (or --random)')
     return options.question.strip()
+
+
+def with_constraints(question: str, context: str | None) -> str:
+    """The problem with `-c`'s constraints, as the interviewer presents it and the grader reads it."""
+    constraints = (context or "").strip()
+    return f"{question}\n\nConstraints: {constraints}" if constraints else question
 
 
 def check_level(level: str) -> str:
@@ -171,6 +181,7 @@ class Interview:
     target: Target
     config: Config
     history: History | None
+    max_tokens: int | None = None
     started: float = 0.0
     chosen_phase: int = 0  # moved on by /next; the clock moves the phase too (whichever is further)
     shown_phase: int = -1
@@ -293,7 +304,9 @@ class Interview:
                 self.conversation,
                 turn,
                 self.target,
-                TurnOptions(timeout=self.config.timeout, context_tokens=self.config.context_tokens),
+                TurnOptions(
+                    timeout=self.config.timeout, max_tokens=self.max_tokens, context_tokens=self.config.context_tokens
+                ),
                 self.history,
             )
         except Interrupted as exc:

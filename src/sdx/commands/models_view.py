@@ -6,8 +6,8 @@ from typing import Any
 
 from sdx.config import Config
 from sdx.errors import ConfigError
-from sdx.model.probe import probe
-from sdx.model.registry import Provider, aliases, chosen_model_name, providers, resolve_spec
+from sdx.model.probe import ProbeResult, probe
+from sdx.model.registry import BUILTIN_PROVIDERS, Provider, aliases, chosen_model_name, providers, resolve_spec
 
 
 def key_present(provider_key_env: str, config: Config) -> bool | None:
@@ -25,11 +25,28 @@ def provider_row(provider: Provider, config: Config) -> dict[str, Any]:
         "key_present": key_present(provider.key_env, config),
         "problem": provider.problem or None,
     }
-    if provider.name == "ollama" and not provider.problem:
+    if provider.problem:
+        return row
+    if provider.name == "ollama":
         result = probe(provider)
         row["reachable"] = result.reachable
         row["models"] = result.models
+    elif provider.name not in BUILTIN_PROVIDERS:  # a server of the user's: what its /models serves, as doctor says
+        present = key_present(provider.key_env, config)
+        result = probe(provider, config.env.get(provider.key_env, "") if present else "")
+        row["reachable"] = result.reachable
+        row["models"] = result.models
+        row["status"] = probe_problem(result, provider) or None
     return row
+
+
+def probe_problem(result: ProbeResult, provider: Provider) -> str:
+    """Why a probed server serves no model list, in the words `sdx doctor` and `sdx ask` use ("" when it does)."""
+    if result.status is not None and result.status >= 400:
+        from sdx.model.client_errors import status_failure
+
+        return status_failure(result.status, result.message, provider, result.url, html=result.html).what
+    return result.problem
 
 
 def alias_row(name: str, known: dict[str, Provider], config: Config) -> dict[str, Any]:
@@ -105,7 +122,11 @@ def print_models(report: dict[str, Any]) -> None:
         providers_table.add_column(column, overflow="fold")
     for row in report["providers"]:
         status = row["problem"] or ""
-        if "reachable" in row:
+        if row.get("status"):
+            status = row["status"]
+        elif "reachable" in row and row["name"] not in BUILTIN_PROVIDERS:
+            status = f"serving: {', '.join(row['models']) or 'no models listed'}"
+        elif "reachable" in row:
             pulled = ", ".join(row["models"]) or "no models pulled"
             status = f"running: {pulled}" if row["reachable"] else "not running (ollama serve)"
         providers_table.add_row(

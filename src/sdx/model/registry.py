@@ -207,6 +207,8 @@ def builtin_providers(config: Config) -> dict[str, Provider]:
     }
 
 
+BUILTIN_PROVIDERS = ("openrouter", "ollama", "openai")
+
 BUILTIN_ALIASES = {
     "gpt-4o-mini": "openrouter:openai/gpt-4o-mini",
     "llama3.2": "ollama:llama3.2",

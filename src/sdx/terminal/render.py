@@ -17,7 +17,6 @@ import errno
 import io
 import os
 import re
-import stat
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -26,7 +25,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, BinaryIO, Protocol, TextIO
 
 from sdx.environment import current
-from sdx.errors import ExitStatus, SdxError, UsageError
+from sdx.errors import ExitStatus, SdxError
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -267,8 +266,9 @@ def stdout_is_terminal() -> bool:
     return current().stdout_isatty
 
 
-def console(stderr: bool = False) -> Console:
-    """A Rich console on the current environment's stdout (or stderr), sized and coloured as it says."""
+def console(stderr: bool = False, into: TextIO | None = None) -> Console:
+    """A Rich console on the current environment's stdout (or stderr), sized and coloured as it says; `into`: one
+    that writes what it would show on stdout into that stream instead, drawing nothing live (for a pager)."""
     from rich.console import Console
 
     env = current()
@@ -277,9 +277,12 @@ def console(stderr: bool = False) -> Console:
     stream = env.stderr if stderr else env.stdout
     if stream is None or getattr(stream, "closed", False):
         stream = io.StringIO()  # nowhere to write: Rich would fall back to the process's other stream
+    if into is not None:
+        stream = into
     rich_console = Console(
         file=stream if _is_utf(stream) else _FittedStream(stream),  # type: ignore[arg-type]
         force_terminal=is_terminal,
+        force_interactive=False if into is not None else None,
         width=columns if is_terminal else None,
         height=lines if is_terminal else None,
         no_color=env.no_color,
@@ -303,6 +306,16 @@ def terminal_renderer() -> Iterator[Sink]:
 
     with TerminalSink(LiveMarkdown(console(), size=current().terminal_size)) as sink:
         yield sink
+
+
+def rendered_markdown(text: str) -> str:
+    """`text` as the terminal renderer shows it on this terminal (sanitized, sized, coloured), as a string."""
+    from sdx.terminal.live_markdown import LiveMarkdown
+
+    buffer = io.StringIO()
+    with LiveMarkdown(console(into=buffer)) as live:
+        live.feed(sanitize_for_terminal(text))
+    return buffer.getvalue()
 
 
 @contextmanager
@@ -347,7 +360,8 @@ class Spinner:
 class FileCopy:
     """The `-o FILE` copy: raw Markdown, written as it arrives. Nothing the user had is ever lost:
 
-    - the path is checked when the copy is made, before any request (a `UsageError`);
+    - the path is checked when the copy is made, before any request (a `UsageError`); an existing file is only
+      replaced with `force` (`--force`), the rule of `sdx.terminal.named_files`;
     - a regular file (new, or existing, also behind a symlink, which stays) gets the answer in a temporary file
       beside it, moved into place when the first text arrives and appended to from then on: a request that fails
       leaves the old file untouched, an interrupted answer is kept;
@@ -357,17 +371,20 @@ class FileCopy:
     Use it as a context manager, or call `close()` in a `finally`: that removes the temporary file if no text came.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, force: bool = False) -> None:
+        from sdx.terminal.named_files import SPECIAL, check_replaceable, temporary_beside
+
         self.path = path
         self._file: IO[bytes] | None = None
         self._temporary: Path | None = None
         full = current().cwd / path  # a relative path is relative to the command's working directory
-        kind = _kind_of(full, path)
-        if kind == "special":
+        shown = f"-o {str(path) or chr(34) * 2}"
+        kind = check_replaceable(full, shown, force=force, example="answer.md")
+        if kind == SPECIAL:
             self._target = full  # opened as given: /dev/stdout and /proc/self/fd/N are magic links
         else:
             self._target = Path(os.path.realpath(full))
-            self._file, self._temporary = _temporary_beside(self._target, path, existing=kind == "file")
+            self._file, self._temporary = temporary_beside(self._target, shown, existing=kind != "new")
 
     def __enter__(self) -> FileCopy:
         return self
@@ -400,64 +417,3 @@ class FileCopy:
             if self._temporary is not None:
                 self._temporary.unlink(missing_ok=True)
                 self._temporary = None
-
-
-def _kind_of(full: Path, path: Path) -> str:
-    """ "file" (an existing regular file), "new", or "special" (FIFO, character device); a `UsageError` for what
-    sdx must not or cannot write: a directory, a block device, a socket, a missing directory."""
-    shown = str(path) or '""'
-    try:
-        status = os.stat(full)
-    except (FileNotFoundError, NotADirectoryError):
-        parent = Path(os.path.realpath(full)).parent
-        if not parent.exists():
-            raise UsageError(
-                f"cannot write -o {shown}: the directory {parent} does not exist",
-                "create it first, or pick another path",
-            ) from None
-        if not parent.is_dir():
-            raise UsageError(f"cannot write -o {shown}: {parent} is not a directory", "pick another path") from None
-        return "new"
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write -o {shown}: {(exc.strerror or str(exc)).lower()}", "pick another path"
-        ) from None
-    if stat.S_ISDIR(status.st_mode):
-        example = Path(path or ".") / "answer.md"
-        raise UsageError(f"-o {shown} is a directory", f"give a file name, e.g. -o {example}")
-    if not os.access(full, os.W_OK):
-        raise UsageError(f"cannot write -o {shown}: permission denied", "pick a file you can write to")
-    if stat.S_ISREG(status.st_mode):
-        return "file"
-    if stat.S_ISFIFO(status.st_mode) or stat.S_ISCHR(status.st_mode):
-        return "special"
-    raise UsageError(f"-o {shown} is not a file (a block device or a socket)", "give the path of a file")
-
-
-def _temporary_beside(target: Path, path: Path, *, existing: bool) -> tuple[IO[bytes], Path]:
-    """A new hidden file in `target`'s directory with the permissions (and, as root, the owner) the file has
-    or would get, to be moved over `target` once text arrives."""
-    import tempfile
-
-    try:
-        fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".sdx-partial", dir=target.parent)
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write -o {path}: cannot create a file in {target.parent} ({exc.strerror})",
-            "pick a path in a directory you can write to",
-        ) from None
-    with suppress(OSError):
-        _copy_permissions(fd, target, existing)
-    return os.fdopen(fd, "wb"), Path(name)
-
-
-def _copy_permissions(fd: int, target: Path, existing: bool) -> None:
-    if existing:
-        status = os.stat(target)
-        os.fchmod(fd, stat.S_IMODE(status.st_mode))
-        if os.geteuid() == 0:
-            os.fchown(fd, status.st_uid, status.st_gid)
-    else:
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)
