@@ -61,7 +61,8 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
             raise UsageError("--regrade grades a stored interview: give no question or --random with it")
         regrade(options.regrade, options.model, config)
         return
-    question = with_constraints(choose_question(options), options.context)
+    problem = choose_question(options)
+    question = with_constraints(problem, options.context)
     level = check_level(options.level)
     name = chosen_model_name(options.model, config)
     target = resolve(name, config)
@@ -70,7 +71,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
         model=name,
         system_prompt=rubric.interviewer_prompt(question, level, options.minutes),
         prompt_version=rubric.INTERVIEW_PROMPT_VERSION,
-        title=title_from(choose_question(options)),
+        title=title_from(problem),
         meta={
             "level": level,
             "minutes": options.minutes,
