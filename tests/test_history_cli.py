@@ -270,7 +270,8 @@ def test_export_into_a_missing_directory_is_a_usage_error(user, seed):
     result = user.call("export", talk.id, "-o", "nowhere/notes.md")
     assert result.code == 2
     assert result.stderr == (
-        "sdx: error: cannot write nowhere/notes.md: No such file or directory — check the path and its permissions\n"
+        f"sdx: error: cannot write -o nowhere/notes.md: the directory {user.home / 'nowhere'} does not exist"
+        " — create it first, or pick another path\n"
     )
 
 
