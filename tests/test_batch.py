@@ -133,10 +133,10 @@ def test_each_question_becomes_a_complete_file_linked_from_the_index(sdx, server
     ]
     text = (guide(sdx) / "02-design-a-rate-limiter.md").read_text()
     assert text.startswith("> **Question:** Design a rate limiter\n\n" + ANSWER)
-    assert text.endswith(f" tokens={TOKENS} -->\n") and "model=openai/gpt-4o-mini" in text
+    assert text.endswith(f" tokens={TOKENS} -->\n") and "model=gpt-4o-mini;" in text
     index = (guide(sdx) / "index.md").read_text()
     assert "3 of 3 questions answered · model `gpt-4o-mini`" in index
-    assert "| 2 | [Design a rate limiter](02-design-a-rate-limiter.md) | done | openai/gpt-4o-mini |" in index
+    assert "| 2 | [Design a rate limiter](02-design-a-rate-limiter.md) | done | gpt-4o-mini |" in index
     assert sorted(server.asked()) == sorted(QUESTIONS)
     assert server.chat_requests()[0].body["messages"][0] == {"role": "system", "content": SYSTEM_PROMPT}
     assert "sdx: 3 questions to answer with gpt-4o-mini into guide, 2 at a time" in result.stderr
@@ -250,7 +250,7 @@ def test_a_rerun_asks_only_what_is_not_finished_and_force_asks_all(sdx, server):
     assert server.asked() == ["Design a rate limiter"]
     assert "(2 already done)" in result.stderr and "(2 from an earlier run)" in result.stderr
     index = (guide(sdx) / "index.md").read_text()
-    assert "| 1 | [Design a URL shortener](01-design-a-url-shortener.md) | done | openai/gpt-4o-mini |" in index
+    assert "| 1 | [Design a URL shortener](01-design-a-url-shortener.md) | done | gpt-4o-mini |" in index
     server.requests.clear()
     assert sdx.call("batch", name, "--out", "guide").code == 0
     assert server.asked() == []
@@ -452,7 +452,7 @@ def test_a_model_name_from_the_server_cannot_break_out_of_the_trailer_comment(sd
     result = sdx.call("batch", name, "--out", "guide", "-m", "openrouter:evil--><h1>x</h1>")
     assert result.code == 0, result.stderr
     text = (guide(sdx) / "01-design-a-url-shortener.md").read_text()
-    assert "<!-- sdx batch: model=evil--__h1_x_/h1_; date=" in text
+    assert "<!-- sdx batch: model=openrouter:evil--__h1_x_/h1_; date=" in text
     assert text.count("-->") == 1
 
 

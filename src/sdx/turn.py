@@ -205,6 +205,7 @@ def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any
     env = current()
     turn.answer = "".join(received)
     turn.model_id = stats.model or target.model_id
+    turn.model = target.name
     turn.cost = stats.cost
     turn.completion_tokens = stats.usage_completion_tokens
     turn.prompt_tokens = stats.usage_prompt_tokens

@@ -34,7 +34,7 @@ from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
 from sdx.model.registry import Target, chosen_model_name, is_loopback, resolve
-from sdx.terminal.render import console, sanitize_for_terminal, say, write_failure
+from sdx.terminal.render import console, said_through, sanitize_for_terminal, say, write_failure
 from sdx.turn import TurnOptions, run_turn, store_turn
 
 if TYPE_CHECKING:
@@ -49,6 +49,8 @@ INPUT_LIMIT = 16 * 1024 * 1024  # bytes of question file read at most
 POLL = 0.2  # seconds the main thread waits for an outcome before looking again (keeps Ctrl-C prompt)
 # Most severe first: a bug, then what the user must fix before any rerun can work, then what a rerun may fix.
 SEVERITY = (ExitStatus.ERROR, ExitStatus.CONFIG, ExitStatus.USAGE, ExitStatus.PROVIDER, ExitStatus.NETWORK)
+LOCK_NAME = ".sdx-batch.lock"
+INDEX_TITLE = "# Study guide"
 SAFE_MODEL = re.compile(r"[^\w.:/@+-]")
 TRAILER = re.compile(r"<!-- sdx batch: model=(?P<model>[^;]*); date=(?P<date>[^;]*); tokens=(?P<tokens>[^ ]*) -->")
 
@@ -207,6 +209,101 @@ def question_block(text: str) -> str:
     return "\n".join(quoted) + "\n\n"
 
 
+QUESTION_START = "> **Question:** "
+
+
+def question_in_file(path: Path) -> str | None:
+    """The question an answer file holds (its `question_block`, read back), or None for a file sdx did not write."""
+    lines: list[str] = []
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            for number, line in enumerate(handle):
+                line = line.rstrip("\n")
+                if number == 0:
+                    if not line.startswith(QUESTION_START):
+                        return None
+                    lines.append(line.removeprefix(QUESTION_START))
+                elif line == ">" or line.startswith("> "):
+                    lines.append(line[2:])
+                else:
+                    break
+    except OSError:
+        return None
+    return "\n".join(lines).strip()
+
+
+def adopt_earlier_answers(rows: list[Row], out: Path) -> None:
+    """Match the answer files already in `out` to the questions by their text, not their number: a file whose
+    question moved in the list (one inserted above it, say) is renamed to the question's new name, so it is not
+    asked again. Answers to questions no longer in the list are left as they are, and said."""
+    by_text: dict[str, Path] = {}
+    for path in sorted(out.glob("*.md")):
+        if path.name != INDEX_NAME and (text := question_in_file(path)) is not None:
+            by_text.setdefault(text, path)
+    wanted = {row.job.question.text: row for row in rows}
+    moves = [
+        (path, wanted[text].job.path)
+        for text, path in by_text.items()
+        if text in wanted and path != wanted[text].job.path
+    ]
+    staged = []
+    for source, target in moves:  # in two steps: a new name may be an old name of another answer
+        if target.exists() and target not in {path for path, _ in moves}:
+            continue  # another file holds the name: the question is asked again, and that file replaced then
+        stage = source.with_name(f".{source.name}.moving")
+        os.replace(source, stage)
+        staged.append((stage, target))
+    for stage, target in staged:
+        os.replace(stage, target)
+    if staged:
+        say(f"sdx: note: {len(staged)} earlier answer{plural(len(staged))} moved in the list and renamed to match")
+    gone = sorted(path.name for text, path in by_text.items() if text not in wanted)
+    if gone:
+        shown = ", ".join(gone[:3]) + (", …" if len(gone) > 3 else "")
+        say(
+            f"sdx: note: {len(gone)} file{plural(len(gone))} in {out.name}/ answer questions no longer in the list"
+            f" (kept as they are): {shown}"
+        )
+
+
+@contextmanager
+def batch_lock(out: Path) -> Iterator[None]:
+    """One batch at a time in a directory: a second one is refused in one line. The lock is the kernel's (`flock`)
+    on `.sdx-batch.lock`, so a batch that died holds nothing; the file is removed when the batch ends."""
+    try:
+        import fcntl
+    except ImportError:  # no flock (Windows): no lock
+        yield
+        return
+    path = out / LOCK_NAME
+    while True:
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip()
+            handle.close()
+            process = f" (process {holder})" if holder.isdigit() else ""
+            raise UsageError(
+                f"another sdx batch{process} is writing into {out}", "wait for it to finish, or give another --out"
+            ) from None
+        try:
+            if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                break  # else the batch before ours removed the file we locked: lock the new one
+        except FileNotFoundError:
+            pass
+        handle.close()
+    try:
+        handle.truncate(0)
+        handle.write(str(os.getpid()))
+        handle.flush()
+        yield
+    finally:
+        path.unlink(missing_ok=True)
+        handle.close()
+
+
 def trailer(row: Row) -> str:
     """The last line of a finished answer file: what `index.md` shows for it on a later run (HTML comment)."""
     return f"\n\n<!-- sdx batch: model={row.model}; date={row.date}; tokens={row.tokens} -->\n"
@@ -233,7 +330,7 @@ def cell(text: str) -> str:
 def render_index(rows: list[Row], model: str, updated: str) -> str:
     done = sum(row.status == "done" for row in rows)
     lines = [
-        "# Study guide",
+        INDEX_TITLE,
         "",
         f"{done} of {len(rows)} questions answered · model `{model}` · updated {updated}",
         "",
@@ -336,7 +433,13 @@ def worker(shared: Shared) -> None:
 
 
 def answer(job: Job, shared: Shared) -> Outcome | None:
-    """Ask one question into its temporary file; a stream that broke mid-answer is asked again, whole."""
+    """Ask one question into its temporary file; a stream that broke mid-answer is asked again, whole. What sdx
+    would say meanwhile (a warning) goes to the main thread, naming the question, to be shown above the bar."""
+    with said_through(lambda message: shared.outcomes.put(Notice(f"{job.name}: {message.removeprefix('sdx: ')}"))):
+        return answer_with_retries(job, shared)
+
+
+def answer_with_retries(job: Job, shared: Shared) -> Outcome | None:
     for attempt in range(1, ATTEMPTS + 1):
         shared.gate.wait()
         handle = open_temporary(job, shared)
@@ -492,8 +595,25 @@ def run_batch(options: BatchOptions, config: Config, stdin: BinaryIO | None) -> 
     for line, number in parsed.duplicates:
         say(f"sdx: note: line {line} repeats question {number}; it is asked once")
 
-    total = len(parsed.questions)
-    rows = [Row(make_job(question, total, out)) for question in parsed.questions]
+    with batch_lock(out):
+        run_locked(options, config, parsed.questions, target, model_name, out, concurrency, context)
+
+
+def run_locked(
+    options: BatchOptions,
+    config: Config,
+    questions: list[Question],
+    target: Target,
+    model_name: str,
+    out: Path,
+    concurrency: int,
+    context: str,
+) -> None:
+    """The batch, once it holds the directory's lock."""
+    total = len(questions)
+    rows = [Row(make_job(question, total, out)) for question in questions]
+    check_index_is_ours(out / INDEX_NAME, options.force)
+    adopt_earlier_answers(rows, out)
     todo = plan(rows, options.force)
     index = IndexWriter(out / INDEX_NAME, rows, model_name)
     index.write()
@@ -519,6 +639,21 @@ def run_batch(options: BatchOptions, config: Config, stdin: BinaryIO | None) -> 
             history.close()
 
 
+def check_index_is_ours(path: Path, force: bool) -> None:
+    """`index.md` is rewritten on every run; one that sdx did not write is only replaced with --force."""
+    try:
+        with path.open(encoding="utf-8", errors="replace") as handle:
+            first = handle.readline()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return
+    except OSError:
+        return  # unreadable: writing it will say what is wrong
+    if first.rstrip("\n") != INDEX_TITLE and not force:
+        raise UsageError(
+            f"{path} exists and was not written by sdx batch", "add --force to replace it, or give another --out"
+        )
+
+
 def make_job(question: Question, total: int, out: Path) -> Job:
     name = file_name(question, total)
     return Job(question, name, out / name, out / temporary_name(name))
@@ -527,6 +662,9 @@ def make_job(question: Question, total: int, out: Path) -> Job:
 def plan(rows: list[Row], force: bool) -> list[Row]:
     """The rows to answer: all with --force, else those without a finished file (leftover temporaries go)."""
     todo = []
+    if rows:
+        for leftover in rows[0].job.path.parent.glob(".*.md.part"):  # ours, from a run that was killed
+            leftover.unlink(missing_ok=True)
     for row in rows:
         row.job.temporary.unlink(missing_ok=True)
         if row.job.path.exists() and not force:
@@ -607,7 +745,7 @@ def land(
     turn, job = outcome.turn, outcome.job
     if outcome.error is None:
         row.status = "done"
-        row.model = SAFE_MODEL.sub("_", turn.model_id)  # the server's name for it: kept out of the comment syntax
+        row.model = SAFE_MODEL.sub("_", turn.model or shared.model_name)  # as named: kept out of comment syntax
         row.date = utc_date(turn.created_at or current().wall_clock())
         row.tokens = f"{'~' if turn.tokens_estimated else ''}{turn.completion_tokens or 0}"
         try:

@@ -40,16 +40,34 @@ END_MARKER = "<!-- sdx: end of answer {number} -->"  # after each answer written
 INPUT_HISTORY_NAME = "chat_input_history"  # beside the history database
 HISTORY_ROWS = 10
 
-HELP = """\
-Commands:
-  /help            this help
-  /model NAME      answer with another model from now on (an alias or provider:model; /model shows the current one)
-  /context TEXT    add TEXT to the following questions (/context alone clears it)
-  /new             start a fresh conversation (same model, no context)
-  /save FILE       write this conversation to FILE as Markdown (--force: replace FILE)
-  /history         recent conversations (continue one with: sdx chat --cid ID)
-  /exit            leave (also /quit, or Ctrl-D)
-Keys: Enter sends · Esc-Enter inserts a new line (pasting keeps newlines) · Ctrl-C stops an answer or clears the line"""
+HELP_COMMANDS = (
+    ("/help", "this help"),
+    ("/model NAME", "answer with another model from now on (an alias or provider:model; /model shows the current one)"),
+    ("/context TEXT", "add TEXT to the following questions (/context alone clears it)"),
+    ("/new", "start a fresh conversation (same model, no context)"),
+    ("/save FILE", "write this conversation to FILE as Markdown (--force: replace FILE)"),
+    ("/history", "recent conversations (continue one with: sdx chat --cid ID)"),
+    ("/exit", "leave (also /quit, or Ctrl-D)"),
+)
+HELP_KEYS = (
+    "Enter sends",
+    "Esc-Enter inserts a new line (pasting keeps newlines)",
+    "Ctrl-C stops an answer or clears the line",
+)
+NARROW = 60  # columns below which each command's description goes on the lines under it
+
+
+def help_lines(width: int) -> list[str]:
+    """/help's text for a terminal `width` columns wide: wrapped between words, never inside one."""
+    from sdx.terminal.fit import wrap, wrap_parts
+
+    lines = ["Commands:"]
+    for command, meaning in HELP_COMMANDS:
+        if width >= NARROW:
+            lines += wrap(meaning, width, f"  {command:<17}", " " * 19)
+        else:
+            lines += [f"  {command}", *wrap(meaning, width, " " * 6, " " * 6)]
+    return lines + wrap_parts(list(HELP_KEYS), width, "Keys: ", "  ")
 
 
 @dataclass(frozen=True)
@@ -269,7 +287,8 @@ def slash_command(session: ChatSession, line: str) -> None:
 
 
 def show_help(_session: ChatSession, _argument: str) -> None:
-    say(HELP)
+    env = current()
+    say("\n".join(help_lines(env.terminal_size()[0] - 1 if env.stderr_isatty else 120)))
 
 
 def switch_model(session: ChatSession, name: str) -> None:

@@ -80,4 +80,5 @@ def conversation_and_target(
         return new_conversation(kind, model_name), target
     earlier.system_prompt = prompts.SYSTEM_PROMPT
     earlier.prompt_version = prompts.SYSTEM_PROMPT_VERSION
+    earlier.model = model_name  # `-C -m other`: the conversation shows the model that answered last
     return earlier, target

@@ -239,7 +239,8 @@ def _turn_markdown(number: int, turn: Turn) -> list[str]:
 
 
 def _turn_facts(turn: Turn) -> str:
-    facts = [turn.model_id] if turn.model_id else []
+    shown = turn.model or turn.model_id  # as the user named it (turns stored before sdx 0.2 have only the id)
+    facts = [shown] if shown else []
     if turn.prompt_tokens is not None or turn.completion_tokens is not None:
         counts = f"{turn.prompt_tokens or 0} → {turn.completion_tokens or 0} tokens"
         facts.append(counts + (" (estimated)" if turn.tokens_estimated else ""))

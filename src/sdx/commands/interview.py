@@ -164,6 +164,16 @@ class EditorReader:
         return answer.strip().lower() in ("", "y", "yes")
 
 
+def banner_lines(parts: list[str]) -> list[str]:
+    """The interview's first line, wrapped between its parts to fit a terminal (one line on a pipe)."""
+    from sdx.terminal.fit import SEPARATOR, wrap_parts
+
+    env = current()
+    if not env.stderr_isatty:
+        return ["sdx: " + SEPARATOR.join(parts)]
+    return wrap_parts(parts, env.terminal_size()[0] - 1, "sdx: ", "     ")
+
+
 def make_reader(toolbar: Callable[[], str], keep_input: bool) -> Reader:
     """The line editor on a terminal (keeping the input history only when the interview is stored), else lines."""
     env = current()
@@ -210,16 +220,21 @@ class Interview:
         return rubric.status_line(self.phase(), self.elapsed(), self.minutes)
 
     def toolbar(self) -> str:
-        return f"{self.status()} · {' '.join(COMMANDS)}"
+        """The bottom line: the phase, the time left and the commands, as many as fit the terminal's width."""
+        from sdx.terminal.fit import fit_parts
+
+        parts = [*self.status().split(" · "), " ".join(COMMANDS)]
+        return fit_parts(parts, current().terminal_size()[0] - 1)
 
     def run(self) -> None:
         env = current()
         self.started = env.monotonic()
         meta = self.conversation.meta
-        say(
-            f"sdx: mock interview · {meta['level']} · {meta['minutes']} minutes · {self.conversation.model}"
-            f" · commands: {' '.join(COMMANDS)}"
-        )
+        parts = [
+            "mock interview", str(meta["level"]), f"{meta['minutes']} minutes", self.conversation.model,
+            f"commands: {' '.join(COMMANDS)}",
+        ]  # fmt: skip
+        say("\n".join(banner_lines(parts)))
         reader = make_reader(self.toolbar, keep_input=self.history is not None)
         self.send(str(meta["question"]), rubric.OPENING_REQUEST)
         while True:

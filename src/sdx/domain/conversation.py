@@ -29,6 +29,7 @@ class Turn:
     prompt_version: str = ""
     created_at: float = 0.0  # Unix time
     cost: float | None = None  # what the provider says the turn cost (OpenRouter reports it), in its currency
+    model: str = ""  # the model as the user named it (alias or provider:model): how sdx shows it everywhere
     id: int | None = None  # set by the store
 
 

@@ -127,7 +127,13 @@ def _migrate_to_2(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE turns ADD COLUMN cost REAL")
 
 
-MIGRATIONS = [_migrate_to_1, _migrate_to_2]  # append only: MIGRATIONS[n] takes version n to n + 1
+def _migrate_to_3(db: sqlite3.Connection) -> None:
+    """The model each turn was asked of, as the user named it (an alias or provider:model), beside `model_id`,
+    the server's name for it."""
+    db.execute("ALTER TABLE turns ADD COLUMN model TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3]  # append only: MIGRATIONS[n] takes version n to n + 1
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -248,16 +254,16 @@ class History:
         turn.created_at = turn.created_at or now
         with self._writing():
             updated = self.db.execute(
-                "UPDATE conversations SET updated_at = ?, title = CASE title WHEN '' THEN ? ELSE title END"
-                " WHERE id = ?",
-                (now, title_from(turn.question), conversation.id),
+                "UPDATE conversations SET updated_at = ?, title = CASE title WHEN '' THEN ? ELSE title END,"
+                " model = ? WHERE id = ?",  # the model that answered last (`-C -m other` changes it)
+                (now, title_from(turn.question), conversation.model, conversation.id),
             )
             if updated.rowcount == 0:  # deleted by another sdx meanwhile
                 raise _gone(conversation.id)
             cursor = self.db.execute(
                 "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
                 " completion_tokens, tokens_estimated, time_to_first_token, duration, model_id, prompt_version,"
-                " created_at, cost) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, cost, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     turn.question,
@@ -274,6 +280,7 @@ class History:
                     turn.prompt_version,
                     turn.created_at,
                     turn.cost,
+                    turn.model,
                 ),
             )
         turn.id = cursor.lastrowid
@@ -431,7 +438,7 @@ class History:
 
 _TURN_FIELDS = (
     "question", "context", "answer", "status", "error", "prompt_tokens", "completion_tokens", "tokens_estimated",
-    "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "cost", "id",
+    "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "cost", "model", "id",
 )  # fmt: skip
 
 _SUMMARY_COLUMNS = (

@@ -54,10 +54,13 @@ class LineEditor:
         """
         from prompt_toolkit.formatted_text import FormattedText
 
+        from sdx.terminal.fit import SEPARATOR, fit_parts
+
         first = self._reads == 0 and self._hint
         self._reads += 1
+        hint = fit_parts(self._hint.split(SEPARATOR), current().terminal_size()[0] - len(prompt) - 1)
         # prompt() keeps what it is given for the next calls: the later prompts need an explicit empty placeholder
-        placeholder = FormattedText([("fg:ansibrightblack", self._hint)] if first else [])
+        placeholder = FormattedText([("fg:ansibrightblack", hint)] if first else [])
         return self._session.prompt(prompt, placeholder=placeholder, pre_run=_deadline(within))
 
     def ask(self, question: str) -> str:

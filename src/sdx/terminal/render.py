@@ -17,6 +17,7 @@ import errno
 import io
 import os
 import re
+import threading
 import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
@@ -193,12 +194,30 @@ def _stderr_shares_stdout() -> bool:
     return (out.st_dev, out.st_ino) == (err.st_dev, err.st_ino)
 
 
+_SAYING = threading.local()
+
+
+@contextmanager
+def said_through(hook: Callable[[str], None]) -> Iterator[None]:
+    """In this thread, the lines `say` would print go to `hook` instead (a batch worker's, to the progress bar)."""
+    previous = getattr(_SAYING, "hook", None)
+    _SAYING.hook = hook
+    try:
+        yield
+    finally:
+        _SAYING.hook = previous
+
+
 def say(message: str, *, dim: bool = False) -> None:
     """A line for the user on stderr (never stdout, which belongs to the answer), on a line of its own.
 
     `dim` greys it out on a terminal that takes colour. A closed or full stderr loses the line silently: there is
     nowhere left to say anything.
     """
+    hook = getattr(_SAYING, "hook", None)
+    if hook is not None:
+        hook(message)
+        return
     ensure_line_start()
     env = current()
     if dim and env.stderr_isatty and not env.no_color:
