@@ -29,6 +29,7 @@ from sdx.domain.estimates import (
     parse_size,
     parse_text,
 )
+from sdx.domain.estimates import formatting as fmt
 from sdx.errors import UsageError
 
 
@@ -456,15 +457,15 @@ def test_facts_for_the_model_are_the_computed_figures_with_inputs_and_assumption
 def test_availability_downtime_is_exact():
     four_nines = ref.downtime("99.99")
     assert four_nines.per_year_s == Fraction(31_536, 10)  # 0.0001 × 31,536,000 s = 52.56 min
-    assert ref.format_duration(four_nines.per_year_s) == "52.6 min"
+    assert fmt.format_duration(four_nines.per_year_s) == "52.6 min"
     assert four_nines.per_day_s == Fraction(864, 100)
 
 
 def test_latency_table_names_its_version_and_spans_l1_to_a_continent():
     assert "jboner" in ref.LATENCY_SOURCE and "2012" in ref.LATENCY_SOURCE
     assert ref.LATENCIES[0].operation == "L1 cache reference"
-    assert ref.format_latency(ref.LATENCIES[0].nanoseconds) == "0.5 ns"
-    assert ref.format_latency(ref.LATENCIES[-1].nanoseconds) == "150 ms"
+    assert fmt.format_latency(ref.LATENCIES[0].nanoseconds) == "0.5 ns"
+    assert fmt.format_latency(ref.LATENCIES[-1].nanoseconds) == "150 ms"
     assert [p.value for p in ref.POWERS_OF_TWO] == [2**10, 2**20, 2**30, 2**40, 2**50]
 
 

@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from sdx.domain import estimates as est
 from sdx.domain import reference as ref
+from sdx.domain.estimates import formatting as fmt
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.terminal.render import console, say
@@ -177,14 +178,14 @@ Section = tuple[str, str, list[str], list[list[str]]]
 
 
 def _reference_sections() -> list[Section]:
-    latency = [[r.operation, ref.format_latency(r.nanoseconds), r.note] for r in ref.LATENCIES]
+    latency = [[r.operation, fmt.format_latency(r.nanoseconds), r.note] for r in ref.LATENCIES]
     powers = [[f"2^{p.exponent}", f"{p.value:,}", p.approximately, p.name] for p in ref.POWERS_OF_TWO]
     nines = [
         [
             f"{d.availability}%",
-            ref.format_duration(d.per_year_s),
-            ref.format_duration(d.per_month_s),
-            ref.format_duration(d.per_day_s),
+            fmt.format_duration(d.per_year_s),
+            fmt.format_duration(d.per_month_s),
+            fmt.format_duration(d.per_day_s),
         ]
         for d in ref.nines()
     ]
