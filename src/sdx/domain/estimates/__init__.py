@@ -1,17 +1,23 @@
 """Back-of-envelope capacity estimates: quantities parsed as people write them, and exact arithmetic on them.
 
-Pure code, no I/O, in four modules whose imports flow one way: `units` (a quantity and its unit) → `formatting`
-(rounding for people, here only) → `figures` (what was stated, the defaults, every figure exactly) → `reader`
-(free text, clause by clause). Every quantity is a `Fraction`, so nothing is rounded before a figure is displayed:
-50M DAU × 20 writes is exactly 1,000,000,000 writes a day and exactly 1e9 / 86,400 writes per second.
+Pure code, no I/O, in modules whose imports flow one way: `units` (a quantity as an option gives it) →
+`quantities` (tokens and quantities in free text) → `formatting` (rounding for people, here only) → `figures` (what
+was stated, the defaults, every figure exactly) → `reader` (free text, clause by clause).
+Every quantity is a `Fraction`, so nothing is rounded before a figure is displayed: 50M DAU × 20 writes is
+exactly 1,000,000,000 writes a day and exactly 1e9 / 86,400 writes per second.
 """
 
 from sdx.domain.estimates.figures import (
     DEFAULTS,
+    EXACT,
     FIGURES,
     INPUT_NAMES,
+    NEW_FIGURES,
+    SHORTCUTS,
+    Convention,
     Estimate,
     Inputs,
+    Reading,
     Row,
     Stated,
     compute,
@@ -52,13 +58,18 @@ __all__ = [
     "DAYS_PER_MONTH",
     "DAYS_PER_YEAR",
     "DEFAULTS",
+    "EXACT",
     "FIGURES",
     "INPUT_NAMES",
+    "NEW_FIGURES",
     "PER_USER_MAX",
     "SECONDS_PER_DAY",
+    "SHORTCUTS",
     "TOTAL_MIN_SHARE",
+    "Convention",
     "Estimate",
     "Inputs",
+    "Reading",
     "Row",
     "Stated",
     "TextParse",
