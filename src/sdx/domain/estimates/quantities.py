@@ -161,7 +161,8 @@ def number_value(token: Token) -> Fraction:
     groups = whole.split(",")
     if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:])):
         raise NotAQuantity(text)
-    value = Fraction("".join(groups) + (f".{decimals[0]}" if decimals else ""))
+    digits = "".join(groups)
+    value = Fraction(int(digits + decimals[0]), 10 ** len(decimals[0])) if decimals else Fraction(int(digits))
     if exponent:
         value *= Fraction(10) ** int(exponent)
     return value
@@ -226,10 +227,7 @@ def quantity_at(toks: list[Token], i: int) -> Quantity | None:
         kind, right, j = "ratio", number_value(toks[j + 1]), j + 2
         if right == 0:
             raise UsageError(f"'{toks[i].text}:0': a ratio cannot divide by zero", "write it like 10:1")
-    text = " ".join(tok.text for tok in toks[i:j])
-    if kind not in ("percent",) or value == 0:
-        check_magnitude(value, text)
-    return Quantity(kind, value, i, j, text, right)
+    return Quantity(kind, value, i, j, " ".join(tok.text for tok in toks[i:j]), right)
 
 
 def _is_times_sign(toks: list[Token], j: int) -> bool:

@@ -686,9 +686,11 @@ def parse_text(text: str, dau: Fraction | None = None, convention: Convention = 
     found: list[tuple[Clause, Found]] = []
     refused: dict[str, str] = {}
     blocked: dict[str, str] = {}
+    seen: set[str] = set()
     for clause in _qualified(split_clauses(text)):
-        if not _may_state_a_figure(clause):
-            continue
+        if clause.text in seen or not _may_state_a_figure(clause):
+            continue  # a clause said twice says nothing new
+        seen.add(clause.text)
         try:
             result = read_clause(clause)
         except (Refused, NotAQuantity) as exc:
