@@ -182,6 +182,10 @@ _READ_INPUTS = ("reads_per_user", "reads_per_day")
 def _refuse_contradictory_rates(stated: dict[str, Stated]) -> None:
     """Writes per user, writes per day and a total QPS each fix the write rate: only one may be given."""
     for group, what in ((_RATE_INPUTS, "write"), (_READ_INPUTS, "read")):
+        per_user, per_day = f"{what}s_per_user", f"{what}s_per_day"
+        agree = "dau" in stated and per_user in stated and per_day in stated
+        if agree and stated["dau"].value * stated[per_user].value == stated[per_day].value:
+            group = tuple(name for name in group if name != per_day)  # "…, this gives 20 billion messages a day"
         rates = [stated[name].origin for name in group if name in stated]
         if len(rates) > 1:
             raise UsageError(

@@ -36,6 +36,7 @@ from sdx.domain.estimates.vocabulary import (
     DISK,
     MACHINES,
     MEMORY,
+    NEUTRAL,
     PEAK,
     PER_WORDS,
     PERIOD_ADVERBS,
@@ -129,12 +130,26 @@ def split_clauses(text: str) -> list[Clause]:
     current: list[Token] = []
     for tok in [*tokens(text), Token("nl", "\n", len(text), len(text), "\n")]:
         if tok.kind == "nl" or (tok.kind == "sym" and tok.text in ",;.!?()[]|•"):
-            if current:
-                found.append(Clause(text[current[0].start : current[-1].end], current[0].start, current))
+            for part in _split_at_and(current):
+                found.append(Clause(text[part[0].start : part[-1].end], part[0].start, part))
             current = []
         else:
             current.append(tok)
     return found
+
+
+def _split_at_and(toks: list[Token]) -> list[list[Token]]:
+    """`500M DAU and each user sends 40 messages a day`: two clauses when each side has digits (not a range:
+    `between 5 and 10 KB`, `from 5 and up`)."""
+    if not toks:
+        return []
+    for i, tok in enumerate(toks):
+        if tok.low == "and" and 0 < i < len(toks) - 1:
+            left, right = toks[:i], toks[i + 1 :]
+            digits = any(t.kind == "num" for t in left) and any(t.kind == "num" for t in right)
+            if digits and not any(t.low in ("between", "from") for t in left):
+                return [left, *_split_at_and(right)]
+    return [toks]
 
 
 _QUALIFIERS = frozenset(
@@ -182,7 +197,7 @@ def read_clause(clause: Clause) -> Found | None:
     """What the clause states, None when it states no figure at all, Refused when it is not understood."""
     _analyse(clause)
     words = clause.word_set()
-    if not clause.qs:
+    if not clause.qs and not words & _REPEATS:
         return _no_quantity(clause, words)
     if any(q.kind == "bits" for q in clause.qs):
         raise Refused("a figure in bits")
@@ -255,9 +270,11 @@ def _per_second_requests(clause: Clause, q: Quantity) -> bool:
 
 
 def _ratio(clause: Clause, words: set[str]) -> Found | None:
-    reads = [i for i, word in clause.words if word in ("read", "reads", "r", "reading")]
-    writes = [i for i, word in clause.words if word in ("write", "writes", "w", "writing")]
+    reads = [i for i, word in clause.words if word in READ_NOUNS or word in ("r", "reading")]
+    writes = [i for i, word in clause.words if word in WRITE_NOUNS or word in ("w", "writing")]
     if not (reads and writes) and not (("ratio" in words) and clause.only("ratio")):
+        return None
+    if not clause.only("ratio") and not words & {"ratio", "than", "x", "times", "per", "for", "to"}:
         return None
     if clause.only("ratio"):
         q = clause.qs[0]
@@ -440,7 +457,7 @@ def _size(clause: Clause, words: set[str]) -> Found | None:
         return _media_found(Fraction(1, ordinal[0]), size.value, clause)
     if words & {"has", "have", "contain", "contains", "with", "include", "includes", "carry", "carries"}:
         raise Refused("a size that only some writes have (say which share: '10% of tweets have 1 MB of media')")
-    if "-" in words or "=" in words:
+    if "-" in words or ("=" in words and not words & {"average", "avg", "size", "each"}):
         raise Refused("a size per field")
     after, before = clause.after(size.last), clause.before(size.first)
     nouns = (set(after) | set(before)) & _SIZE_NOUNS
@@ -489,6 +506,8 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
         if share > 1:
             raise UsageError(f"share: {clause.qs[0].text} is more than all the users", "write it like 10%")
         return Found({}, f"daily active share {_percent(share)}", pending=("dau_share", share))
+    if clause.only("count", "count") and words & USERS:
+        return _users_and_daily_users(clause)
     if not clause.only("count") or not words & (USERS | {"mau", "dau", "concurrent"}):
         return None
     q = clause.qs[0]
@@ -503,6 +522,22 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
     if (after[:1] and after[0] in USERS | {"mau"}) or words & {"mau", "monthly", "registered", "total"}:
         return Found({}, f"users {format_number(q.value)}", pending=("users", q.value))
     return None
+
+
+def _users_and_daily_users(clause: Clause) -> Found | None:
+    """`1B total users with 200M daily active users`: the DAU, and the users beside it (not used)."""
+    first, second = clause.qs
+    groups = [
+        [word for i, word in clause.words if first.last <= i < second.first],
+        [word for i, word in clause.words if i >= second.last],
+    ]
+    if not all(set(group) & USERS for group in groups):
+        return None
+    daily = [bool(set(group) & {"daily", "dau"}) for group in groups]
+    if daily.count(True) != 1 or any(set(group) & (WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS) for group in groups):
+        raise Refused("two counts of users")
+    dau, users = (second, first) if daily[1] else (first, second)
+    return Found({"dau": dau.value}, f"DAU {format_number(dau.value)} (users {format_number(users.value)}: not used)")
 
 
 def _period(clause: Clause) -> Fraction | None:
@@ -542,6 +577,7 @@ def _word_before(clause: Clause, q: Quantity) -> str:
 def _counted(clause: Clause, q: Quantity) -> str:
     """What a rate counts: write, read or request; the verb before the figure decides, then the head noun."""
     before = clause.before(q.first)
+    _refuse_unknown_actions(before)
     verbs = {("write" if word in WRITE_VERBS else "read") for word in before if word in WRITE_VERBS | READ_VERBS}
     verbs -= {"read"} if "write" in verbs and set(before) & {"read", "reads"} and len(verbs) == 2 else set()
     if len(verbs) > 1:
@@ -558,6 +594,16 @@ def _counted(clause: Clause, q: Quantity) -> str:
             raise Refused("reads and writes in one clause")
         return modifiers.pop() if modifiers else "request"
     return "write" if head in WRITE_NOUNS else "read"
+
+
+def _refuse_unknown_actions(before: list[str]) -> None:
+    """`each user favorites five tweets`: a word sdx does not know, before any verb it knows, may be the action
+    (a favorite is no tweet), so the clause is not read; words after a known verb are its object."""
+    for word in before:
+        if word in WRITE_VERBS or word in READ_VERBS:
+            return
+        if word not in NEUTRAL and word not in USERS and word not in TOTAL and not word.isdigit():
+            raise Refused(f"an action sdx does not know ({word!r})")
 
 
 def _rate(clause: Clause, words: set[str]) -> Found | None:
@@ -584,6 +630,8 @@ def _rate(clause: Clause, words: set[str]) -> Found | None:
     total = bool(words & TOTAL) or {"across", "all"} <= words
     if per_user and total:
         raise Refused("per user and in total at once")
+    if not counts and not per_user and not interval:
+        raise Refused("once or twice a period, of what?")
     if kind == "request" and per_user:
         kind = "read"  # requests a user makes are reads (a read-only system)
     per_second = count / (period * 86_400)
@@ -629,6 +677,8 @@ def _spelled_count(clause: Clause) -> Fraction | None:
         before = clause.before(interval[0].first - 1)
         if any(word in ("a", "an", "one") for word in before):
             return Fraction(1)
+        if before[:1] and before[0] in USERS and set(before) & (WRITE_VERBS | READ_VERBS):
+            return Fraction(1)  # "users report their locations every 30 seconds": one each time
     return None
 
 
@@ -694,8 +744,7 @@ def parse_text(text: str, dau: Fraction | None = None, convention: Convention = 
         try:
             result = read_clause(clause)
         except (Refused, NotAQuantity) as exc:
-            if clause.qs or any(tok.kind == "num" for tok in clause.toks) or _mentions_a_default(clause):
-                _refuse(clause, exc, refused, blocked)
+            _refuse(clause, exc, refused, blocked)
             continue
         except UsageError as exc:
             raise UsageError(f"{_short(clause.text)!r}: {exc.what}", exc.fix) from None
@@ -712,9 +761,14 @@ def _may_state_a_figure(clause: Clause) -> bool:
     return any(tok.kind == "num" or tok.low in _SPELLED for tok in clause.toks)
 
 
+_REPEATS = frozenset(REPEAT_WORDS)
+_COUNTING_WORDS = frozenset(word for word in [*NUMBER_WORDS, *REPEAT_WORDS] if word not in ("zero", "one"))
+
+
 def _refuse(clause: Clause, exc: Exception, refused: dict[str, str], blocked: dict[str, str]) -> None:
     reason = exc.reason if isinstance(exc, Refused) else "a number written ambiguously"
-    if not clause.qs and not any(tok.kind == "num" for tok in clause.toks) and not _mentions_a_default(clause):
+    counted = any(tok.kind == "num" or tok.low in _COUNTING_WORDS for tok in clause.toks)
+    if not counted and not _mentions_a_default(clause):
         return
     refused.setdefault(_short(clause.text), reason)
     words = clause.word_set()
@@ -789,7 +843,8 @@ def _resolve(
                 refuse(clause, "users, but how many are active daily? (e.g. '50% daily active')")
         for clause, _ in shares:
             refuse(clause, "a daily share of how many users?")
-    _resolve_rates(pending.get("rate", []), population, users, convention, refuse, read)
+    rates = _single_streams(pending.get("rate", []), refuse, blocked)
+    _resolve_rates(rates, population, users, convention, refuse, read)
     concurrent = pending.get("concurrent", [])
     intervals = pending.get("interval", [])
     if len(concurrent) == 1 and len(intervals) == 1:
@@ -812,6 +867,24 @@ def _resolve(
     _resolve_peaks(pending.get("peak_absolute", []), stated, refuse, read)
     merged = merge(*({name: item} for name, item in stated))
     return TextParse(merged, tuple(refused), tuple(readings), blocked, dict(refused))
+
+
+def _single_streams(rates, refuse, blocked):  # type: ignore[no-untyped-def]
+    """Two totals of one kind (`250 billion read requests per month`, `10 billion searches per month`) are two
+    streams: sdx estimates one, so neither is used (nor a default in place of the reads)."""
+    by_kind: dict[str, set[Fraction]] = {}
+    for _, result in rates:
+        by_kind.setdefault(result.kind.rstrip("!"), set()).add(result.pending[1])
+    kept = []
+    for clause, result in rates:
+        kind = result.kind.rstrip("!")
+        if len(by_kind[kind]) > 1:
+            refuse(clause, f"one of several {kind} streams (sdx estimates one)")
+            if kind == "read":
+                blocked.setdefault("read_ratio", repr(_short(clause.text)))
+        else:
+            kept.append((clause, result))
+    return kept
 
 
 def _resolve_rates(rates, population, users, convention, refuse, read) -> None:  # type: ignore[no-untyped-def]

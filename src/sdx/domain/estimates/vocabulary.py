@@ -20,7 +20,7 @@ WRITE_NOUNS = _words(
     "pastes url urls link links shortlink shortlinks event events insert inserts record records order "
     "orders transaction transactions comment comments update updates file files image images picture "
     "pictures entry entries row rows document documents story stories status statuses ride rides trip "
-    "trips booking bookings payment payments review reviews pin pins"
+    "trips booking bookings payment payments review reviews pin pins location locations shortening shortenings"
 )
 READ_NOUNS = _words(
     "read reads view views pageview pageviews search searches lookup lookups visit visits click clicks "
@@ -31,7 +31,7 @@ WRITE_VERBS = _words(
     "post posts posting posted upload uploads uploaded uploading send sends sent sending create creates "
     "created creating write writes written writing shorten shortens shortened tweet tweets tweeted "
     "publish publishes published add adds added submit submits submitted insert inserts inserted generate "
-    "generates generated place places placed"
+    "generates generated place places placed report reports reported"
 )
 READ_VERBS = _words(
     "watch watches watched watching view views viewed viewing read reads reading fetch fetches fetched "
@@ -83,3 +83,12 @@ PERIOD_ADVERBS = {
     "hourly": Fraction(1, 24),
 }
 PER_WORDS = _words("per a an each every /")
+# words that may stand before a rate's figure without changing what it counts ("let's assume we have …",
+# "an average person performs …"); any other word there, before a known verb, leaves the clause unread
+NEUTRAL = _words(
+    "let's let us assume assuming we have has had there are is will be with and also about around roughly"
+    " approximately approx say expect expected estimate estimated can could would may might on average avg an a the"
+    " of each every per typical typically generally usually makes make made does do performs perform performing"
+    " takes take gets get sees see receives receive will then so that which who whom this these those our their"
+    " new total daily monthly % ~ : = - all"
+)
