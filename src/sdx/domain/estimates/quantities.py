@@ -81,7 +81,16 @@ NUMBER_WORDS: dict[str, int] = {
 }
 NUMBER_WORDS.update({"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90})
 # "once a day", "twice as many", "double the average"
-REPEAT_WORDS: dict[str, int] = {"once": 1, "twice": 2, "thrice": 3, "double": 2, "triple": 3, "quadruple": 4}
+REPEAT_WORDS: dict[str, int] = {
+    "once": 1,
+    "twice": 2,
+    "thrice": 3,
+    "double": 2,
+    "doubles": 2,
+    "triple": 3,
+    "triples": 3,
+    "quadruple": 4,
+}
 ORDINALS: dict[str, int] = {
     "second": 2,
     "third": 3,

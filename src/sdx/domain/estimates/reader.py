@@ -30,6 +30,7 @@ from sdx.domain.estimates.quantities import (
     quantity_at,
     tokens,
 )
+from sdx.domain.estimates.units import DAYS_PER_MONTH
 from sdx.domain.estimates.vocabulary import (
     CACHE,
     DATA,
@@ -48,6 +49,7 @@ from sdx.domain.estimates.vocabulary import (
     REQUEST_NOUNS,
     RETAIN,
     TOTAL,
+    USER_QUALIFIERS,
     USERS,
     WRITE_NOUNS,
     WRITE_VERBS,
@@ -80,6 +82,7 @@ class Clause:
     qs: list[Quantity] = field(default_factory=list)
     words: list[tuple[int, str]] = field(default_factory=list)  # (token index, lower-case word) outside quantities
     period: Fraction | str | None = ""  # the period of its rate, once found ("" before)
+    convention: Convention = EXACT  # seconds in a day and a month
 
     def has(self, vocabulary: frozenset[str] | set[str] | dict[str, object]) -> bool:
         return any(word in vocabulary for _, word in self.words)
@@ -108,6 +111,7 @@ class Found:
     reading: str
     pending: tuple[str, Fraction] | None = None  # users, dau_share, concurrent, per_day, interval, peak_absolute
     kind: str = ""  # write or read, for a pending rate
+    noun: str = ""  # what a pending rate counts ("tweets"), to tell two streams from one stated twice
 
 
 @dataclass(frozen=True)
@@ -197,7 +201,7 @@ def read_clause(clause: Clause) -> Found | None:
     """What the clause states, None when it states no figure at all, Refused when it is not understood."""
     _analyse(clause)
     words = clause.word_set()
-    if not clause.qs and not words & _REPEATS:
+    if not clause.qs and not words & _REPEATS and _a_duration(clause) is None:
         return _no_quantity(clause, words)
     if any(q.kind == "bits" for q in clause.qs):
         raise Refused("a figure in bits")
@@ -274,8 +278,11 @@ def _ratio(clause: Clause, words: set[str]) -> Found | None:
     writes = [i for i, word in clause.words if word in WRITE_NOUNS or word in ("w", "writing")]
     if not (reads and writes) and not (("ratio" in words) and clause.only("ratio")):
         return None
-    if not clause.only("ratio") and not words & {"ratio", "than", "x", "times", "per", "for", "to"}:
-        return None
+    if not clause.only("ratio"):
+        reads = [i for i, word in clause.words if word in ("read", "reads", "r")]
+        writes = [i for i, word in clause.words if word in ("write", "writes", "w")]
+        if not (reads and writes):
+            return None
     if clause.only("ratio"):
         q = clause.qs[0]
         if not (reads and writes):
@@ -303,7 +310,7 @@ def _ratio(clause: Clause, words: set[str]) -> Found | None:
 
 def _between(clause: Clause, q: Quantity, linkers: tuple[str, ...]) -> bool:
     after = clause.after(q.last)
-    return len(after) >= 2 and after[0].startswith("read") and after[1] in linkers
+    return len(after) >= 2 and after[0].startswith("read") and after[1] in (*linkers, "/")
 
 
 def _peak(clause: Clause, words: set[str]) -> Found | None:
@@ -390,7 +397,7 @@ def _retention(clause: Clause, words: set[str]) -> Found | None:
         return Found({"retention_days": simple}, f"retention {format_number(simple)} days")
     if len(clause.qs) != 1 or not durations or durations[0].value < 1:
         return None
-    if words & (WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS | USERS) - {"records", "files"} or "every" in words:
+    if words & (USERS | REQUEST_NOUNS) or "every" in words or _period(clause) is not None:
         return None
     if not words & (RETAIN | {"data", "storage", "history", "for", "over"}):
         return None
@@ -514,6 +521,8 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
     after = clause.after(q.last)
     if words & (WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS | WRITE_VERBS | READ_VERBS) - {"use", "read"}:
         return None
+    if after[:1] and after[0] not in USERS | _USER_QUALIFIERS and clause.before(q.first) == []:
+        raise Refused(f"{q.text} {after[0]}: a count of what?")
     if words & {"concurrent", "concurrently", "simultaneous", "simultaneously", "online"}:
         return Found({}, f"concurrent users {format_number(q.value)}", pending=("concurrent", q.value))
     daily = "dau" in words or "daily" in words or (period == 1 and words & USERS)
@@ -522,6 +531,9 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
     if (after[:1] and after[0] in USERS | {"mau"}) or words & {"mau", "monthly", "registered", "total"}:
         return Found({}, f"users {format_number(q.value)}", pending=("users", q.value))
     return None
+
+
+_USER_QUALIFIERS = USER_QUALIFIERS
 
 
 def _users_and_daily_users(clause: Clause) -> Found | None:
@@ -585,6 +597,8 @@ def _counted(clause: Clause, q: Quantity) -> str:
     if verbs:
         return verbs.pop()
     after = [word for word in clause.after(q.last) if word in WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS]
+    if not after:  # "QPS of 20k", "writes: 500/s"
+        after = [word for word in before if word in WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS]
     if not after:
         raise Refused("a rate of what?")
     head = after[-1]
@@ -602,7 +616,8 @@ def _refuse_unknown_actions(before: list[str]) -> None:
     for word in before:
         if word in WRITE_VERBS or word in READ_VERBS:
             return
-        if word not in NEUTRAL and word not in USERS and word not in TOTAL and not word.isdigit():
+        known = word in NEUTRAL or word in USERS or word in TOTAL or word in REQUEST_NOUNS
+        if not known:
             raise Refused(f"an action sdx does not know ({word!r})")
 
 
@@ -634,7 +649,7 @@ def _rate(clause: Clause, words: set[str]) -> Found | None:
         raise Refused("once or twice a period, of what?")
     if kind == "request" and per_user:
         kind = "read"  # requests a user makes are reads (a read-only system)
-    per_second = count / (period * 86_400)
+    per_second = count / _seconds(period, clause.convention)
     what = {"write": "writes", "read": "reads", "request": "requests (reads + writes)"}[kind]
     rate_text = _rate_text(count, period)
     if interval:
@@ -644,7 +659,7 @@ def _rate(clause: Clause, words: set[str]) -> Found | None:
             raise Refused("a share of users with an interval")
         return Found({}, f"{what} per concurrent user {rate_text}", pending=("interval", per_second), kind=kind)
     if per_user:
-        per_day = per_second * 86_400
+        per_day = per_second * clause.convention.seconds_per_day
         stated_share = share if share is not None else Fraction(1)
         name = "writes_per_user" if kind == "write" else "reads_per_user"
         how = f"{what} per user per day {format_number(per_day * stated_share)}"
@@ -653,7 +668,24 @@ def _rate(clause: Clause, words: set[str]) -> Found | None:
         elif period != 1:
             how += f" ({rate_text})"
         return Found({name: per_day * stated_share}, how, kind=kind)
-    return Found({}, f"{what} {rate_text}", pending=("rate", per_second), kind=kind if not total else f"{kind}!")
+    noun = _head_noun(clause, anchor)
+    pending = ("rate", per_second)
+    return Found({}, f"{what} {rate_text}", pending=pending, kind=kind if not total else f"{kind}!", noun=noun)
+
+
+def _seconds(period: Fraction, convention: Convention) -> Fraction:
+    """A period (in days) in seconds: a month and a day as the convention has them, a week 7 days, a year 365."""
+    if period == DAYS_PER_MONTH:
+        return Fraction(convention.seconds_per_month)
+    if period >= 1:
+        return period * convention.seconds_per_day
+    return period * 86_400
+
+
+def _head_noun(clause: Clause, anchor: Quantity | None) -> str:
+    nouns = WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS
+    after = [word for word in clause.after(anchor.last if anchor else 0) if word in nouns]
+    return after[-1].rstrip("s") if after else ""
 
 
 def _percent(share: Fraction) -> str:
@@ -738,6 +770,7 @@ def parse_text(text: str, dau: Fraction | None = None, convention: Convention = 
     blocked: dict[str, str] = {}
     seen: set[str] = set()
     for clause in _qualified(split_clauses(text)):
+        clause.convention = convention
         if clause.text in seen or not _may_state_a_figure(clause):
             continue  # a clause said twice says nothing new
         seen.add(clause.text)
@@ -872,13 +905,13 @@ def _resolve(
 def _single_streams(rates, refuse, blocked):  # type: ignore[no-untyped-def]
     """Two totals of one kind (`250 billion read requests per month`, `10 billion searches per month`) are two
     streams: sdx estimates one, so neither is used (nor a default in place of the reads)."""
-    by_kind: dict[str, set[Fraction]] = {}
+    by_kind: dict[str, set[str]] = {}
     for _, result in rates:
-        by_kind.setdefault(result.kind.rstrip("!"), set()).add(result.pending[1])
+        by_kind.setdefault(result.kind.rstrip("!"), set()).add(result.noun)
     kept = []
     for clause, result in rates:
         kind = result.kind.rstrip("!")
-        if len(by_kind[kind]) > 1:
+        if len(by_kind[kind]) > 1:  # the same noun twice is one stream stated twice (equal, or contradictory)
             refuse(clause, f"one of several {kind} streams (sdx estimates one)")
             if kind == "read":
                 blocked.setdefault("read_ratio", repr(_short(clause.text)))

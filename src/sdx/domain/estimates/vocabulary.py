@@ -26,7 +26,7 @@ READ_NOUNS = _words(
     "read reads view views pageview pageviews search searches lookup lookups visit visits click clicks "
     "fetch fetches redirect redirects impression impressions"
 )
-REQUEST_NOUNS = _words("request requests query queries qps rps call calls hit hits")
+REQUEST_NOUNS = _words("request requests req reqs query queries qps rps call calls hit hits")
 WRITE_VERBS = _words(
     "post posts posting posted upload uploads uploaded uploading send sends sent sending create creates "
     "created creating write writes written writing shorten shortens shortened tweet tweets tweeted "
@@ -72,6 +72,15 @@ REFUSED_WORDS = {
     "most": "a maximum",
     "between": "a range",
     "or": "a choice of figures",
+    "mil": "a scale word sdx does not know",
+    "mill": "a scale word sdx does not know",
+    "mln": "a scale word sdx does not know",
+    "bil": "a scale word sdx does not know",
+    "bln": "a scale word sdx does not know",
+    "lakh": "a scale word sdx does not know",
+    "lakhs": "a scale word sdx does not know",
+    "crore": "a scale word sdx does not know",
+    "crores": "a scale word sdx does not know",
 }
 REFUSED = frozenset(REFUSED_WORDS)
 PERIOD_ADVERBS = {
@@ -92,3 +101,5 @@ NEUTRAL = _words(
     " takes take gets get sees see receives receive will then so that which who whom this these those our their"
     " new total daily monthly % ~ : = - all"
 )
+# words that may follow a count of users ("300M monthly active users", "800 million of whom are daily active")
+USER_QUALIFIERS = _words("mau dau daily monthly active total registered concurrent new unique of whom users")
