@@ -34,9 +34,8 @@ def test_the_corpus_is_large_and_quotes_its_sources():
     assert len(CORPUS) >= 150
     published = [entry for entry in CORPUS if entry["source"] != "typed"]
     assert len(published) >= 100
-    assert {"Alex Xu", "system-design-primer", "Grokking"} <= {
-        word for entry in published for word in ("Alex Xu", "system-design-primer", "Grokking") if word in entry["source"]
-    }
+    for source in ("Alex Xu", "system-design-primer", "Grokking"):
+        assert sum(source in entry["source"] for entry in published) >= 20, source
 
 
 @pytest.mark.parametrize("entry", CORPUS, ids=[f"{n}:{entry['text'][:40]}" for n, entry in enumerate(CORPUS)])

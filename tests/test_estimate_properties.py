@@ -66,7 +66,7 @@ def test_options_and_a_sentence_give_the_same_figures(values, style):
 @settings(max_examples=60, deadline=None)
 @given(problem, st.randoms(use_true_random=False))
 def test_shuffling_the_clauses_changes_nothing(values, random):
-    clauses = sentence_clauses(values, 2) + ["QPS = 1B / 86400", "each user follows 200 people"]
+    clauses = [*sentence_clauses(values, 2), "QPS = 1B / 86400", "each user follows 200 people"]
     before = est.parse_text("; ".join(clauses))
     random.shuffle(clauses)
     after = est.parse_text("; ".join(clauses))
