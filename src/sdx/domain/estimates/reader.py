@@ -899,6 +899,8 @@ def _resolve(
             refuse(clause, "a rate with an interval needs the number of concurrent users")
     _resolve_peaks(pending.get("peak_absolute", []), stated, refuse, read)
     merged = merge(*({name: item} for name, item in stated))
+    order = {_short(clause.text): clause.start for clause, _ in found}
+    readings.sort(key=lambda reading: order.get(reading.clause, 0))  # in the order of the text
     return TextParse(merged, tuple(refused), tuple(readings), blocked, dict(refused))
 
 
