@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import NamedTuple
 
 from sdx.domain.estimates.units import DAYS_PER_MONTH, DAYS_PER_YEAR
 from sdx.errors import UsageError
@@ -22,8 +23,9 @@ _LONGEST_NUMBER = 40
 _LARGEST_NUMBER = 10**24
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """A token of free text (a tuple: many are made for a long context)."""
+
     kind: str  # nl, num, word, sym
     text: str
     start: int
@@ -32,7 +34,12 @@ class Token:
 
 
 def tokens(text: str) -> list[Token]:
-    return [Token(m.lastgroup or "sym", m[0], m.start(), m.end(), m[0].lower()) for m in _TOKEN.finditer(text)]
+    made = []
+    for match in _TOKEN.finditer(text):
+        start, end = match.span()
+        token = match[0]
+        made.append(Token(match.lastgroup or "sym", token, start, end, token.lower()))
+    return made
 
 
 MULTIPLIERS: dict[str, int] = {

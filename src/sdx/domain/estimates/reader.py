@@ -83,6 +83,7 @@ class Clause:
     words: list[tuple[int, str]] = field(default_factory=list)  # (token index, lower-case word) outside quantities
     period: Fraction | str | None = ""  # the period of its rate, once found ("" before)
     convention: Convention = EXACT  # seconds in a day and a month
+    whole: str = ""  # the clause it was cut from at "and" (read together or not at all), "" when not cut
 
     def has(self, vocabulary: frozenset[str] | set[str] | dict[str, object]) -> bool:
         return any(word in vocabulary for _, word in self.words)
@@ -134,8 +135,10 @@ def split_clauses(text: str) -> list[Clause]:
     current: list[Token] = []
     for tok in [*tokens(text), Token("nl", "\n", len(text), len(text), "\n")]:
         if tok.kind == "nl" or (tok.kind == "sym" and tok.text in ",;.!?()[]|•"):
-            for part in _split_at_and(current):
-                found.append(Clause(text[part[0].start : part[-1].end], part[0].start, part))
+            parts = _split_at_and(current)
+            whole = text[current[0].start : current[-1].end] if len(parts) > 1 else ""
+            for part in parts:
+                found.append(Clause(text[part[0].start : part[-1].end], part[0].start, part, whole=whole))
             current = []
         else:
             current.append(tok)
@@ -217,7 +220,12 @@ def read_clause(clause: Clause) -> Found | None:
     raise Refused("no frame sdx knows fits it")
 
 
+_ENDLESS = frozenset(("forever", "indefinitely", "permanently"))
+
+
 def _no_quantity(clause: Clause, words: set[str]) -> Found | None:
+    if words & _ENDLESS:
+        raise Refused("a retention without end (sdx needs a duration)")
     text = " ".join(word for _, word in clause.words)
     if re.fullmatch(
         r"(?:with\s+|and\s+|but\s+)?(?:no\s+replication|not\s+replicated|without\s+replication"
@@ -769,6 +777,7 @@ def parse_text(text: str, dau: Fraction | None = None, convention: Convention = 
     refused: dict[str, str] = {}
     blocked: dict[str, str] = {}
     seen: set[str] = set()
+    failed: dict[str, str] = {}  # clauses cut at "and" with a part not understood
     for clause in _qualified(split_clauses(text)):
         clause.convention = convention
         if clause.text in seen or not _may_state_a_figure(clause):
@@ -778,15 +787,42 @@ def parse_text(text: str, dau: Fraction | None = None, convention: Convention = 
             result = read_clause(clause)
         except (Refused, NotAQuantity) as exc:
             _refuse(clause, exc, refused, blocked)
+            if clause.whole:
+                failed[clause.whole] = refused.pop(_short(clause.text), "a part not understood")
             continue
         except UsageError as exc:
             raise UsageError(f"{_short(clause.text)!r}: {exc.what}", exc.fix) from None
         if result is not None:
             found.append((clause, result))
-    return _resolve(found, refused, blocked, dau, convention)
+    return _resolve(_whole_clauses(found, refused, failed), refused, blocked, dau, convention)
 
 
-_SPELLED = frozenset([*NUMBER_WORDS, *REPEAT_WORDS, "a", "an", "no", "not", "single", "without", "one"])
+def _whole_clauses(
+    found: list[tuple[Clause, Found]], refused: dict[str, str], failed: dict[str, str]
+) -> list[tuple[Clause, Found]]:
+    """A clause cut at "and" is read only if every part is ("each user uploads 2 photos and 1 video per day":
+    the video alone would be read per user, the photos not at all); else it is listed whole."""
+    for whole, reason in failed.items():
+        refused.setdefault(_short(whole), reason)
+    return [(clause, result) for clause, result in found if clause.whole not in failed]
+
+
+_SPELLED = frozenset(
+    [
+        *NUMBER_WORDS,
+        *REPEAT_WORDS,
+        "a",
+        "an",
+        "no",
+        "not",
+        "single",
+        "without",
+        "one",
+        "forever",
+        "indefinitely",
+        "permanently",
+    ]
+)
 
 
 def _may_state_a_figure(clause: Clause) -> bool:
@@ -807,7 +843,7 @@ def _refuse(clause: Clause, exc: Exception, refused: dict[str, str], blocked: di
     words = clause.word_set()
     topics = {
         "read_ratio": words & ({"read", "reads", "ratio", "r"} | READ_NOUNS),
-        "peak": words & PEAK,
+        "peak": words & (PEAK | {"average", "avg", "mean"}),
         "replication": words & (REPLICATION | {"way"}),
         "cache_ratio": words & CACHE,
     }
@@ -820,6 +856,8 @@ def _refuse(clause: Clause, exc: Exception, refused: dict[str, str], blocked: di
 
 def _mentions_a_default(clause: Clause) -> bool:
     words = clause.word_set()
+    if words & _ENDLESS:
+        return True
     spelled = any(word in REPEAT_WORDS or word in ("once",) for word in words) or bool(clause.qs)
     return spelled and bool(words & (PEAK | REPLICATION | CACHE | {"reads", "read", "ratio"}))
 
