@@ -77,6 +77,12 @@ def test_estimate_reads_its_sentence_from_stdin(sdx):
     assert "read: '20 posts per user per day' → writes per user per day 20" in piped.out
 
 
+def test_with_options_and_no_sentence_stdin_is_not_read(sdx):
+    result = sdx.call("estimate", "--dau", "50M", "--writes", "20", input="peak 3x")
+    assert result.code == 0 and "read:" not in result.out
+    assert "defaults assumed: reads per write 1; peak-to-average 2×" in result.out
+
+
 def test_estimate_dash_with_nothing_piped_is_a_usage_error(sdx):
     result = sdx.call("estimate", "-", input="")
     assert result.code == 2

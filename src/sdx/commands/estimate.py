@@ -80,8 +80,11 @@ def run_estimate(
 
 
 def _with_piped_text(options: EstimateOptions, stdin: BinaryIO | None) -> EstimateOptions:
-    """`sdx estimate -` reads the sentence from stdin; so does `echo … | sdx estimate` with no sentence."""
+    """`sdx estimate -` reads the sentence from stdin; so does `echo … | sdx estimate` with no sentence and no
+    option (with options, a pipe left open by a script is never waited for)."""
     if options.text not in (None, "-"):
+        return options
+    if options.text is None and any(getattr(options, name) is not None for name in _OPTIONS):
         return options
     if stdin is None:
         if options.text == "-":
