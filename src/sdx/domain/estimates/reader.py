@@ -63,6 +63,9 @@ from sdx.errors import UsageError
 PER_USER_MAX = 1000
 TOTAL_MIN_SHARE = Fraction(1, 1000)
 
+_VERBS = WRITE_VERBS | READ_VERBS
+_RW_NOUNS = WRITE_NOUNS | READ_NOUNS
+_NOUNS = WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS
 _NEGATIVE_FIGURE = re.compile(r"(?<![\w.])[-−]\d[\d,.]*(?:\s?[a-z%]+)?", re.IGNORECASE)
 
 
@@ -268,7 +271,7 @@ def _machine(clause: Clause, words: set[str]) -> Found | None:
         return Found({"memory_bytes": q.value}, f"memory per machine {format_exact_bytes(q.value)}")
     if q.kind == "size" and words & DISK and not words & MEMORY:
         return Found({"disk_bytes": q.value}, f"disk per machine {format_exact_bytes(q.value)}")
-    if q.kind == "count" and _per_second_requests(clause, q) and not words & (WRITE_NOUNS | READ_NOUNS):
+    if q.kind == "count" and _per_second_requests(clause, q) and not words & _RW_NOUNS:
         return Found({"server_qps": q.value}, f"requests per second per server {format_number(q.value)}")
     raise Refused("a capacity per server")
 
@@ -336,7 +339,7 @@ def _peak(clause: Clause, words: set[str]) -> Found | None:
     if q.kind != "count":
         raise Refused("a peak sdx cannot read")
     period = _period(clause)
-    if period is None and not words & (REQUEST_NOUNS | WRITE_NOUNS | READ_NOUNS):
+    if period is None and not words & _NOUNS:
         return Found({}, f"peak {format_number(q.value)} (absolute)", pending=("peak_absolute", q.value))
     if period != DURATION_UNITS["s"]:
         raise Refused("a peak that is not per second")
@@ -515,7 +518,7 @@ def _media_found(share: Fraction, media: Fraction, clause: Clause) -> Found:
 def _users(clause: Clause, words: set[str]) -> Found | None:
     period = _period(clause)
     if clause.only("percent") and (words & {"daily", "dau"} or {"every", "day"} <= words):
-        if words & (WRITE_VERBS | READ_VERBS) - {"use", "uses"}:
+        if words & _VERBS - {"use", "uses"}:
             return None
         share = clause.qs[0].value
         if share > 1:
@@ -527,7 +530,7 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
         return None
     q = clause.qs[0]
     after = clause.after(q.last)
-    if words & (WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS | WRITE_VERBS | READ_VERBS) - {"use", "read"}:
+    if words & (_NOUNS | _VERBS) - {"use", "read"}:
         return None
     if after[:1] and after[0] not in USERS | _USER_QUALIFIERS and clause.before(q.first) == []:
         raise Refused(f"{q.text} {after[0]}: a count of what?")
@@ -554,7 +557,7 @@ def _users_and_daily_users(clause: Clause) -> Found | None:
     if not all(set(group) & USERS for group in groups):
         return None
     daily = [bool(set(group) & {"daily", "dau"}) for group in groups]
-    if daily.count(True) != 1 or any(set(group) & (WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS) for group in groups):
+    if daily.count(True) != 1 or any(set(group) & (_NOUNS) for group in groups):
         raise Refused("two counts of users")
     dau, users = (second, first) if daily[1] else (first, second)
     return Found({"dau": dau.value}, f"DAU {format_number(dau.value)} (users {format_number(users.value)}: not used)")
@@ -598,20 +601,20 @@ def _counted(clause: Clause, q: Quantity) -> str:
     """What a rate counts: write, read or request; the verb before the figure decides, then the head noun."""
     before = clause.before(q.first)
     _refuse_unknown_actions(before)
-    verbs = {("write" if word in WRITE_VERBS else "read") for word in before if word in WRITE_VERBS | READ_VERBS}
+    verbs = {("write" if word in WRITE_VERBS else "read") for word in before if word in _VERBS}
     verbs -= {"read"} if "write" in verbs and set(before) & {"read", "reads"} and len(verbs) == 2 else set()
     if len(verbs) > 1:
         raise Refused("reads and writes in one clause")
     if verbs:
         return verbs.pop()
-    after = [word for word in clause.after(q.last) if word in WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS]
+    after = [word for word in clause.after(q.last) if word in _NOUNS]
     if not after:  # "QPS of 20k", "writes: 500/s"
-        after = [word for word in before if word in WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS]
+        after = [word for word in before if word in _NOUNS]
     if not after:
         raise Refused("a rate of what?")
     head = after[-1]
     if head in REQUEST_NOUNS:
-        modifiers = {("write" if w in WRITE_NOUNS else "read") for w in after[:-1] if w in WRITE_NOUNS | READ_NOUNS}
+        modifiers = {("write" if w in WRITE_NOUNS else "read") for w in after[:-1] if w in _RW_NOUNS}
         if len(modifiers) > 1:
             raise Refused("reads and writes in one clause")
         return modifiers.pop() if modifiers else "request"
@@ -645,7 +648,7 @@ def _rate(clause: Clause, words: set[str]) -> Found | None:
         anchor = interval[0] if interval else None
     else:
         count, anchor = counts[0].value, counts[0]
-        if counts[0].kind == "times" and not words & (WRITE_VERBS | READ_VERBS):
+        if counts[0].kind == "times" and not words & _VERBS:
             raise Refused("times a day, of what?")
     kind = _counted_around(clause, anchor)
     share = _user_share(clause, shares[0]) if shares else None
@@ -691,7 +694,7 @@ def _seconds(period: Fraction, convention: Convention) -> Fraction:
 
 
 def _head_noun(clause: Clause, anchor: Quantity | None) -> str:
-    nouns = WRITE_NOUNS | READ_NOUNS | REQUEST_NOUNS
+    nouns = _NOUNS
     after = [word for word in clause.after(anchor.last if anchor else 0) if word in nouns]
     return after[-1].rstrip("s") if after else ""
 
@@ -717,7 +720,7 @@ def _spelled_count(clause: Clause) -> Fraction | None:
         before = clause.before(interval[0].first - 1)
         if any(word in ("a", "an", "one") for word in before):
             return Fraction(1)
-        if before[:1] and before[0] in USERS and set(before) & (WRITE_VERBS | READ_VERBS):
+        if before[:1] and before[0] in USERS and set(before) & _VERBS:
             return Fraction(1)  # "users report their locations every 30 seconds": one each time
     return None
 
@@ -727,8 +730,8 @@ def _counted_around(clause: Clause, anchor: Quantity | None) -> str:
         return _counted(clause, anchor)
     words = clause.words
     before = [word for _, word in words]
-    verbs = {("write" if word in WRITE_VERBS else "read") for word in before if word in WRITE_VERBS | READ_VERBS}
-    nouns = {("write" if word in WRITE_NOUNS else "read") for word in before if word in WRITE_NOUNS | READ_NOUNS}
+    verbs = {("write" if word in WRITE_VERBS else "read") for word in before if word in _VERBS}
+    nouns = {("write" if word in WRITE_NOUNS else "read") for word in before if word in _RW_NOUNS}
     found = verbs or nouns
     if len(found) != 1:
         raise Refused("a rate of what?")
@@ -773,6 +776,7 @@ def parse_text(text: str, dau: Fraction | None = None, convention: Convention = 
     """
     if negative := _NEGATIVE_FIGURE.search(text):
         raise UsageError(f"{negative.group()!r}: a quantity must be more than zero", "state it without a minus sign")
+    text = "\n".join(dict.fromkeys(text.split("\n")))  # a line said twice says nothing new (and costs nothing)
     found: list[tuple[Clause, Found]] = []
     refused: dict[str, str] = {}
     blocked: dict[str, str] = {}
