@@ -70,7 +70,7 @@ def test_question_from_stdin(sdx, fake):
 
 
 def test_argument_is_the_question_and_stdin_the_context(sdx, fake):
-    sdx.run("ask", "Design the storage layer for this", input=b"# Spec\nWrites: 10k/s\n")
+    sdx.run("ask", "--no-estimate", "Design the storage layer for this", input=b"# Spec\nWrites: 10k/s\n")
     user = fake.chat_requests()[0].body["messages"][1]["content"]
     assert user == "Design the storage layer for this\n\nContext/Constraints: # Spec\nWrites: 10k/s"
 

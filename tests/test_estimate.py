@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import replace
 from fractions import Fraction
 
 import pytest
@@ -29,6 +30,7 @@ from sdx.domain.estimates import (
     parse_size,
     parse_text,
 )
+from sdx.domain.estimates import formatting as fmt
 from sdx.errors import UsageError
 
 
@@ -107,6 +109,8 @@ def test_figures_that_need_a_size_or_retention_are_left_out_and_said_to_be_missi
         "write_qps_peak",
         "read_qps",
         "read_qps_peak",
+        "writes_per_month",
+        "reads_per_month",
     ]
     assert any("--size" in hint for hint in est.missing_figures(e))
     as_json = est.to_json(e)
@@ -354,18 +358,21 @@ def test_the_issue_sentence_gives_the_same_estimate_as_the_options():
     from_options = compute(
         stated(dau=50_000_000, writes_per_user=20, read_ratio=10, size_bytes=1000, retention_days=1825)
     )
-    assert from_text == from_options
+    assert from_text is not None and replace(from_text, readings=()) == from_options
+    assert [reading.clause for reading in from_text.readings] == [clause.strip() for clause in text.split(",")]
 
 
 def test_what_is_not_understood_is_listed_never_guessed():
     parsed = parse_text("Design Twitter: 50M DAU, 300M MAU, 20 posts per user per day; top-10 trends")
     assert set(parsed.stated) == {"dau", "writes_per_user"}
-    assert parsed.not_understood == ("300M MAU", "top-10 trends")
+    assert parsed.not_understood == ("top-10 trends",)
+    assert est.Reading("300M MAU", "users 300 M (not used: the DAU is stated)", ()) in parsed.readings
 
 
-def test_views_a_day_are_not_taken_for_writes():
+def test_views_a_day_are_reads_not_writes():
     parsed = parse_text("1B views per day")
-    assert parsed.stated == {} and parsed.not_understood == ("1B views per day",)
+    assert {name: item.value for name, item in parsed.stated.items()} == {"reads_per_day": 10**9}
+    assert parsed.not_understood == ()
 
 
 def test_requests_a_day_are_a_total_rate():
@@ -375,7 +382,7 @@ def test_requests_a_day_are_a_total_rate():
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ("50M DAU, later 10M DAU", "contradictory figures: '50M DAU' and '10M DAU'"),
+        ("50M DAU, later 10M DAU", "contradictory figures: '50M DAU' and 'later 10M DAU'"),
         ("20 posts per user per day, 10B messages/day", "contradictory figures: '20 posts per user per day' and"),
         ("0 DAU", "'0 DAU': '0' must be more than zero"),
     ],
@@ -456,15 +463,15 @@ def test_facts_for_the_model_are_the_computed_figures_with_inputs_and_assumption
 def test_availability_downtime_is_exact():
     four_nines = ref.downtime("99.99")
     assert four_nines.per_year_s == Fraction(31_536, 10)  # 0.0001 × 31,536,000 s = 52.56 min
-    assert ref.format_duration(four_nines.per_year_s) == "52.6 min"
+    assert fmt.format_duration(four_nines.per_year_s) == "52.6 min"
     assert four_nines.per_day_s == Fraction(864, 100)
 
 
 def test_latency_table_names_its_version_and_spans_l1_to_a_continent():
     assert "jboner" in ref.LATENCY_SOURCE and "2012" in ref.LATENCY_SOURCE
     assert ref.LATENCIES[0].operation == "L1 cache reference"
-    assert ref.format_latency(ref.LATENCIES[0].nanoseconds) == "0.5 ns"
-    assert ref.format_latency(ref.LATENCIES[-1].nanoseconds) == "150 ms"
+    assert fmt.format_latency(ref.LATENCIES[0].nanoseconds) == "0.5 ns"
+    assert fmt.format_latency(ref.LATENCIES[-1].nanoseconds) == "150 ms"
     assert [p.value for p in ref.POWERS_OF_TWO] == [2**10, 2**20, 2**30, 2**40, 2**50]
 
 
@@ -538,8 +545,6 @@ def test_writes_per_user_per_day_with_slashes_are_understood():
         ("50M DAU, 5000 messages/day", "5000 messages/day"),  # too many for one person, too few for a total
         ("10k DAU, 20 messages/day", "20 messages/day"),  # plausible both ways
         ("50M DAU, 20 requests a day", "20 requests a day"),  # requests per user: not a write rate
-        ("50M DAU, each user reads 20 posts a day", "each user reads 20 posts a day"),
-        ("50M DAU, 20 reads per user per day", "20 reads per user per day"),
     ],
 )
 def test_an_ambiguous_rate_beside_a_dau_is_listed_not_guessed(text, clause):
@@ -619,9 +624,19 @@ def test_an_average_qps_beside_a_peak_factor_stays_the_average(text):
     assert e.inputs.peak == 3
 
 
-def test_an_average_and_a_peak_qps_together_are_contradictory():
-    with pytest.raises(UsageError, match="contradictory figures"):
-        est.merge(parse_text("100k QPS, peak 300k QPS").stated)
+@pytest.mark.parametrize("text", ["100k QPS, peak 300k QPS", "100k QPS, peak 300k", "peak 300k, 100k QPS"])
+def test_an_average_and_an_absolute_peak_give_the_peak_factor(text):
+    e = estimate_from_text(text)
+    assert e is not None and e.inputs.peak == 3 and "peak" not in e.assumptions
+    assert e.write_qps + e.read_qps == 100_000 and e.write_qps_peak + e.read_qps_peak == 300_000
+
+
+@pytest.mark.parametrize("text", ["50M DAU, each user reads 20 posts a day", "50M DAU, 20 reads per user per day"])
+def test_reads_per_user_are_reads_and_no_write_is_made_up(text):
+    e = estimate_from_text(text)
+    assert e is not None and e.reads_per_day == 10**9 and e.writes_per_day is None and e.write_qps is None
+    assert "writes left out: no write rate or read:write ratio was stated" in e.notes
+    assert [row.key for row in est.rows(e)][:2] == ["read_qps", "read_qps_peak"]
 
 
 @pytest.mark.parametrize(

@@ -28,16 +28,23 @@ def without_styles(text: str) -> str:
 
 
 PIPED = """\
-writes per day               1 B/day  = 50 M DAU × 20 writes/user
-writes/s (average)          11.6 K/s  = 1 B ÷ 86,400 s
-writes/s (peak)             23.1 K/s  = 11,574.07 × 2 peak
-reads/s (average)            116 K/s  = 11,574.07 × 10 reads/write
-reads/s (peak)               231 K/s  = 115,740.74 × 2 peak
-storage per day             1 TB/day  = 1 B writes × 1 KB
-storage in total             5.48 PB  = 1 TB/day × 1,825 days × 3 replicas
-ingress                    11.6 MB/s  = 11,574.07/s × 1 KB
-egress                      116 MB/s  = 115,740.74/s × 1 KB
-cache (a day's hot reads)       2 TB  = 0.2 × 115,740.74/s × 86,400 s × 1 KB
+writes per day                  1 B/day  = 50 M DAU × 20 writes/user
+writes/s (average)             11.6 K/s  = 1 B ÷ 86,400 s
+writes/s (peak)                23.1 K/s  = 11,574.07 × 2 peak
+reads/s (average)               116 K/s  = 11,574.07 × 10 reads/write
+reads/s (peak)                  231 K/s  = 115,740.74 × 2 peak
+writes per month             30 B/month  = 11,574.07/s × 2.592 M s
+reads per month             300 B/month  = 115,740.74/s × 2.592 M s
+storage per day                1 TB/day  = 1 B writes × 1 KB
+storage per month           30 TB/month  = 30 B writes × 1 KB
+storage in total                5.48 PB  = 1 TB/day × 1,825 days × 3 replicas
+records kept                     1.82 T  = 1 B/day × 1,825 days
+key length (base 62)       7 characters  = 62^7 = 3.52 T ≥ 1.82 T records
+ingress                       11.6 MB/s  = 11,574.07/s × 1 KB
+ingress (bits)                92.6 Mbps  = 11.6 MB/s × 8 bits
+egress                         116 MB/s  = 115,740.74/s × 1 KB
+egress (bits)                  926 Mbps  = 116 MB/s × 8 bits
+cache (a day's hot reads)          2 TB  = 0.2 × 115,740.74/s × 86,400 s × 1 KB
 
 inputs: DAU 50 M; writes per user per day 20; reads per write 10; size per write 1 KB; retention 1,825 days; \
 peak-to-average 2×; replication 3; cached share of a day's reads 0.2
@@ -45,6 +52,19 @@ defaults assumed: peak-to-average 2×; replication 3; cached share of a day's re
 missing: requests per second per server (--server-qps) for a server count
 units: 1 KB = 1,000 bytes (KiB = 1,024), a year = 365 days, a month = 30 days, a day = 86,400 s
 """
+READINGS = """\
+read: '50M DAU' → DAU 50 M
+read: '20 posts per user per day' → writes per user per day 20
+read: '10 reads per write' → reads per write 10
+read: '1 KB each' → size per write 1 KB
+read: 'keep 5 years' → retention 1,825 days
+"""
+
+
+def with_readings(readings: str) -> str:
+    """PIPED with the lines saying how each clause of the sentence was read, above the inputs."""
+    figures, _, notes = PIPED.partition("\n\ninputs:")
+    return f"{figures}\n\n{readings}inputs:{notes}"
 
 
 def test_piped_output_is_plain_aligned_text_with_the_formulas(sdx):
@@ -57,19 +77,20 @@ def test_piped_output_is_plain_aligned_text_with_the_formulas(sdx):
 def test_a_sentence_gives_the_same_figures_as_the_options(sdx):
     result = sdx.call("estimate", ISSUE_SENTENCE)
     assert (result.code, result.stderr) == (0, "")
-    assert result.out == PIPED
+    assert result.out == with_readings(READINGS)
 
 
 def test_options_and_a_sentence_combine(sdx):
     result = sdx.call("estimate", "50M DAU, 1 KB each, keep 5 years", "--writes", "20", "--read-ratio", "10")
-    assert (result.code, result.out) == (0, PIPED)
+    readings = "".join(line + "\n" for line in READINGS.splitlines() if "posts" not in line and "reads" not in line)
+    assert (result.code, result.out) == (0, with_readings(readings))
 
 
 def test_what_the_sentence_held_and_was_not_understood_is_listed_on_stderr(sdx):
-    result = sdx.call("estimate", f"{ISSUE_SENTENCE}, 300M MAU")
+    result = sdx.call("estimate", f"{ISSUE_SENTENCE}, 300M MAU, QPS = 1B / 86400")
     assert result.code == 0
-    assert result.out == PIPED
-    assert result.stderr == "sdx: not understood, ignored: '300M MAU'\n"
+    assert result.out == with_readings(READINGS + "read: '300M MAU' → users 300 M (not used: the DAU is stated)\n")
+    assert result.stderr == "sdx: not understood, ignored: 'QPS = 1B / 86400' (pasted arithmetic)\n"
 
 
 def test_json_has_the_documented_keys_in_base_units(sdx):
@@ -82,7 +103,9 @@ def test_json_has_the_documented_keys_in_base_units(sdx):
     assert list(data) == [
         "writes_per_day", "write_qps", "write_qps_peak", "read_qps", "read_qps_peak", "storage_per_day_bytes",
         "storage_total_bytes", "ingress_bytes_per_s", "egress_bytes_per_s", "cache_bytes", "servers", "inputs",
-        "assumptions", "units", "not_understood", "notes",
+        "assumptions", "units", "not_understood", "notes", "reads_per_day", "writes_per_month", "reads_per_month",
+        "storage_per_month_bytes", "records_total", "key_length_base62", "ingress_bits_per_s", "egress_bits_per_s",
+        "cache_working_set_bytes", "cache_machines", "storage_machines", "readings", "shortcuts",
     ]  # fmt: skip
     assert data["writes_per_day"] == 10_000_000_000
     assert data["write_qps"] == pytest.approx(115_740.7407407)
@@ -146,8 +169,8 @@ def test_the_table_can_go_to_stderr_for_ask(tmp_path):
         (("--writes-per-day", "1M", "--size", "1Mb"), "sdx: error: --size: '1Mb' is in bits (a lowercase b"),
         (("50M DAU, 5000 messages/day",),
          "sdx: error: nothing to estimate: the write rate is unknown (not understood, ignored: '5000 messages/day')"),
-        (("50M DAU, 20 reads per user per day",),
-         "sdx: error: nothing to estimate: the write rate is unknown (not understood, ignored: '20 reads per user"),
+        (("50M DAU, reads outnumber writes five to one, 100k QPS",),
+         "sdx: error: the write rate rests on 'reads outnumber writes five to one', which sdx did not understand"),
     ],
 )  # fmt: skip
 def test_bad_input_is_a_usage_error_naming_the_part(sdx, args, message):
@@ -217,5 +240,6 @@ def test_a_peak_qps_is_the_peak_in_the_output(sdx):
     assert (result.code, result.stderr) == (0, "")
     lines = result.out.splitlines()
     assert lines[0].endswith("= 100,000 req/s at peak ÷ 2 peak ÷ (1 + 10) × 86,400 s")
-    assert "writes/s (peak)      9.09 K/s" in result.out and "reads/s (peak)       90.9 K/s" in result.out
+    assert re.search(r"^writes/s \(peak\) +9\.09 K/s ", result.out, re.M)
+    assert re.search(r"^reads/s \(peak\) +90\.9 K/s ", result.out, re.M)
     assert "defaults assumed: peak-to-average 2×" in result.out

@@ -158,11 +158,15 @@ def chat(
     raw: RawOption = False,
     timeout: TimeoutOption = None,
     max_tokens: MaxTokensOption = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate/--no-estimate", help="Compute capacity figures from the stated scale (default: yes)."),
+    ] = True,
 ) -> None:
     """Talk it through: an interactive, multi-turn conversation (from a pipe: one message per line)."""
     from sdx.commands.chat import ChatOptions, run_chat
 
-    options = ChatOptions(question, model, context, continue_last, cid, log, raw, timeout, max_tokens)
+    options = ChatOptions(question, model, context, continue_last, cid, log, raw, timeout, max_tokens, estimate)
     code = run_chat(options, load_config())
     raise typer.Exit(code)
 
@@ -183,11 +187,17 @@ def batch(
     log: Annotated[bool, log_option("the answers")] = True,
     timeout: TimeoutOption = None,
     max_tokens: MaxTokensOption = None,
+    estimate: Annotated[
+        bool,
+        typer.Option("--estimate/--no-estimate", help="Compute capacity figures from the stated scale (default: yes)."),
+    ] = True,
 ) -> None:
     """Answer a list of questions into a directory of Markdown files: concurrent, resumable, with progress."""
     from sdx.commands.batch import BatchOptions, run_batch
 
-    options = BatchOptions(source, examples, out, model, context, concurrency, force, log, timeout, max_tokens)
+    options = BatchOptions(
+        source, examples, out, model, context, concurrency, force, log, timeout, max_tokens, estimate=estimate
+    )
     env = current()
     run_batch(options, load_config(), None if env.stdin is None else env.stdin)
 
@@ -218,7 +228,8 @@ def models(
 @app.command()
 def estimate(
     text: Annotated[
-        str | None, typer.Argument(help='Constraints in words: "50M DAU, 20 posts per user per day, 1 KB each".')
+        str | None,
+        typer.Argument(help='Constraints in words: "50M DAU, 20 posts per user per day, 1 KB each"; - for stdin.'),
     ] = None,
     dau: Annotated[str | None, typer.Option("--dau", help="Daily active users: 50M, 1.5B, 10k.")] = None,
     writes: Annotated[str | None, typer.Option("--writes", help="Writes per user per day.")] = None,
@@ -238,6 +249,9 @@ def estimate(
     reference: Annotated[
         bool, typer.Option("--reference", help="Latency numbers, powers of two, nines, time conversions.")
     ] = False,
+    shortcuts: Annotated[
+        bool, typer.Option("--shortcuts", help="The books' rounding: 10^5 s a day, 2.5 M s a month (said so).")
+    ] = False,
 ) -> None:
     """Back-of-envelope capacity numbers (QPS, storage, bandwidth, cache, servers), computed exactly."""
     from sdx.commands.estimate import EstimateOptions, run_estimate
@@ -245,7 +259,9 @@ def estimate(
     options = EstimateOptions(
         text, dau, writes, writes_per_day, read_ratio, size, retention, peak, replication, cache_ratio, server_qps
     )
-    run_estimate(options, as_json=as_json, reference=reference)
+    env = current()
+    stdin = None if env.stdin is None or env.stdin_isatty else env.stdin
+    run_estimate(options, as_json=as_json, reference=reference, shortcuts=shortcuts, stdin=stdin)
 
 
 @app.command()

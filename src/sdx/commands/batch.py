@@ -67,6 +67,7 @@ class BatchOptions:
     log: bool = True
     timeout: float | None = None
     max_tokens: int | None = None
+    estimate: bool = True  # --no-estimate: no computed capacity figures for the model
 
 
 @dataclass
@@ -399,6 +400,7 @@ class Shared:
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `open_files` against the Ctrl-C cleanup
     open_files: set[Path] = field(default_factory=set)  # temporary files being written
+    estimate: bool = True  # capacity figures for the model (--no-estimate: none)
 
     def abandon(self) -> None:
         """Stop the workers from starting anything and remove every temporary file being written."""
@@ -470,9 +472,21 @@ def batch_conversation(job: Job, shared: Shared) -> Conversation:
     return conversation
 
 
+def batch_context(job: Job, shared: Shared) -> str:
+    """The shared context, with sdx's capacity figures when the question (or the context) states a scale: as in
+    `sdx ask`, but never drawn, so the progress display stays whole."""
+    if not shared.estimate:
+        return shared.context
+    from sdx.commands.ask import with_facts
+    from sdx.domain.estimates import estimate_from_text, facts_for_prompt
+
+    estimate = estimate_from_text(f"{job.question.text}\n{shared.context}")
+    return with_facts(shared.context, facts_for_prompt(estimate) if estimate is not None else "")
+
+
 def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
     conversation = batch_conversation(job, shared)
-    turn = Turn(question=job.question.text, context=shared.context)
+    turn = Turn(question=job.question.text, context=batch_context(job, shared))
 
     @contextmanager
     def into_file() -> Iterator[FileSink]:
@@ -623,7 +637,7 @@ def run_locked(
     turn_options = TurnOptions(
         raw=True, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens, spinner=False
     )
-    shared = Shared(target, model_name, context, turn_options, queue.Queue(), queue.Queue())
+    shared = Shared(target, model_name, context, turn_options, queue.Queue(), queue.Queue(), estimate=options.estimate)
     shared.turn_options = replace(turn_options, on_wait=pause_everyone(shared))
     skipped = total - len(todo)
     workers = min(concurrency, len(todo))

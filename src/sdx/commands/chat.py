@@ -81,6 +81,7 @@ class ChatOptions:
     raw: bool = False
     timeout: float | None = None
     max_tokens: int | None = None
+    estimate: bool = True  # --no-estimate: no computed capacity figures
 
 
 @dataclass
@@ -95,6 +96,7 @@ class ChatSession:
     store: History | None  # where turns are stored; None when logging is off or the history is unavailable
     editor: LineEditor | None = None  # None when reading from a pipe
     answers: int = 0
+    estimate: bool = True  # --no-estimate: no computed capacity figures
 
 
 def run_chat(options: ChatOptions, config: Config) -> int:
@@ -130,7 +132,8 @@ def start_session(options: ChatOptions, config: Config, history: History | None,
         max_tokens=options.max_tokens,
         context_tokens=config.context_tokens,
     )
-    return ChatSession(config, conversation, target, (options.context or "").strip(), turn_options, store)
+    context = (options.context or "").strip()
+    return ChatSession(config, conversation, target, context, turn_options, store, estimate=options.estimate)
 
 
 # the two ways of reading messages
@@ -233,6 +236,8 @@ def with_figures(question: str, session: ChatSession) -> str:
     from sdx.commands.ask import capacity_facts, with_facts
 
     first = not session.conversation.turns
+    if not session.estimate:
+        return session.context
     return with_facts(session.context, capacity_facts(f"{question}\n{session.context}" if first else question))
 
 

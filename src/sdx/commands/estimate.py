@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
+from typing import BinaryIO
 
 from sdx.domain import estimates as est
 from sdx.domain import reference as ref
+from sdx.domain.estimates import formatting as fmt
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.terminal.render import console, say
@@ -51,13 +53,24 @@ _OPTIONS: dict[str, tuple[str, Callable[[str, str], Fraction]]] = {
 _INPUT_FOR_OPTION = {"writes": "writes_per_user", "size": "size_bytes", "retention": "retention_days"}
 
 
-def run_estimate(options: EstimateOptions, *, as_json: bool = False, reference: bool = False) -> None:
+def run_estimate(
+    options: EstimateOptions,
+    *,
+    as_json: bool = False,
+    reference: bool = False,
+    shortcuts: bool = False,
+    stdin: BinaryIO | None = None,
+) -> None:
+    """`stdin`: piped input, read as the sentence when the argument is `-` or absent."""
     if reference:
         print_reference(as_json=as_json)
         return
-    estimate = estimate_from_options(options)
+    options = _with_piped_text(options, stdin)
+    convention = est.SHORTCUTS if shortcuts else est.EXACT
+    estimate = estimate_from_options(options, convention)
     for clause in estimate.not_understood:
-        say(f"sdx: not understood, ignored: {clause!r}")
+        why = estimate.reasons.get(clause, "")
+        say(f"sdx: not understood, ignored: {clause!r}" + (f" ({why})" if why else ""))
     if as_json:
         print(json.dumps(est.to_json(estimate), indent=2), file=current().stdout)
     elif current().stdout_isatty:
@@ -66,20 +79,50 @@ def run_estimate(options: EstimateOptions, *, as_json: bool = False, reference: 
         print(plain_estimate(estimate), file=current().stdout)
 
 
-def estimate_from_options(options: EstimateOptions) -> est.Estimate:
+def _with_piped_text(options: EstimateOptions, stdin: BinaryIO | None) -> EstimateOptions:
+    """`sdx estimate -` reads the sentence from stdin; so does `echo … | sdx estimate` with no sentence and no
+    option (with options, a pipe left open by a script is never waited for)."""
+    if options.text not in (None, "-"):
+        return options
+    if options.text is None and any(getattr(options, name) is not None for name in _OPTIONS):
+        return options
+    if stdin is None:
+        if options.text == "-":
+            raise UsageError(
+                "`sdx estimate -` reads the sentence from stdin, but nothing is piped",
+                'try: echo "50M DAU, 20 posts per user per day" | sdx estimate -',
+            )
+        return options
+    from sdx.commands.ask import read_stdin
+    from sdx.config import load_config
+
+    piped = read_stdin(stdin, load_config().max_input_kb).strip()
+    if not piped and options.text == "-":
+        raise UsageError(
+            "stdin was empty", 'pipe a sentence: echo "50M DAU, 20 posts per user per day" | sdx estimate -'
+        )
+    return replace(options, text=piped or None)
+
+
+def estimate_from_options(options: EstimateOptions, convention: est.Convention = est.EXACT) -> est.Estimate:
     """Options and free text merged (a figure given both ways must agree), then computed."""
-    from_options = _stated_options(options)
+    from_options = _stated_options(options, convention)
     not_understood: tuple[str, ...] = ()
     from_text: dict[str, est.Stated] = {}
+    readings: tuple[est.Reading, ...] = ()
+    blocked: dict[str, str] = {}
+    reasons: dict[str, str] = {}
     if options.text is not None:
         dau = from_options["dau"].value if "dau" in from_options else None
-        parsed = est.parse_text(options.text, dau=dau)
+        parsed = est.parse_text(options.text, dau=dau, convention=convention)
         if not parsed.stated:
+            listed = "; ".join(f"{clause!r} ({why})" for clause, why in parsed.reasons.items())
             raise UsageError(
-                f"no figure understood in {options.text.strip()!r}",
+                f"no figure understood in {_short(options.text)!r}" + (f": not understood: {listed}" if listed else ""),
                 'write figures like "50M DAU, 20 posts per user per day, 1 KB each, keep 5 years", or use options',
             )
         from_text, not_understood = parsed.stated, parsed.not_understood
+        readings, blocked, reasons = parsed.readings, parsed.blocked, parsed.reasons
     if not from_options and not from_text:
         raise UsageError(
             "nothing to estimate",
@@ -87,7 +130,9 @@ def estimate_from_options(options: EstimateOptions) -> est.Estimate:
             'user per day"',
         )
     try:
-        return est.compute(est.merge(from_options, from_text), not_understood)
+        stated = est.merge(from_options, from_text)
+        computed = est.compute(stated, not_understood, convention=convention, readings=readings, blocked=blocked)
+        return replace(computed, reasons=reasons)
     except UsageError as exc:
         if not not_understood:
             raise
@@ -95,7 +140,12 @@ def estimate_from_options(options: EstimateOptions) -> est.Estimate:
         raise UsageError(f"{exc.what} (not understood, ignored: {ignored})", exc.fix) from None
 
 
-def _stated_options(options: EstimateOptions) -> dict[str, est.Stated]:
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 80 else f"{text[:79]}…"
+
+
+def _stated_options(options: EstimateOptions, convention: est.Convention = est.EXACT) -> dict[str, est.Stated]:
     stated = {}
     for field_name, (flag, parse) in _OPTIONS.items():
         raw = getattr(options, field_name)
@@ -135,12 +185,13 @@ def plain_estimate(estimate: est.Estimate) -> str:
 
 
 def _notes(estimate: est.Estimate) -> list[str]:
-    notes = [f"inputs: {'; '.join(est.describe_inputs(estimate.inputs))}"]
+    notes = [f"read: {reading.clause!r} → {reading.reading}" for reading in estimate.readings]
+    notes.append(f"inputs: {'; '.join(est.describe_inputs(estimate.inputs))}")
     if estimate.assumptions:
         notes.append(f"defaults assumed: {'; '.join(est.describe_assumptions(estimate))}")
     notes += [f"note: {note}" for note in estimate.notes]
     notes += [f"missing: {hint}" for hint in est.missing_figures(estimate)]
-    notes.append(f"units: {est.CONVENTIONS}")
+    notes.append(f"units: {estimate.convention.units}")
     return notes
 
 
@@ -177,14 +228,14 @@ Section = tuple[str, str, list[str], list[list[str]]]
 
 
 def _reference_sections() -> list[Section]:
-    latency = [[r.operation, ref.format_latency(r.nanoseconds), r.note] for r in ref.LATENCIES]
+    latency = [[r.operation, fmt.format_latency(r.nanoseconds), r.note] for r in ref.LATENCIES]
     powers = [[f"2^{p.exponent}", f"{p.value:,}", p.approximately, p.name] for p in ref.POWERS_OF_TWO]
     nines = [
         [
             f"{d.availability}%",
-            ref.format_duration(d.per_year_s),
-            ref.format_duration(d.per_month_s),
-            ref.format_duration(d.per_day_s),
+            fmt.format_duration(d.per_year_s),
+            fmt.format_duration(d.per_month_s),
+            fmt.format_duration(d.per_day_s),
         ]
         for d in ref.nines()
     ]

@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fractions import Fraction
 
-from sdx.domain.estimates import DAYS_PER_MONTH, DAYS_PER_YEAR, SECONDS_PER_DAY, round_significant
+from sdx.domain.estimates.formatting import json_number
+from sdx.domain.estimates.units import DAYS_PER_MONTH, DAYS_PER_YEAR, SECONDS_PER_DAY
 
 LATENCY_SOURCE = (
     'Jeff Dean & Peter Norvig\'s "Latency numbers every programmer should know", as collected by Jonas Bonér '
@@ -97,32 +98,13 @@ TIME_CONVERSIONS: tuple[tuple[str, str], ...] = (
 )
 
 
-def format_duration(seconds: Fraction) -> str:
-    """3 significant digits in the largest unit that reads well: `52.6 min`, `8.76 h`, `8.64 s`, `86.4 ms`."""
-    for size, unit in ((SECONDS_PER_DAY, "d"), (3600, "h"), (60, "min"), (1, "s"), (Fraction(1, 1000), "ms")):
-        if seconds >= size or unit == "ms":
-            return f"{format(round_significant(seconds / size).normalize(), 'f')} {unit}"
-    raise AssertionError("unreachable")
-
-
-def format_latency(nanoseconds: Fraction) -> str:
-    """`0.5 ns`, `3 µs`, `150 ms`."""
-    for size, unit in ((10**6, "ms"), (10**3, "µs")):
-        if nanoseconds >= size:
-            return f"{format(round_significant(nanoseconds / size).normalize(), 'f')} {unit}"
-    return f"{format(round_significant(nanoseconds).normalize(), 'f')} ns"
-
-
 def reference_json() -> dict[str, object]:
     """The tables for `--reference --json`, in base units (nanoseconds, seconds)."""
-
-    def number(value: Fraction) -> int | float:
-        return value.numerator if value.denominator == 1 else float(value)
 
     return {
         "latency": {
             "source": LATENCY_SOURCE,
-            "rows": [{"operation": r.operation, "ns": number(r.nanoseconds), "note": r.note} for r in LATENCIES],
+            "rows": [{"operation": r.operation, "ns": json_number(r.nanoseconds), "note": r.note} for r in LATENCIES],
         },
         "powers_of_two": {
             "source": POWERS_SOURCE,
@@ -136,9 +118,9 @@ def reference_json() -> dict[str, object]:
             "rows": [
                 {
                     "availability_percent": d.availability,
-                    "downtime_per_year_s": number(d.per_year_s),
-                    "downtime_per_month_s": number(d.per_month_s),
-                    "downtime_per_day_s": number(d.per_day_s),
+                    "downtime_per_year_s": json_number(d.per_year_s),
+                    "downtime_per_month_s": json_number(d.per_month_s),
+                    "downtime_per_day_s": json_number(d.per_day_s),
                 }
                 for d in nines()
             ],
