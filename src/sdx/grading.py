@@ -235,7 +235,6 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
     from sdx.model.client import ChatRequest, StreamStats, answer_deltas
     from sdx.model.client_errors import server_message
 
-    timeout = max(timeout, GRADE_TIMEOUT)
     use_format = target.base_url not in refused_format_urls()
     with Spinner(Elapsed(f"Grading with {target.name}…")):
         while True:
