@@ -38,8 +38,8 @@ def open_history(*, continuing: bool, logging: bool, what: str) -> History | Non
 def earlier_conversation(
     history: History | None, *, continue_last: bool, conversation_id: str | None, start_hint: str
 ) -> Conversation | None:
-    """The conversation `-C` (the most recent one that is not an interview or a review) or `--cid PREFIX` names; None when
-    neither was asked for. An interview is never continued with ordinary answers: its transcript is graded."""
+    """The conversation `-C` (the most recent one that is not an interview or a review) or `--cid PREFIX` names;
+    None when neither was asked for. An interview is never continued with ordinary answers: its transcript is graded."""
     if continue_last and conversation_id is not None:
         raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
     if conversation_id is not None and not conversation_id.strip():
