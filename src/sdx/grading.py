@@ -108,18 +108,20 @@ def grade_conversation(
     return stored
 
 
-def obtain_grade(job: GradingJob, target: Target, timeout: float, raw: list[str]) -> Outcome:
+def obtain_grade(
+    job: GradingJob, target: Target, timeout: float, raw: list[str], max_tokens: int = GRADE_MAX_TOKENS
+) -> Outcome:
     """The grading exchange: a grade that is not valid is sent back once with its problems, then one whose quotes
     are not in the source once with those quotes named. A corrected grade that fails (or a failed request) leaves
     the first valid grade, its invented quotes marked. `raw[0]` is kept up to date with the grader's latest text."""
     messages = job.messages()
-    raw[0] = ask_grader(target, messages, timeout)
+    raw[0] = ask_grader(target, messages, timeout, max_tokens)
     try:
         grade = rubric.parse_grade(raw[0])
     except rubric.GradeInvalid as first:
         say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
         messages += _sent_back(raw[0], rubric.revalidation_request(first.problems))
-        raw[0] = ask_grader(target, messages, timeout)
+        raw[0] = ask_grader(target, messages, timeout, max_tokens)
         grade = rubric.parse_grade(raw[0])
     outcome = Outcome(grade, raw[0], quotes_not_found(_evidence(grade), job.source))
     if not outcome.not_found:
@@ -129,7 +131,7 @@ def obtain_grade(job: GradingJob, target: Target, timeout: float, raw: list[str]
     )
     messages += _sent_back(outcome.raw, rubric.evidence_request(outcome.not_found, job.source_name))
     try:
-        text = ask_grader(target, messages, timeout)
+        text = ask_grader(target, messages, timeout, max_tokens)
         corrected = rubric.parse_grade(text)
     except (rubric.GradeInvalid, SdxError) as exc:
         why = exc.problems if isinstance(exc, rubric.GradeInvalid) else exc.what
@@ -229,7 +231,9 @@ def store_meta(conversation: Conversation, history: History | None) -> None:
 # The request
 
 
-def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -> str:
+def ask_grader(
+    target: Target, messages: list[dict[str, str]], timeout: float, max_tokens: int = GRADE_MAX_TOKENS
+) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
     from sdx.model.client import ChatRequest, StreamStats, answer_deltas
@@ -239,7 +243,7 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
     with Spinner(Elapsed(f"Grading with {target.name}…")):
         while True:
             options = grading_options(target, use_format)
-            request = ChatRequest(target, messages, False, timeout, GRADE_MAX_TOKENS, options=options)
+            request = ChatRequest(target, messages, False, timeout, max_tokens, options=options)
             stats = StreamStats()
             try:  # the client's whole-answer path: retries, and every odd reply explained
                 text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
@@ -254,7 +258,7 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
                 say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
                 continue
             if stats.finish_reason == "length":
-                say(f"sdx: warning: the grade was cut off at {GRADE_MAX_TOKENS} tokens")
+                say(f"sdx: warning: the grade was cut off at {max_tokens} tokens")
             return text
 
 
