@@ -112,7 +112,7 @@ def test_a_grade_stored_before_evidence_was_checked_shows_as_unverified(sdx: Sdx
     assert f"*{rubric.UNCHECKED_NOTE}*" in shown.out
     assert shown.out.count("/4 (unverified)") == len(rubric.DIMENSIONS)
     assert "~~" not in shown.out  # nothing is said to be invented: it was never checked
-    on_terminal = sdx.call("show", stored.id or "", tty=True)
+    on_terminal = sdx.call("show", stored.id or "", "--no-pager", tty=True)
     assert on_terminal.code == 0 and "unverified" in on_terminal.out
 
 

@@ -4,7 +4,7 @@ with its evidence checked against the file, stored as a `review`; and every bad 
 from __future__ import annotations
 
 import json
-import time
+import socket
 from collections.abc import Iterator
 
 import pytest
@@ -135,16 +135,22 @@ def test_a_failed_review_grade_stores_nothing_and_says_how_to_run_it_again(sdx: 
 
 
 def test_a_review_grade_that_cannot_finish_in_time(sdx: Sdx, fake: GradingServer) -> None:
-    fake.scenario.delay_first = 1.0
-    started = time.monotonic()
-    result = sdx.call("review", "-", "--timeout", "0.5", input=DESIGN)
+    """A server that takes the connection and never answers: the grade's own limit (--timeout) ends the wait."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)  # the kernel completes the handshake and buffers the request; no one ever replies
+        port = silent.getsockname()[1]
+        sdx.write_config(
+            sdx.config_file.read_text() + f'\n[providers.silent]\nbase_url = "http://127.0.0.1:{port}/v1"\n'
+        )
+        result = sdx.call("review", "-", "-m", "silent:big-model", "--timeout", "0.5", input=DESIGN)
     assert result.code == 5
     assert result.stderr.splitlines()[-1] == (
-        "sdx: error: gpt-4o-mini did not finish the grade within 0.5s — grade it with another model:"
+        "sdx: error: silent:big-model did not finish the grade within 0.5s — grade it with another model:"
         " `sdx review FILE -m MODEL`, or allow longer with --timeout"
     )
     assert reviews(sdx) == []
-    time.sleep(max(0.0, started + 1.2 - time.monotonic()))  # the server's late reply fails here, not in the next test
+    assert fake.requests == []
 
 
 @pytest.mark.parametrize(
