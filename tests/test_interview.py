@@ -23,6 +23,7 @@ from tests.fake_server import ANSWER, Failure, FakeOpenAI, Recorded
 from tests.runner import Sdx
 
 QUESTION = "Design a URL shortener"
+KEYS = rubric.DIMENSION_KEYS
 MARKER = "<!-- sdx: end of answer {n} -->\n"
 
 
@@ -62,11 +63,15 @@ def fake() -> Iterator[GradingServer]:
     server.stop()
 
 
-def grade_json(recommendation: str = "hire") -> str:
-    dimension = {"score": 3, "evidence": ["KV by code"], "missed": ["custom aliases"]}
+EVIDENCE = "shorten a long URL to a 7-character code"  # in every transcript here: the interviewer's replies
+
+
+def grade_json(recommendation: str = "hire", evidence: dict[str, list[str]] | None = None) -> str:
+    """A grade as a grader writes it; `evidence` replaces some dimensions' quotes."""
+    dimension = {"score": 3, "evidence": [EVIDENCE], "missed": ["custom aliases"]}
     return json.dumps(
         {
-            "dimensions": {key: dimension for key in rubric.DIMENSION_KEYS},
+            "dimensions": {key: {**dimension, "evidence": (evidence or {}).get(key, [EVIDENCE])} for key in KEYS},
             "recommendation": recommendation,
             "summary": "Clear scoping and a sensible store.",
             "strengths": ["asked about scale first"],
@@ -141,16 +146,18 @@ def test_a_whole_interview_is_run_graded_shown_and_stored(sdx: Sdx, fake: Gradin
     assert "Capacity estimate" in result.stderr
     replies = "".join(ANSWER + MARKER.format(n=n) for n in range(1, 6))
     assert result.out.startswith(replies)
-    grade_view = result.out[len(replies) :]
-    assert "Grade: hire (mid bar)" in grade_view
-    for dimension in rubric.DIMENSIONS:
-        assert dimension.title in grade_view
-    assert grade_view.count("3/4") == len(rubric.DIMENSIONS)
-    assert "“KV by code”" in grade_view
-    assert "Practise next:" in grade_view and "- cache eviction" in grade_view
-    assert "Hints used: 1" in grade_view
-
+    grade_view = result.out[len(replies) :]  # piped: the grade as the Markdown `sdx show --raw` gives
     stored = stored_interview(sdx)
+    shown = sdx.call("show", stored.id or "", "--raw")
+    assert grade_view.startswith("---\n\n## Grade: hire (mid bar)\n\nClear scoping and a sensible store.\n\n")
+    assert shown.out.endswith(grade_view)
+    assert "┃" not in grade_view and "│" not in grade_view  # no box-drawn table
+    for dimension in rubric.DIMENSIONS:
+        assert f"### {dimension.title}: 3/4\n> {EVIDENCE}\n- missed: custom aliases" in grade_view
+    assert "**Practise next**\n\n1. estimation out loud\n2. cache eviction\n3. failure modes" in grade_view
+    assert grade_view.endswith("Hints used: 1\n")
+    assert "unverified" not in grade_view
+
     assert stored.kind == "interview" and stored.title == QUESTION
     assert [turn.question for turn in stored.turns] == [
         QUESTION,
@@ -164,6 +171,8 @@ def test_a_whole_interview_is_run_graded_shown_and_stored(sdx: Sdx, fake: Gradin
     assert stored.meta["grade_status"] == "graded"
     assert stored.meta["grade"]["recommendation"] == "hire"
     assert stored.meta["grade_raw"] == grade_json("hire")
+    assert stored.meta["grade"]["evidence_check"] == {"version": 1, "against": "the transcript", "not_found": {}}
+    assert stored.meta["grader"] == "gpt-4o-mini"
 
 
 def test_an_invalid_grade_is_asked_for_again_with_the_problems_quoted(sdx: Sdx, fake: GradingServer) -> None:

@@ -7,6 +7,7 @@ import json
 import pytest
 
 from sdx.domain import rubric
+from sdx.domain.evidence import check_record
 
 
 def valid_grade(**changes: object) -> dict[str, object]:
@@ -189,7 +190,8 @@ def test_the_note_says_when_a_phase_is_over_its_box() -> None:
 
 
 def test_grade_markdown_for_show_and_export() -> None:
-    meta = {"level": "staff", "hints": 2, "grade": valid_grade(recommendation="no hire")}
+    grade = {**valid_grade(recommendation="no hire"), "evidence_check": check_record({}, "the transcript")}
+    meta = {"level": "staff", "hints": 2, "grade": grade}
     text = rubric.grade_markdown(meta)
     assert text.startswith("## Grade: no hire (staff bar)\n\nSolid scoping, a shallow deep dive.\n\n")
     assert "### Deep dive: 3/4\n> I'd shard by user id\n- missed: no cache eviction policy" in text
@@ -197,3 +199,17 @@ def test_grade_markdown_for_show_and_export() -> None:
     assert text.endswith("Hints used: 2")
     assert rubric.grade_markdown({"grade": None, "grade_status": "not graded"}) == ""
     assert rubric.grade_markdown({"grade": {"overall": "B"}}) == ""
+
+
+def test_the_rubric_asks_for_invariants_first_and_no_over_building() -> None:
+    """Published rubrics: "states the invariants before components"; parsimony (not over-building) is where
+    models are weakest (notes: diagrams-estimates-practice.md, Practice loops)."""
+    requirements, tradeoffs = (
+        next(d for d in rubric.DIMENSIONS if d.key == key) for key in ("requirements", "tradeoffs")
+    )
+    invariants = "states the invariants and the hardest constraint before components"
+    assert invariants in requirements.expected["senior"] and invariants in requirements.expected["staff"]
+    assert all("does not over-build for the stated scale" in tradeoffs.expected[level] for level in rubric.LEVELS)
+    senior = rubric.grader_prompt("senior", 0)
+    assert "3: meets the senior bar: pins down functional" in senior and invariants in senior
+    assert "does not over-build for the stated scale" in rubric.review_prompt("mid")

@@ -30,6 +30,10 @@ app = typer.Typer(
 
 # Options that several commands share, spelled once.
 ModelOption = Annotated[str | None, typer.Option("--model", "-m", help="Alias or provider:model (see `sdx models`).")]
+GraderModelOption = Annotated[
+    str | None,
+    typer.Option("--grader-model", help="Grade with this model (default: grader_model in the config file, else -m)."),
+]
 RawOption = Annotated[bool, typer.Option("--raw", help="Print raw Markdown even on a terminal.")]
 TimeoutOption = Annotated[
     float | None,
@@ -288,14 +292,40 @@ def interview(
     context: SharedContextOption = None,
     timeout: TimeoutOption = None,
     max_tokens: MaxTokensOption = None,
+    grader_model: GraderModelOption = None,
 ) -> None:
     """A timed mock system design interview with the model as interviewer, graded against a rubric."""
     from sdx.commands.interview import InterviewOptions, run_interview
 
     options = InterviewOptions(
-        question, random_question, minutes, level, model, regrade, log, context, timeout, max_tokens
+        question, random_question, minutes, level, model, regrade, log, context, timeout, max_tokens, grader_model
     )
     run_interview(options, load_config())
+
+
+@app.command()
+def review(
+    source: Annotated[
+        str | None, typer.Argument(metavar="FILE", help="The design in Markdown (mermaid diagrams too); - for stdin.")
+    ] = None,
+    question: Annotated[
+        str | None, typer.Option("--question", help="The question it answers (default: its first heading).")
+    ] = None,
+    level: Annotated[str, typer.Option("--level", help="What the grade expects: mid, senior or staff.")] = "senior",
+    focus: Annotated[
+        str | None, typer.Option("--focus", help="Weigh the feedback toward reliability, scale, cost, … (comma list).")
+    ] = None,
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="The grade as one JSON object.")] = False,
+    log: Annotated[bool, log_option("the review")] = True,
+    timeout: TimeoutOption = None,
+) -> None:
+    """Grade a design you wrote against the interview rubric (its text is sent to the model)."""
+    from sdx.commands.review import ReviewOptions, run_review
+
+    options = ReviewOptions(source, question, level, focus, model, as_json, log, timeout)
+    env = current()
+    run_review(options, load_config(), None if env.stdin is None or env.stdin_isatty else env.stdin)
 
 
 history_app = typer.Typer(
@@ -311,7 +341,7 @@ app.add_typer(history_app, name="history")
 def history(
     ctx: typer.Context,
     query: Annotated[str | None, typer.Option("--query", "-q", help="Search questions and answers.")] = None,
-    kind: Annotated[str | None, typer.Option("--kind", help="Only ask, chat, interview or batch.")] = None,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only ask, chat, interview, batch or review.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many conversations to list.")] = 20,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:

@@ -55,6 +55,7 @@ class Config:
     env: Mapping[str, str]  # the merged variables (environment over ./.env over <user dir>/.env)
     home: Path
     default_model: str = ""
+    grader_model: str = ""  # the model that grades interviews and reviews; "": the interview's own
     timeout: float = DEFAULT_TIMEOUT
     max_input_kb: int = DEFAULT_MAX_INPUT_KB
     log: bool = True  # store turns in the history database
@@ -231,13 +232,24 @@ def _setting_error(path: Path, name: str, problem: str, example: str) -> ConfigE
 
 def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
     """Validate the config file's tables into the keyword arguments of `Config`."""
-    known = {"default_model", "timeout", "max_input_kb", "log", "context_tokens", "providers", "aliases"}
+    known = {
+        "default_model",
+        "grader_model",
+        "timeout",
+        "max_input_kb",
+        "log",
+        "context_tokens",
+        "providers",
+        "aliases",
+    }
     unknown = sorted(set(data) - known)
     if unknown:
         raise ConfigError(f"in {path}: unknown setting {unknown[0]!r}", f"known settings: {', '.join(sorted(known))}")
     out: dict[str, Any] = {}
     if "default_model" in data:
         out["default_model"] = _expect(data["default_model"], str, "default_model", path)
+    if "grader_model" in data:
+        out["grader_model"] = _expect(data["grader_model"], str, "grader_model", path)
     if "timeout" in data:
         out["timeout"] = float(_expect(data["timeout"], (int, float), "timeout", path))
         if problem := timeout_problem(out["timeout"]):

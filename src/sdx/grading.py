@@ -16,9 +16,10 @@ from typing import Any
 from sdx.config import Config
 from sdx.domain import rubric
 from sdx.domain.conversation import Conversation
+from sdx.domain.evidence import CHECK_KEY, EvidenceView, check_record, evidence_view, quotes_not_found
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError
-from sdx.model.registry import Target
+from sdx.model.registry import Target, resolve
 from sdx.store.history import History, history_path
 from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
 from sdx.turn import TurnOptions, context_budget, estimate_tokens
@@ -29,67 +30,165 @@ GRADE_MAX_TOKENS = 4096  # a grade takes about 1,500; a small model may repeat i
 GRADE_ROOM = 2000  # tokens a grade usually takes, for the warning about long transcripts
 NO_FORMAT_FILE = "no-response-format.json"  # base URLs that answered 400 to `response_format`
 SCORE_STYLES = {1: "bold red", 2: "yellow", 3: "green", 4: "bold green"}
+TABLE_MIN_WIDTH = 72  # columns below which the grade table would squeeze scores and quotes: stacked instead
 
 
 @dataclass(frozen=True)
 class GradingJob:
-    """What one grading sends: the grader's system prompt and the request (which carries the material graded)."""
+    """What one grading sends and checks: the grader's system prompt, the request (which carries the material
+    graded), and `source`, the text every evidence quote must be in (`source_name`: "the transcript")."""
 
     system: str
     request: str
-    regrade_command: str  # how to grade the stored conversation again, `sdx interview --regrade {id}`
+    source: str
+    source_name: str = "the transcript"
+    command: str = "sdx interview --regrade {id}"  # grades the stored conversation again
+    model_option: str = "--grader-model"  # how that command is given another model
 
     def messages(self) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": self.request}]
 
 
+@dataclass
+class Outcome:
+    """A grade the grader gave, the text it came as, and the evidence quotes not found in the source."""
+
+    grade: rubric.Grade
+    raw: str
+    not_found: dict[str, list[str]]
+
+    def stored(self, source_name: str) -> dict[str, Any]:
+        """The grade as stored in `meta["grade"]`: the rubric's fields and the evidence check's result."""
+        return {**self.grade.model_dump(), CHECK_KEY: check_record(self.not_found, source_name)}
+
+
 def grade_conversation(
-    conversation: Conversation, job: GradingJob, target: Target, history: History | None, config: Config
+    conversation: Conversation,
+    job: GradingJob,
+    target: Target,
+    history: History | None,
+    config: Config,
+    timeout: float | None = None,
+    show: bool = True,
 ) -> dict[str, Any]:
-    """Ask for the grade, validate it (asking once more with the problems quoted), store it, show it, return it.
+    """Ask for the grade, validate it and check its evidence (each sent back once with the problems named), store
+    it, show it (unless not `show`: `--json`) and return it as stored. `timeout`: the grade's own limit in seconds
+    (the command's --timeout), else the longer of the configured timeout and GRADE_TIMEOUT.
 
     A failure keeps the conversation (and an earlier grade) and raises the `SdxError` saying how to regrade."""
     meta = conversation.meta
-    messages = job.messages()
-    warn_if_too_long(messages, target, config)
-    raw = ""
+    limit = timeout if timeout is not None else max(config.timeout, GRADE_TIMEOUT)
+    warn_if_too_long(job.messages(), target, config, job.source_name)
+    raw = [""]  # the grader's latest text, kept whatever happens
     try:
-        raw = ask_grader(target, messages, config.timeout)
-        try:
-            grade = rubric.parse_grade(raw)
-        except rubric.GradeInvalid as first:
-            say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
-            messages += [
-                {"role": "assistant", "content": raw},
-                {"role": "user", "content": rubric.revalidation_request(first.problems)},
-            ]
-            raw = ask_grader(target, messages, config.timeout)
-            grade = rubric.parse_grade(raw)
+        outcome = obtain_grade(job, target, limit, raw)
     except rubric.GradeInvalid as second:
-        outcome = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
-        keep_outcome(conversation, history, NOT_GRADED, None, raw)
+        outcome_word = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
+        keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
         raise SdxError(
-            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {outcome}",
-            f"the transcript and the grader's text are kept; {regrade_hint(conversation, job)} (try a larger model)",
+            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {outcome_word}",
+            f"{_what_is_kept(conversation, job)}; {regrade_hint(conversation, job)} (try a larger model)",
             ExitStatus.PROVIDER,
         ) from None
-    except (SdxError, KeyboardInterrupt):  # the request failed, or Ctrl-C while waiting for the grade
-        keep_outcome(conversation, history, NOT_GRADED, None, raw)
-        say(f"sdx: the {conversation.kind} is kept: {regrade_hint(conversation, job)}")
+    except (SdxError, KeyboardInterrupt) as exc:  # the request failed, or Ctrl-C while waiting for the grade
+        keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
+        if isinstance(exc, SdxError) and _timed_out(exc):
+            raise SdxError(
+                f"{target.name} did not finish the grade within {limit:g}s",
+                f"{regrade_hint(conversation, job, other_model=True)}, or allow longer with --timeout",
+                ExitStatus.NETWORK,
+            ) from None
+        say(f"sdx: {_kept(conversation, job)}: {regrade_hint(conversation, job)}")
         raise
-    stored = grade.model_dump()
-    keep_outcome(conversation, history, GRADED, stored, raw)
-    print_grade(meta)
+    stored = outcome.stored(job.source_name)
+    meta["grader"] = target.name
+    keep_outcome(conversation, history, GRADED, stored, outcome.raw)
+    if show:
+        print_grade(meta)
     return stored
 
 
-def warn_if_too_long(messages: list[dict[str, str]], target: Target, config: Config) -> None:
+def obtain_grade(
+    job: GradingJob, target: Target, timeout: float, raw: list[str], max_tokens: int = GRADE_MAX_TOKENS
+) -> Outcome:
+    """The grading exchange: a grade that is not valid is sent back once with its problems, then one whose quotes
+    are not in the source once with those quotes named. A corrected grade that fails (or a failed request) leaves
+    the first valid grade, its invented quotes marked. `raw[0]` is kept up to date with the grader's latest text."""
+    messages = job.messages()
+    raw[0] = ask_grader(target, messages, timeout, max_tokens)
+    try:
+        grade = rubric.parse_grade(raw[0])
+    except rubric.GradeInvalid as first:
+        say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
+        messages += _sent_back(raw[0], rubric.revalidation_request(first.problems))
+        raw[0] = ask_grader(target, messages, timeout, max_tokens)
+        grade = rubric.parse_grade(raw[0])
+    outcome = Outcome(grade, raw[0], quotes_not_found(_evidence(grade), job.source))
+    if not outcome.not_found:
+        return outcome
+    say(
+        f"sdx: {_count(outcome.not_found)} not in {job.source_name} ({_short(_named(outcome.not_found))}); asking again"
+    )
+    messages += _sent_back(outcome.raw, rubric.evidence_request(outcome.not_found, job.source_name))
+    try:
+        text = ask_grader(target, messages, timeout, max_tokens)
+        corrected = rubric.parse_grade(text)
+    except (rubric.GradeInvalid, SdxError) as exc:
+        why = exc.problems if isinstance(exc, rubric.GradeInvalid) else exc.what
+        say(f"sdx: the corrected grade failed ({_short(why)}); the first one is kept, its invented quotes marked")
+        return outcome
+    raw[0] = text
+    return Outcome(corrected, text, quotes_not_found(_evidence(corrected), job.source))
+
+
+def _sent_back(answer: str, request: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": answer}, {"role": "user", "content": request}]
+
+
+def _evidence(grade: rubric.Grade) -> dict[str, list[str]]:
+    return {key: getattr(grade.dimensions, key).evidence for key in rubric.DIMENSION_KEYS}
+
+
+def _count(not_found: dict[str, list[str]]) -> str:
+    total = sum(len(quotes) for quotes in not_found.values())
+    return "1 evidence quote is" if total == 1 else f"{total} evidence quotes are"
+
+
+def _named(not_found: dict[str, list[str]]) -> str:
+    return "; ".join(f"{key}: " + ", ".join(f"“{quote}”" for quote in quotes) for key, quotes in not_found.items())
+
+
+def _timed_out(exc: SdxError) -> bool:
+    from sdx.model.client_errors import is_timeout
+
+    return exc.__cause__ is not None and is_timeout(exc.__cause__)
+
+
+def _what_is_kept(conversation: Conversation, job: GradingJob) -> str:
+    if "{id}" not in job.command:
+        return "nothing was stored"
+    return f"{job.source_name} and the grader's text are kept"
+
+
+def _kept(conversation: Conversation, job: GradingJob) -> str:
+    return f"the {conversation.kind} is kept" if "{id}" in job.command else "nothing was stored"
+
+
+def grader(asked: str | None, config: Config, fallback: str) -> Target:
+    """The model that grades: the one asked for (--grader-model), else `grader_model` in the config file, else
+    `fallback` (the interview's own model)."""
+    return resolve(asked or config.grader_model or fallback, config)
+
+
+def warn_if_too_long(
+    messages: list[dict[str, str]], target: Target, config: Config, material: str = "the transcript"
+) -> None:
     """Some local servers cut a long input silently (Ollama drops its start, the rubric with it): say so first."""
     tokens = estimate_tokens(messages)
     budget = context_budget(target, TurnOptions(context_tokens=config.context_tokens))
     if tokens + GRADE_ROOM > budget:
         say(
-            f"sdx: warning: the transcript and rubric are about {tokens:,} tokens, more than {target.name} may take "
+            f"sdx: warning: {material} and rubric are about {tokens:,} tokens, more than {target.name} may take "
             "with room for the grade; if the grade fails, regrade with a model with a larger context"
         )
 
@@ -98,10 +197,14 @@ def _short(text: str, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def regrade_hint(conversation: Conversation, job: GradingJob) -> str:
-    if conversation.id is None:
+def regrade_hint(conversation: Conversation, job: GradingJob, other_model: bool = False) -> str:
+    """How to grade it again (with another model): `grade it again with `sdx interview --regrade ID``."""
+    if "{id}" in job.command and conversation.id is None:
         return "it was not stored (--no-log), so it cannot be graded later"
-    return f"grade it again with `{job.regrade_command.format(id=conversation.id)}`"
+    command = job.command.format(id=conversation.id)
+    if other_model:
+        return f"grade it with another model: `{command} {job.model_option} MODEL`"
+    return f"grade it again with `{command}`"
 
 
 def keep_outcome(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
@@ -128,18 +231,19 @@ def store_meta(conversation: Conversation, history: History | None) -> None:
 # The request
 
 
-def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -> str:
+def ask_grader(
+    target: Target, messages: list[dict[str, str]], timeout: float, max_tokens: int = GRADE_MAX_TOKENS
+) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
     from sdx.model.client import ChatRequest, StreamStats, answer_deltas
     from sdx.model.client_errors import server_message
 
-    timeout = max(timeout, GRADE_TIMEOUT)
     use_format = target.base_url not in refused_format_urls()
-    with Spinner(f"Grading with {target.name}…"):
+    with Spinner(Elapsed(f"Grading with {target.name}…")):
         while True:
             options = grading_options(target, use_format)
-            request = ChatRequest(target, messages, False, timeout, GRADE_MAX_TOKENS, options=options)
+            request = ChatRequest(target, messages, False, timeout, max_tokens, options=options)
             stats = StreamStats()
             try:  # the client's whole-answer path: retries, and every odd reply explained
                 text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
@@ -154,8 +258,21 @@ def ask_grader(target: Target, messages: list[dict[str, str]], timeout: float) -
                 say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
                 continue
             if stats.finish_reason == "length":
-                say(f"sdx: warning: the grade was cut off at {GRADE_MAX_TOKENS} tokens")
+                say(f"sdx: warning: the grade was cut off at {max_tokens} tokens")
             return text
+
+
+class Elapsed:
+    """A spinner's text that shows the time since it was made, each time the spinner redraws it (`__rich__`)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = current().monotonic()
+
+    def __rich__(self) -> Any:
+        from rich.text import Text
+
+        return Text(f"{self.label} {rubric.clock(current().monotonic() - self.started)}")
 
 
 def grading_options(target: Target, use_format: bool) -> dict[str, Any]:
@@ -206,29 +323,91 @@ def remember_refused_format(base_url: str) -> None:
 
 
 def print_grade(meta: dict[str, object]) -> None:
-    """The grade as a Rich table (a dimension a row: score, evidence, what was missed), then the summary."""
-    from rich.table import Table
+    """The grade on stdout: on a terminal a Rich table (a dimension a row: score, evidence, what was missed), or a
+    dimension after another when the table would not fit; piped, the Markdown `sdx show --raw` gives."""
+    env = current()
+    if not env.stdout_isatty:
+        env.stdout.write(f"---\n\n{rubric.grade_markdown(meta)}\n")
+        env.stdout.flush()
+        return
     from rich.text import Text
 
     grade: dict[str, Any] = meta["grade"]  # type: ignore[assignment]
-    clean = sanitize_for_terminal if current().stdout_isatty else (lambda text: text)
-    level = str(meta.get("level", ""))
-    table = Table(title=f"Grade: {grade['recommendation']} ({level} bar)", title_justify="left", show_lines=True)
+    check = evidence_view(grade)
+    out = console()
+    title = f"Grade: {grade['recommendation']} ({meta.get('level', '')} bar)"
+    if out.width < TABLE_MIN_WIDTH:
+        out.print(Text(sanitize_for_terminal(title), style="bold"))
+        for dimension in rubric.DIMENSIONS:
+            out.print(_stacked_dimension(dimension, grade["dimensions"][dimension.key], check))
+    else:
+        out.print(_grade_table(title, grade, check))
+    if not check.checked:
+        out.print(Text(rubric.UNCHECKED_NOTE, style="yellow"))
+    for text in (
+        f"Recommendation: {grade['recommendation']}. {grade['summary']}",
+        "Strengths:\n" + "\n".join(f"- {item}" for item in grade["strengths"]),
+        "Practise next:\n" + "\n".join(f"- {item}" for item in grade["practice_next"]),
+    ):
+        out.print(Text(sanitize_for_terminal(text)))
+    out.print(Text(f"Hints used: {meta.get('hints', 0)}"))
+
+
+def _grade_table(title: str, grade: dict[str, Any], check: EvidenceView) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(title=sanitize_for_terminal(title), title_justify="left", show_lines=True)
     table.add_column("dimension", no_wrap=True)
-    table.add_column("score", justify="center")
+    table.add_column("score", justify="center", no_wrap=True)
     table.add_column("evidence")
     table.add_column("missed")
     for dimension in rubric.DIMENSIONS:
         scored = grade["dimensions"][dimension.key]
         table.add_row(
             dimension.title,
-            Text(f"{scored['score']}/4", style=SCORE_STYLES.get(scored["score"], "")),
-            Text(clean("\n".join(f"“{quote}”" for quote in scored["evidence"]))),
-            Text(clean("\n".join(f"- {item}" for item in scored["missed"]))),
+            _score(scored["score"], check.unverified(dimension.key), "\n"),
+            _quotes(dimension.key, scored["evidence"], check, ""),
+            Text(sanitize_for_terminal("\n".join(f"- {item}" for item in scored["missed"]))),
         )
-    out = console()
-    out.print(table)
-    out.print(Text(clean(f"Recommendation: {grade['recommendation']}. {grade['summary']}")))
-    out.print(Text(clean("Strengths:\n" + "\n".join(f"- {item}" for item in grade["strengths"]))))
-    out.print(Text(clean("Practise next:\n" + "\n".join(f"- {item}" for item in grade["practice_next"]))))
-    out.print(Text(f"Hints used: {meta.get('hints', 0)}"))
+    return table
+
+
+def _stacked_dimension(dimension: rubric.Dimension, scored: dict[str, Any], check: EvidenceView) -> Any:
+    """One dimension as lines, for a terminal too narrow for the table: the title and score, quotes, what was missed."""
+    from rich.text import Text
+
+    text = Text(f"{dimension.title}: ", style="bold")
+    text.append_text(_score(scored["score"], check.unverified(dimension.key), " "))
+    if scored["evidence"]:
+        text.append("\n")
+        text.append_text(_quotes(dimension.key, scored["evidence"], check, "  "))
+    for item in scored["missed"]:
+        text.append(sanitize_for_terminal(f"\n  - missed: {item}"))
+    return text
+
+
+def _score(score: int, unverified: bool, separator: str) -> Any:
+    from rich.text import Text
+
+    text = Text(f"{score}/4", style=SCORE_STYLES.get(score, ""))
+    if unverified:
+        text.append(f"{separator}unverified", style="yellow")
+    return text
+
+
+def _quotes(key: str, quotes: list[str], check: EvidenceView, indent: str) -> Any:
+    """The evidence quotes, one a line; one not found in the source struck out and marked so."""
+    from rich.text import Text
+
+    text = Text()
+    for number, quote in enumerate(quotes):
+        if number:
+            text.append("\n")
+        text.append(indent)
+        if check.invented(key, quote):
+            text.append(sanitize_for_terminal(f"“{quote}”"), style="strike")
+            text.append(f" ({check.missing_note})", style="bold red")
+        else:
+            text.append(sanitize_for_terminal(f"“{quote}”"))
+    return text

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from sdx.config import Config
 from sdx.domain import prompts
-from sdx.domain.conversation import Conversation
+from sdx.domain.conversation import GRADED_KINDS, Conversation
 from sdx.errors import SdxError, UsageError
 from sdx.model.registry import Target, chosen_model_name, resolve
 from sdx.terminal.render import say
@@ -38,8 +38,8 @@ def open_history(*, continuing: bool, logging: bool, what: str) -> History | Non
 def earlier_conversation(
     history: History | None, *, continue_last: bool, conversation_id: str | None, start_hint: str
 ) -> Conversation | None:
-    """The conversation `-C` (the most recent one that is not an interview) or `--cid PREFIX` names; None when
-    neither was asked for. An interview is never continued with ordinary answers: its transcript is graded."""
+    """The conversation `-C` (the most recent one that is not an interview or a review) or `--cid PREFIX` names;
+    None when neither was asked for. An interview is never continued with ordinary answers: its transcript is graded."""
     if continue_last and conversation_id is not None:
         raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
     if conversation_id is not None and not conversation_id.strip():
@@ -54,7 +54,7 @@ def earlier_conversation(
                 f"see it with `sdx show {conversation.id[:8]}`, or grade it again: sdx interview --regrade ID",
             )
         return conversation
-    latest = history.latest(exclude=("interview",))
+    latest = history.latest(exclude=GRADED_KINDS)  # a review is not a chat either
     if latest is None:
         raise UsageError("there is no earlier conversation to continue", f"start one: {start_hint}")
     return history.load(latest)

@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from sdx.domain.conversation import ERROR, INTERRUPTED, Conversation, Turn, title_from
+from sdx.domain.conversation import ERROR, GRADED_KINDS, INTERRUPTED, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.store.history import ConversationSummary, History, snippet_parts
@@ -38,7 +38,7 @@ def print_history(query: str | None, kind: str | None, limit: int, as_json: bool
         what = f"{kind} conversations" if kind else "conversations"
         say(f"sdx: no {what.removesuffix('s')} matches {query!r}" if query else f"sdx: no {what} yet")
         return
-    out.write("".join(line + "\n" for line in history_table(summaries, short_ids(ids), graded=kind == "interview")))
+    out.write("".join(line + "\n" for line in history_table(summaries, short_ids(ids), graded=kind in GRADED_KINDS)))
 
 
 def summary_json(summary: ConversationSummary) -> dict[str, object]:
@@ -279,11 +279,19 @@ def _grade_markdown(meta: dict[str, object]) -> str:
             return f"---\n\n{rendered}"
     if grade is None:
         status = meta.get("grade_status")
-        return f"---\n\n## Grade\n\n{status}" if status else ""
+        return f"---\n\n## Grade\n\n{status}{_grader_text(meta.get('grade_raw'))}" if status else ""
     if isinstance(grade, dict):
         lines = [f"- **{key}**: {_plain(value)}" for key, value in grade.items()]
         return "---\n\n## Grade\n\n" + "\n".join(lines)
     return f"---\n\n## Grade\n\n{_plain(grade)}"
+
+
+def _grader_text(raw: object) -> str:
+    """What the grader answered when it was not a valid grade, kept as it came (fenced: it is not sdx's Markdown)."""
+    if not isinstance(raw, str) or not raw.strip():
+        return ""
+    fence = "`" * max(3, 1 + max((len(run) for run in re.findall(r"`+", raw)), default=0))
+    return f"\n\nThe grader's answer, which was not a valid grade:\n\n{fence}text\n{raw.strip(chr(10))}\n{fence}"
 
 
 def _plain(value: object) -> str:

@@ -32,7 +32,6 @@ from sdx.terminal.prompt_input import TimeUp
 from sdx.terminal.render import sanitize_for_terminal, say
 from sdx.turn import Interrupted, TurnOptions, run_turn
 
-REGRADE_COMMAND = "sdx interview --regrade {id}"
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
 KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades (asks first)"
@@ -52,6 +51,7 @@ class InterviewOptions:
     context: str | None = None  # -c: constraints given with the problem
     timeout: float | None = None
     max_tokens: int | None = None  # caps each interviewer reply (the grade has its own cap)
+    grader_model: str | None = None  # --grader-model: grade with this model instead (else grader_model, else -m)
 
 
 def run_interview(options: InterviewOptions, config: Config) -> None:
@@ -59,7 +59,7 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
     if options.regrade is not None:
         if options.question or options.random_question:
             raise UsageError("--regrade grades a stored interview: give no question or --random with it")
-        regrade(options.regrade, options.model, config)
+        regrade(options.regrade, options.grader_model or options.model, config, options.timeout)
         return
     problem = choose_question(options)
     question = with_constraints(problem, options.context)
@@ -85,7 +85,8 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
     history = open_history(continuing=False, logging=options.log and config.log, what="this interview")
     try:
         Interview(conversation, target, config, history, max_tokens=options.max_tokens).run()
-        grade_interview(conversation, target, history, config)
+        grader = grading.grader(options.grader_model, config, name)
+        grade_interview(conversation, grader, history, config, options.timeout)
     finally:
         if history is not None:
             history.close()
@@ -346,7 +347,7 @@ class Interview:
 # Grading
 
 
-def regrade(prefix: str, model: str | None, config: Config) -> None:
+def regrade(prefix: str, model: str | None, config: Config, timeout: float | None = None) -> None:
     """Grade a stored interview again (after a failed grade, or with another model)."""
     with History.open() as history:
         conversation = history.load(history.resolve(prefix))
@@ -356,18 +357,18 @@ def regrade(prefix: str, model: str | None, config: Config) -> None:
                 " conversation, not an interview",
                 "see `sdx history --kind interview`",
             )
-        target = resolve(chosen_model_name(model or conversation.model, config), config)
-        grade_interview(conversation, target, history, config)
+        grade_interview(conversation, grading.grader(model, config, conversation.model), history, config, timeout)
 
 
 def grade_interview(
-    conversation: Conversation, target: Target, history: History | None, config: Config
+    conversation: Conversation, target: Target, history: History | None, config: Config, timeout: float | None = None
 ) -> dict[str, Any] | None:
-    """Grade the interview's transcript (see `sdx.grading`); None when the candidate said nothing."""
+    """Grade the interview's transcript (see `sdx.grading`; `timeout`: --timeout, the grade's own limit); None when
+    the candidate said nothing."""
     if len(conversation.turns) < 2:
         say("sdx: nothing to grade: the candidate said nothing")
         return None
-    return grading.grade_conversation(conversation, grading_job(conversation), target, history, config)
+    return grading.grade_conversation(conversation, grading_job(conversation), target, history, config, timeout)
 
 
 def grading_job(conversation: Conversation) -> grading.GradingJob:
@@ -378,7 +379,5 @@ def grading_job(conversation: Conversation) -> grading.GradingJob:
     text = rubric.transcript(str(meta.get("question", conversation.title)), exchanges)
     minutes = float(meta.get("minutes", rubric.STANDARD_MINUTES))  # type: ignore[arg-type]
     return grading.GradingJob(
-        rubric.grader_prompt(level, hints),
-        rubric.grading_request_text(level, minutes, hints, text),
-        REGRADE_COMMAND,
+        rubric.grader_prompt(level, hints), rubric.grading_request_text(level, minutes, hints, text), source=text
     )

@@ -8,7 +8,8 @@ COMPLETE = "complete"
 INTERRUPTED = "interrupted"  # Ctrl-C, a dropped stream, a signal: the text that arrived is kept
 ERROR = "error"  # the request failed; `error` says why (there may still be partial text)
 
-KINDS = ("ask", "chat", "interview", "batch")
+KINDS = ("ask", "chat", "interview", "batch", "review")
+GRADED_KINDS = ("interview", "review")  # conversations with a grade in their meta
 
 
 @dataclass

@@ -14,7 +14,10 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from sdx.domain.evidence import evidence_view
+
 INTERVIEW_PROMPT_VERSION = "2026-11-27.interview.1"
+REVIEW_PROMPT_VERSION = "2026-12-03.review.1"
 STANDARD_MINUTES = 45  # the phase boxes below add up to this; other lengths scale them
 NOTE_MARK = "[sdx interview note]"  # starts the note sdx adds to each candidate message (clock, phase, request)
 
@@ -117,8 +120,14 @@ DIMENSIONS: tuple[Dimension, ...] = (
         "Requirements and scoping",
         {
             "mid": "asks about the core use cases and a few non-functional needs before designing",
-            "senior": "pins down functional and non-functional requirements, scale and what is out of scope unprompted",
-            "staff": "scopes around what matters most to users and the business and says what to defer and why",
+            "senior": (
+                "pins down functional and non-functional requirements, scale and what is out of scope unprompted, "
+                "and states the invariants and the hardest constraint before components"
+            ),
+            "staff": (
+                "scopes around what matters most to users and the business, says what to defer and why, "
+                "and states the invariants and the hardest constraint before components"
+            ),
         },
     ),
     Dimension(
@@ -161,9 +170,18 @@ DIMENSIONS: tuple[Dimension, ...] = (
         "tradeoffs",
         "Trade-offs",
         {
-            "mid": "names an alternative for the main choices and one reason for the pick",
-            "senior": "compares alternatives for each key choice and justifies the pick against the requirements",
-            "staff": "weighs trade-offs across consistency, latency, cost and operability, and when to revisit them",
+            "mid": (
+                "names an alternative for the main choices and one reason for the pick, "
+                "and does not over-build for the stated scale"
+            ),
+            "senior": (
+                "compares alternatives for each key choice and justifies the pick against the requirements, "
+                "and does not over-build for the stated scale"
+            ),
+            "staff": (
+                "weighs trade-offs across consistency, latency, cost and operability and when to revisit them, "
+                "and does not over-build for the stated scale"
+            ),
         },
     ),
     Dimension(
@@ -188,6 +206,7 @@ DIMENSIONS: tuple[Dimension, ...] = (
 DIMENSION_KEYS = tuple(dimension.key for dimension in DIMENSIONS)
 RECOMMENDATIONS = ("strong no hire", "no hire", "hire", "strong hire")
 PRACTICE_ITEMS = 3
+UNCHECKED_NOTE = "Evidence not checked: this grade was stored before sdx checked quotes, so its scores are unverified."
 
 
 def score_meanings(dimension: Dimension, level: str) -> dict[int, str]:
@@ -375,8 +394,8 @@ Write plain, short Markdown."""
 
 GRADER_PROMPT = """\
 You are a calibrated system design interviewer writing the debrief of a mock interview for a {level} role. \
-Grade only what is in the transcript; quote the candidate's own words as evidence. The bar for this level: \
-{level_description}
+Grade only what is in the transcript; quote the candidate's own words as evidence, copied exactly (cut a long \
+quote with "…"): every quote is checked against the transcript. The bar for this level: {level_description}
 
 Score each dimension from 1 to 4. What each score means at this level:
 {rubric}
@@ -389,6 +408,38 @@ Answer with one JSON object and nothing else (no prose, no code fence), followin
 
 "dimensions" has one entry per dimension key ({keys}), each with "score" (1-4), "evidence" (quotes from the \
 transcript) and "missed" (what was not covered). "practice_next" lists exactly {practice} things."""
+
+
+REVIEW_PROMPT = """\
+You are a calibrated system design interviewer reviewing a design document that a candidate for a {level} role \
+wrote on their own. Grade only what is in the document; quote its own words as evidence, copied exactly (cut a \
+long quote with "…"): every quote is checked against the document. Read "communication" as how clearly the \
+document is structured and argued, and "deep dive" as the depth of its hardest parts. The bar for this level: \
+{level_description}
+
+Score each dimension from 1 to 4. What each score means at this level:
+{rubric}
+
+Recommendation: one of {recommendations}; "hire" means the design meets the {level} bar overall.{focus}
+
+Answer with one JSON object and nothing else (no prose, no code fence), following this JSON schema exactly:
+{schema}
+
+"dimensions" has one entry per dimension key ({keys}), each with "score" (1-4), "evidence" (quotes from the \
+document) and "missed" (what was not covered). "practice_next" lists exactly {practice} things."""
+
+FOCUSES: dict[str, str] = {
+    "reliability": "failure modes, redundancy, failover and recovery",
+    "scale": "load, bottlenecks, partitioning, caching and growth",
+    "cost": "what it costs to run and where the cost grows with scale",
+    "latency": "the latency budget and where the time goes on the hot path",
+    "consistency": "consistency guarantees, ordering and conflicts",
+    "security": "authentication, authorisation, data protection and abuse",
+    "operations": "deployment, monitoring, alerting and on-call",
+    "data": "the data model, the storage choices and the access patterns",
+    "api": "the API: its shape, pagination, idempotency and versioning",
+    "simplicity": "whether the design is over-built for the stated scale",
+}
 
 
 def interviewer_prompt(question: str, level: str, minutes: float) -> str:
@@ -425,22 +476,36 @@ OPENING_REQUEST = "The interview starts now: present the problem briefly and ask
 
 
 def grader_prompt(level: str, hints: int) -> str:
+    return GRADER_PROMPT.format(**_rubric_fields(level), hints=hints, hints_plural="" if hints == 1 else "s")
+
+
+def review_prompt(level: str, focus: tuple[str, ...] = ()) -> str:
+    """The grader's system prompt for a written design; `focus` (keys of FOCUSES) weighs the written feedback."""
+    focus_text = ""
+    if focus:
+        wanted = "; ".join(f"{name} ({FOCUSES[name]})" for name in focus)
+        focus_text = (
+            f'\n\nThe author asked for feedback focused on: {wanted}. Weigh "missed", "summary" and '
+            '"practice_next" toward that; the scores still follow the rubric.'
+        )
+    return REVIEW_PROMPT.format(**_rubric_fields(level), focus=focus_text)
+
+
+def _rubric_fields(level: str) -> dict[str, object]:
     rubric_lines = []
     for dimension in DIMENSIONS:
         meanings = score_meanings(dimension, level)
         rubric_lines.append(f"- {dimension.key} ({dimension.title}):")
         rubric_lines += [f"    {score}: {meaning}" for score, meaning in meanings.items()]
-    return GRADER_PROMPT.format(
-        level=level,
-        level_description=LEVELS[level],
-        rubric="\n".join(rubric_lines),
-        recommendations=", ".join(f'"{name}"' for name in RECOMMENDATIONS),
-        hints=hints,
-        hints_plural="" if hints == 1 else "s",
-        schema=json.dumps(grade_schema()),
-        keys=", ".join(DIMENSION_KEYS),
-        practice=PRACTICE_ITEMS,
-    )
+    return {
+        "level": level,
+        "level_description": LEVELS[level],
+        "rubric": "\n".join(rubric_lines),
+        "recommendations": ", ".join(f'"{name}"' for name in RECOMMENDATIONS),
+        "schema": json.dumps(grade_schema()),
+        "keys": ", ".join(DIMENSION_KEYS),
+        "practice": PRACTICE_ITEMS,
+    }
 
 
 def split_note(context: str) -> tuple[str, str]:
@@ -481,6 +546,28 @@ def grading_request_text(level: str, minutes: float, hints: int, text: str) -> s
     )
 
 
+def evidence_request(not_found: dict[str, list[str]], against: str = "the transcript") -> str:
+    """Sending a grade back whose evidence quotes are not in the material graded, naming them."""
+    named = "; ".join(
+        f"{key}: " + ", ".join(json.dumps(quote, ensure_ascii=False) for quote in quotes)
+        for key, quotes in not_found.items()
+    )
+    return (
+        f"These evidence quotes are not in {against}: {named}. Evidence must be copied exactly from {against} "
+        "(a long quote may be cut with …). Replace each with a quote that is there, or drop it and score the "
+        "dimension only on what is there. Answer again with only the corrected JSON object, following the schema "
+        "exactly."
+    )
+
+
+def review_request_text(level: str, question: str, document: str) -> str:
+    """The review's user message: the question the design answers, and the design itself."""
+    return (
+        f"Review this written design for a {level} role. The question it answers: {question}\n\n"
+        f"--- design ---\n{document.rstrip()}\n--- end of design ---"
+    )
+
+
 def revalidation_request(problems: str) -> str:
     return (
         f"That answer is not valid for the schema: {problems}. Answer again with only the corrected JSON object, "
@@ -493,17 +580,26 @@ def revalidation_request(problems: str) -> str:
 
 
 def grade_markdown(meta: dict[str, object]) -> str:
-    """An interview's stored grade as Markdown, or "" when `meta["grade"]` is not a grade this rubric wrote."""
+    """An interview's stored grade as Markdown, or "" when `meta["grade"]` is not a grade this rubric wrote.
+
+    A quote the evidence check did not find is struck out and marked, and its dimension's score "unverified"; a
+    grade stored before sdx checked evidence has every score unverified."""
     try:
         grade = Grade.model_validate(meta.get("grade"))
     except ValidationError:
         return ""
+    check = evidence_view(meta.get("grade"))
     level = meta.get("level", DEFAULT_LEVEL)
     parts = [f"## Grade: {grade.recommendation} ({level} bar)", grade.summary]
+    if not check.checked:
+        parts.append(f"*{UNCHECKED_NOTE}*")
     for dimension in DIMENSIONS:
         scored: DimensionGrade = getattr(grade.dimensions, dimension.key)
-        lines = [f"### {dimension.title}: {scored.score}/4"]
-        lines += [f"> {quote}" for quote in scored.evidence]
+        unverified = " (unverified)" if check.unverified(dimension.key) else ""
+        lines = [f"### {dimension.title}: {scored.score}/4{unverified}"]
+        for quote in scored.evidence:
+            invented = check.invented(dimension.key, quote)
+            lines.append(f"> ~~{quote}~~ *({check.missing_note})*" if invented else f"> {quote}")
         lines += [f"- missed: {item}" for item in scored.missed]
         parts.append("\n".join(lines))
     parts.append("**Strengths**\n\n" + "\n".join(f"- {item}" for item in grade.strengths))

@@ -352,9 +352,10 @@ def choose_renderer(raw: bool) -> Callable[[], AbstractContextManager[Sink]]:
 
 
 class Spinner:
-    """ "Asking …" on stderr while the `with` block waits, only when stderr is a terminal."""
+    """ "Asking …" on stderr while the `with` block waits, only when stderr is a terminal. `text` is a string or any
+    Rich renderable (redrawn with the spinner: one that shows the time elapsed, say)."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: object) -> None:
         self.text = text
         self._status: Any = None
 
@@ -363,7 +364,7 @@ class Spinner:
             stderr = console(stderr=True)
             spinner = "dots" if stderr.encoding.startswith("utf") else "line"  # braille needs Unicode
             with suppress(OSError, ValueError):  # a full or closed stderr: no spinner
-                self._status = stderr.status(self.text, spinner=spinner)
+                self._status = stderr.status(self.text, spinner=spinner)  # type: ignore[arg-type]
                 self._status.start()
         return self
 
