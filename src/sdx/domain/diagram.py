@@ -18,8 +18,9 @@ sdx shows). Mistakes small models make are repaired where the intent is plain, e
 unquoted label with parentheses or brackets (which makes Mermaid itself reject the diagram), `->` for `-->`, a
 `subgraph` without its `end`. Anything else is an error, `line N: what is wrong`, and no graph.
 
-Labels end up as one line of visible text: control characters become their Unicode pictures (ESC as ␛) and bidi
-controls the replacement character, so no label can drive a terminal or reorder what is around it.
+Labels end up as one line of visible ASCII-safe text: control characters in caret notation (ESC as `^[`, as
+`cat -v` shows them; d2 measures Unicode's control pictures as two columns), C1 controls and bidi controls as `?`,
+so no label can drive a terminal or reorder what is around it.
 
 `to_d2` never copies the model's text into D2 syntax: ids are sdx's own (`n1`, `c1`), every label is a quoted
 string with `\\`, `"` and `$` escaped, so D2's imports, substitutions, icons and links cannot be reached.
@@ -435,19 +436,19 @@ def _unquote(text: str) -> str:
 
 
 def _clean(label: str) -> str:
-    """One line of visible text: line breaks (`<br>`, `\\n`) as spaces, control characters as their pictures,
-    bidi controls as the replacement character, Mermaid's `#quot;` as a quote."""
+    """One line of visible text: line breaks (`<br>`, `\\n`) as spaces, control characters in caret notation,
+    bidi controls as `?`, Mermaid's `#quot;` as a quote."""
     label = _BREAK.sub(" ", label).replace("#quot;", '"')
-    label = _UNSAFE.sub(_picture, label)
-    label = _BIDI_CONTROLS.sub("\N{REPLACEMENT CHARACTER}", label)
+    label = _UNSAFE.sub(_caret, label)
+    label = _BIDI_CONTROLS.sub("?", label)
     return " ".join(label.split())
 
 
-def _picture(match: re.Match[str]) -> str:
+def _caret(match: re.Match[str]) -> str:
     code = ord(match.group())
     if code < 0x20:
-        return chr(0x2400 + code)
-    return "\N{SYMBOL FOR DELETE}" if code == 0x7F else "\N{REPLACEMENT CHARACTER}"
+        return "^" + chr(code + 0x40)
+    return "^?" if code == 0x7F else "?"
 
 
 # Writing ---------------------------------------------------------------------------------------------------------
