@@ -196,7 +196,10 @@ def check_drawing(text: str, graph: Graph, glyphs: _Glyphs = _EXTENDED) -> str:
     for label, count in wanted.items():
         if _boxes_around(rows, label, glyphs) < count:
             return f"d2 did not draw the box of {label!r} intact"
-    for label in [container.label for container in graph.containers.values()] + [e.label for e in graph.edges]:
+    for container in graph.containers.values():
+        if not _boxes_around(rows, container.label, glyphs, whole=False):
+            return f"d2 did not draw the group {container.label!r} intact"
+    for label in [edge.label for edge in graph.edges]:
         if label and not _find_label(rows, label):
             return f"d2 did not draw the label {label!r}"
     expected = sum({"forward": 1, "both": 2, "none": 0}[edge.arrow] for edge in graph.edges)
@@ -207,17 +210,18 @@ def check_drawing(text: str, graph: Graph, glyphs: _Glyphs = _EXTENDED) -> str:
     return ""
 
 
-def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs) -> int:
-    """How many occurrences of `label` sit in a box whose corners and borders are intact."""
+def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs, whole: bool = True) -> int:
+    """How many occurrences of `label` sit in a box whose corners and sides are intact, and with `whole` its top
+    and bottom borders too (edges cross a group's borders)."""
     count = 0
     for y, row in enumerate(rows):
         for match in re.finditer(re.escape(label), row):
-            if _in_intact_box(rows, y, match.start(), match.end(), glyphs):
+            if _in_intact_box(rows, y, match.start(), match.end(), glyphs, whole):
                 count += 1
     return count
 
 
-def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs) -> bool:
+def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs, whole: bool) -> bool:
     row = rows[y]
     left = start - 1
     while left >= 0 and row[left] == " ":
@@ -236,14 +240,9 @@ def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyph
         return False
     top_left, top_right, bottom_left, bottom_right = glyphs.corners
     border = glyphs.horizontal * (right - left - 1)
-    return (
-        rows[top][left] == top_left
-        and rows[top][right] == top_right
-        and rows[bottom][left] == bottom_left
-        and rows[bottom][right] == bottom_right
-        and rows[top][left + 1 : right] == border
-        and rows[bottom][left + 1 : right] == border
-    )
+    corners = (rows[top][left], rows[top][right], rows[bottom][left], rows[bottom][right])
+    borders = not whole or rows[top][left + 1 : right] == border == rows[bottom][left + 1 : right]
+    return corners == (top_left, top_right, bottom_left, bottom_right) and borders
 
 
 def _label_pattern(label: str) -> re.Pattern[str]:
