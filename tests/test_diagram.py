@@ -318,3 +318,21 @@ def test_mermaid_blocks_in_markdown() -> None:
 def test_a_bare_diagram_is_recognised() -> None:
     assert is_mermaid_flowchart("%% the design\n\nflowchart LR\n a --> b\n")
     assert not is_mermaid_flowchart("# A heading\n\n```mermaid\nflowchart LR\n```\n")
+
+
+# The prompts -----------------------------------------------------------------------------------------------------
+
+
+def test_the_prompts_ask_for_the_subset_with_an_example_that_parses_cleanly() -> None:
+    from sdx.domain import prompts, rubric
+
+    (example,) = mermaid_blocks(prompts.DIAGRAM_GUIDE)
+    parsed = parse_mermaid(example.source)
+
+    assert (parsed.errors, parsed.repairs) == ([], [])
+    assert parsed.graph is not None
+    assert {node.shape for node in parsed.graph.nodes.values()} == {"service", "database", "queue", "cache"}
+    assert parsed.graph.containers and any(edge.target == "app" for edge in parsed.graph.edges)
+    assert "Mermaid flowchart" in prompts.SYSTEM_PROMPT and "ASCII diagram" not in prompts.SYSTEM_PROMPT
+    assert prompts.SYSTEM_PROMPT.endswith(prompts.DIAGRAM_GUIDE)
+    assert rubric.interviewer_prompt("Design a URL shortener", "mid", 30).endswith(prompts.DIAGRAM_GUIDE)

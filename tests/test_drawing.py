@@ -214,3 +214,12 @@ def test_a_drawing_starts_at_once_and_is_collected_later(environ: dict[str, str]
     marker.touch()
     assert pending.result().reason == "diagram not drawn: d2 failed (exit status 3)"
     assert pending.done()
+
+
+def test_the_prompt_s_own_example_is_drawn_on_an_80_column_terminal(environ: dict[str, str]) -> None:
+    from sdx.domain.diagram import mermaid_blocks
+    from sdx.domain.prompts import DIAGRAM_GUIDE
+
+    (example,) = mermaid_blocks(DIAGRAM_GUIDE)
+
+    assert draw(example.source, columns=80).reason == ""
