@@ -88,7 +88,7 @@ def test_svg_and_png_files(sdx) -> None:  # type: ignore[no-untyped-def]
     assert (sdx.home / "design.png").read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert again.code == 2
     assert again.stderr == (
-        "sdx: error: design.svg already exists — add --force to overwrite it, or choose another file\n"
+        "sdx: error: design.svg already exists — add --force to replace it, or choose another file name\n"
     )
     assert forced.code == 0
     text = (sdx.home / "design.svg").read_text(encoding="utf-8")
@@ -153,7 +153,7 @@ def test_show_draws_a_stored_diagram_and_keeps_the_stored_answer(sdx, fake) -> N
     assert sdx.call("ask", "Design an order service").code == 0
     conversation_id = json.loads(sdx.call("history", "--json").out)[0]["id"]
 
-    shown = sdx.run_tty("show", conversation_id, columns=100)
+    shown = sdx.run_tty("show", "--no-pager", conversation_id, columns=100)
     raw = sdx.call("show", conversation_id)
 
     rows = drawn(DIAGRAM, 100).rstrip("\n").splitlines()

@@ -356,7 +356,7 @@ def diagram(
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="The file to write (- or none: stdout).")
     ] = None,
-    force: Annotated[bool, typer.Option("--force", "-f", help="Overwrite an existing file.")] = False,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
 ) -> None:
     """Draw the mermaid diagrams of a Markdown file (or a bare diagram) as boxes and arrows."""
     from sdx.commands.diagram import run_diagram

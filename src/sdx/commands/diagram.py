@@ -122,20 +122,15 @@ def _draw_image(source: str, fmt: str) -> bytes:
 
 
 def _write(data: bytes, output: Path | None, force: bool) -> None:
-    """To stdout, or to the file `-o` names; an existing file needs --force, as for `sdx export`."""
+    """To stdout, or to the file `-o` names, by the one rule for files the user names (an existing one needs
+    --force)."""
     env = current()
     if output is None:
         env.stdout.flush()
         env.stdout.buffer.write(data)
         env.stdout.buffer.flush()
         return
-    path = output if output.is_absolute() else env.cwd / output
-    try:
-        with path.open("wb" if force else "xb") as file:
-            file.write(data)
-    except FileExistsError:
-        raise UsageError(f"{output} already exists", "add --force to overwrite it, or choose another file") from None
-    except OSError as exc:
-        raise UsageError(
-            f"cannot write {output}: {exc.strerror or exc}", "check the path and its permissions"
-        ) from None
+    from sdx.terminal.named_files import write_named_file
+
+    full = output if output.is_absolute() else env.cwd / output
+    write_named_file(full, data, str(output), force=force, example="diagram.svg")
