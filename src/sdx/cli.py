@@ -393,6 +393,24 @@ def show(
 
 
 @app.command()
+def diagram(
+    file: Annotated[
+        str,
+        typer.Argument(metavar="FILE", help="A Markdown file with ```mermaid blocks, a bare diagram, or - for stdin."),
+    ],
+    fmt: Annotated[str, typer.Option("--format", help="txt (drawn in the terminal), svg or png.")] = "txt",
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="The file to write (- or none: stdout).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
+) -> None:
+    """Draw the mermaid diagrams of a Markdown file (or a bare diagram) as boxes and arrows."""
+    from sdx.commands.diagram import run_diagram
+
+    raise typer.Exit(run_diagram(file, fmt, output, force))
+
+
+@app.command()
 def export(
     conversation_id: LatestIdArgument = None,
     output: Annotated[

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from sdx.domain.evidence import evidence_view
+from sdx.domain.prompts import DIAGRAM_GUIDE
 
-INTERVIEW_PROMPT_VERSION = "2026-11-27.interview.1"
+INTERVIEW_PROMPT_VERSION = "2026-12-03.interview.1"
 REVIEW_PROMPT_VERSION = "2026-12-03.review.1"
 STANDARD_MINUTES = 45  # the phase boxes below add up to this; other lengths scale them
 NOTE_MARK = "[sdx interview note]"  # starts the note sdx adds to each candidate message (clock, phase, request)
@@ -447,9 +448,11 @@ def interviewer_prompt(question: str, level: str, minutes: float) -> str:
         f"  {slot.index + 1}. {slot.phase.name} (from {clock(slot.start)} to {clock(slot.end)}): {slot.phase.goal}"
         for slot in phase_plan(minutes)
     )
-    return INTERVIEWER_PROMPT.format(
+    prompt = INTERVIEWER_PROMPT.format(
         minutes=_minutes_text(minutes), level=level, question=question, phases=phases, mark=NOTE_MARK
     )
+    return f"{prompt}\n\nWhen you restate or sketch a design, or the candidate asks for the high-level design as a \
+diagram, use the format below; a candidate's diagram reaches you in it too.\n\n{DIAGRAM_GUIDE}"
 
 
 def _minutes_text(minutes: float) -> str:

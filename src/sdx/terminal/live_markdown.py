@@ -17,6 +17,11 @@ differs from a one-shot render is what it joins across blocks:
 - a reference link (`[text][label]`) whose definition `[label]: url` lies in another printed piece is not
   resolved and shows as plain text;
 - after the terminal is resized, pieces already printed keep the width they were printed at.
+
+A ```mermaid block is drawn in its place as a box-and-arrow diagram (`sdx.terminal.drawing`), given a `draw`
+function: the drawing starts as soon as the block's closing line arrives and runs while the stream goes on; the
+block, and what follows it, is printed once its drawing is ready (at the latest when the stream ends). A diagram
+that cannot be drawn right is printed as its source, then its list of edges and a dim line saying why.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ import re
 from collections.abc import Callable, Sequence
 from time import monotonic
 from types import TracebackType
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
@@ -34,8 +39,12 @@ from rich.control import Control
 from rich.markdown import Markdown, UnknownElement
 from rich.segment import ControlType, Segment, SegmentLines
 from rich.style import Style
+from rich.text import Text
 
 from sdx.environment import interrupts_held
+
+if TYPE_CHECKING:
+    from sdx.terminal.drawing import PendingDrawing
 
 _CARRIAGE_RETURNS = re.compile(r"\r\n?")
 
@@ -49,11 +58,16 @@ class LiveMarkdown:
     """Feed text with `feed`; leaving the `with` block (normally or by an exception) prints all of it.
 
     `size`, when given, is asked for the terminal's (columns, lines) at each redraw, so the rendering follows a
-    resize; without it the console's size is used as it is.
+    resize; without it the console's size is used as it is. `draw`, when given, starts drawing a Mermaid diagram
+    (its source) for the console's width; without it a mermaid block is printed as any code block.
     """
 
     def __init__(
-        self, console: Console, refresh_per_second: float = 10.0, size: Callable[[], tuple[int, int]] | None = None
+        self,
+        console: Console,
+        refresh_per_second: float = 10.0,
+        size: Callable[[], tuple[int, int]] | None = None,
+        draw: Callable[[str, int], PendingDrawing] | None = None,
     ) -> None:
         self.console = console
         self._interval = 1.0 / refresh_per_second
@@ -67,6 +81,9 @@ class LiveMarkdown:
         self._held_cr = False
         self._blank_line_due = False
         self._next_update = 0.0
+        self._draw = draw
+        self._drawings: dict[str, PendingDrawing] = {}  # by the diagram's source
+        self._held = False  # whether a finished diagram's drawing, not ready, holds back the blocks from it on
 
     def __enter__(self) -> LiveMarkdown:
         self._area.start()
@@ -88,6 +105,8 @@ class LiveMarkdown:
                 self._print_blocks("".join(self._tail) + ("\n" if self._held_cr else ""))
         finally:
             self._area.stop()
+            for drawing in self._drawings.values():
+                drawing.cancel()
 
     def _normalize_newlines(self, text: str) -> str:
         """CRLF and CR to LF, as markdown-it does, so that line numbers agree; a CR ending a chunk waits for
@@ -138,16 +157,47 @@ class LiveMarkdown:
         """
         complete = tail.rfind("\n") + 1
         parsed, self._parsed = self._parsed, complete
-        if complete == parsed or (self._fence and tail.find(self._fence.marker, parsed, complete) < 0):
+        unchanged = complete == parsed or (self._fence and tail.find(self._fence.marker, parsed, complete) < 0)
+        if unchanged and not self._held:
             return "", tail
         lines = tail[:complete]
         blocks = _top_level(self._parser.parse(lines))
         self._fence = _open_fence(blocks[-1], lines) if blocks else None
-        if len(blocks) < 2:
+        waiting = self._start_drawings(blocks, lines)
+        self._held = waiting is not None
+        last = min(waiting, len(blocks) - 1) if waiting is not None else len(blocks) - 1
+        if last < 1:
             return "", tail
-        cut = _line_offset(lines, blocks[-1].map[0])  # type: ignore[index]  # top-level blocks have a map
+        cut = _line_offset(lines, blocks[last].map[0])  # type: ignore[index]  # top-level blocks have a map
         self._parsed -= cut
         return tail[:cut], tail[cut:]
+
+    def _start_drawings(self, blocks: list[Token], lines: str) -> int | None:
+        """Starts drawing each closed mermaid block not started yet; returns the index of the first one whose
+        drawing is not ready (it and what follows must wait), or None."""
+        waiting = None
+        for index, block in enumerate(blocks):
+            if not self._is_diagram(block, lines):
+                continue
+            drawing = self._drawing(block.content)
+            if waiting is None and not drawing.done():
+                waiting = index
+        return waiting
+
+    def _is_diagram(self, block: Token, source: str) -> bool:
+        """A closed ```mermaid fence, when there is a `draw` function (an open one may still change)."""
+        if self._draw is None or block.type != "fence" or block.info.strip().split(" ")[0].lower() != "mermaid":
+            return False
+        rows = source.split("\n")
+        start, end = block.map  # type: ignore[misc]
+        last = rows[end - 1].strip() if end - 1 < len(rows) else ""
+        return end - start > 1 and last.startswith(block.markup) and not last.strip(block.markup[0])
+
+    def _drawing(self, source: str) -> PendingDrawing:
+        if source not in self._drawings:
+            assert self._draw is not None
+            self._drawings[source] = self._draw(source, self.console.width)
+        return self._drawings[source]
 
     def _live_lines(self, tail: str) -> list[list[Segment]]:
         """The rendered tail's bottom lines, as many as fit above the terminal's last line.
@@ -164,6 +214,33 @@ class LiveMarkdown:
         return self.console.render_lines(Markdown(source, hyperlinks=False), pad=False)[-height:]
 
     def _print_blocks(self, source: str) -> None:
+        """Prints finished blocks, each closed mermaid block as its drawing, the rest as Markdown."""
+        if self._draw is None or "mermaid" not in source:
+            self._print_markdown(source)
+            return
+        lines = source if source.endswith("\n") else source + "\n"
+        position = 0
+        for block in _top_level(self._parser.parse(lines)):
+            if self._is_diagram(block, lines):
+                start, end = (_line_offset(lines, line) for line in block.map)  # type: ignore[union-attr]
+                self._print_markdown(source[position:start])
+                self._print_drawing(source[start:end], block.content)
+                position = end
+        self._print_markdown(source[position:])
+
+    def _print_drawing(self, fence: str, content: str) -> None:
+        """The drawing of a diagram; or its source block as written, its edges and why it was not drawn."""
+        drawing = self._drawing(content).result()
+        if drawing.text is None:
+            self._print_markdown(fence)
+            lines = [Text(edge) for edge in drawing.edges] + [Text(drawing.reason, style="dim")]
+            self.console.print(*lines, sep="\n")
+        else:
+            blank = [NewLine()] if self._blank_line_due else []
+            self.console.print(*blank, Text(drawing.text.rstrip("\n"), no_wrap=True, overflow="crop"))
+        self._blank_line_due = True
+
+    def _print_markdown(self, source: str) -> None:
         """Prints finished blocks, with the blank line Rich would put before the first one.
 
         Rich puts a blank line before a block when the element closed last asks for one (all but a horizontal

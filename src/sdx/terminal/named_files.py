@@ -91,11 +91,18 @@ def _copy_permissions(fd: int, target: Path, existing: bool) -> None:
 
 
 def write_named_file(
-    full: Path, text: str, shown: str, *, force: bool, force_hint: str = "add --force", example: str = "notes.md"
+    full: Path,
+    text: str | bytes,
+    shown: str,
+    *,
+    force: bool,
+    force_hint: str = "add --force",
+    example: str = "notes.md",
 ) -> None:
-    """Write `text` to the file the user named, by the rule above (checked first, then written whole)."""
+    """Write `text` (UTF-8) or bytes to the file the user named, by the rule above (checked first, then written
+    whole)."""
     kind = check_replaceable(full, shown, force=force, force_hint=force_hint, example=example)
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     try:
         if kind == SPECIAL:
             with open(full, "ab") as handle:  # a FIFO or a device: O_APPEND, no O_TRUNC

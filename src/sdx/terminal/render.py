@@ -31,6 +31,7 @@ from sdx.errors import ExitStatus, SdxError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from sdx.terminal.drawing import PendingDrawing
     from sdx.terminal.live_markdown import LiveMarkdown
 
 # C0 controls but tab and newline, DEL, and the C1 range (0x9b is a one-byte CSI on some terminals).
@@ -117,7 +118,7 @@ def require_stdout() -> None:
 # Text for the terminal -------------------------------------------------------------------------------------------
 
 _LOOKALIKES = {
-    "•": "*", "…": "...", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "·": ".", "→": "->",
+    "•": "*", "…": "...", "—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"', "·": ".", "→": "->", "↔": "<->",
     "─": "-", "━": "=", "│": "|", "┃": "|", "✓": "v", "✗": "x", "␛": "^[",
 }  # fmt: skip
 
@@ -320,10 +321,17 @@ def _reader_gone() -> None:
 @contextmanager
 def terminal_renderer() -> Iterator[Sink]:
     """Live Markdown on stdout, fed sanitized text; leaving the block draws whatever arrived. The renderer follows
-    the terminal's size as it changes."""
+    the terminal's size as it changes, and draws mermaid diagrams (in ASCII when the terminal is not UTF-8)."""
+    from sdx.terminal.drawing import ascii_mode_for, start_drawing
     from sdx.terminal.live_markdown import LiveMarkdown
 
-    with TerminalSink(LiveMarkdown(console(), size=current().terminal_size)) as sink:
+    terminal = console()
+    encoding = terminal.encoding
+
+    def draw(source: str, columns: int) -> PendingDrawing:
+        return start_drawing(source, columns=columns, ascii_mode=ascii_mode_for(encoding), encoding=encoding)
+
+    with TerminalSink(LiveMarkdown(terminal, size=current().terminal_size, draw=draw)) as sink:
         yield sink
 
 

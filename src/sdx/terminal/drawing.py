@@ -1,0 +1,269 @@
+"""A Mermaid diagram drawn for a terminal, or, when it cannot be drawn right, the source and a list of its edges.
+
+The diagram is parsed (`sdx.domain.diagram`), turned into D2 by sdx, and drawn by d2's text renderer: Unicode
+box drawing, or plain ASCII for a terminal whose encoding lacks it. d2's text output is young and sometimes
+overprints a border or merges two boxes, so every drawing is checked before it is shown: each node's label inside
+an intact box, every container's and edge's label present, one arrowhead per arrow. A drawing wider than the
+terminal is tried in the other direction (top-down for left-right, and back). What fails any of this is not drawn:
+a wrong drawing is worse than none. Labels a terminal may not lay out cell for cell (wide characters, combining
+marks, right-to-left text, or characters the encoding lacks) are not drawn either.
+
+`start_drawing` returns at once; `PendingDrawing.done()` says, without waiting, whether the result is ready, and
+`result()` waits for it (each d2 run is bounded by its time limit).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+from sdx.domain.diagram import Graph, edge_list, parse_mermaid, to_d2
+from sdx.terminal import d2
+
+MAX_NODES = 80  # more than fits a terminal in either direction: not worth d2's time
+_OTHER_DIRECTION = {"TD": "LR", "BT": "LR", "LR": "TD", "RL": "TD"}
+
+
+@dataclass(frozen=True)
+class _Glyphs:
+    corners: str  # top-left, top-right, bottom-left, bottom-right
+    horizontal: str
+    vertical: str
+    arrowheads: str
+
+
+_EXTENDED = _Glyphs("┌┐└┘", "─", "│", "▼▲◀▶")
+_STANDARD = _Glyphs("++++", "-", "|", "v^<>")
+
+
+@dataclass(frozen=True)
+class Drawing:
+    """The outcome for one diagram: `text` is the drawing, or None; then `reason` says why (one line) and `edges`
+    lists the edges (empty when the diagram did not parse)."""
+
+    source: str
+    text: str | None
+    edges: list[str] = field(default_factory=list)
+    reason: str = ""
+    repairs: list[str] = field(default_factory=list)
+
+
+class PendingDrawing:
+    """A drawing under way: d2 runs while the caller goes on."""
+
+    def __init__(self, source: str, columns: int | None, ascii_mode: str, encoding: str, timeout: float) -> None:
+        self.source = source
+        self._columns = columns
+        self._ascii_mode = ascii_mode
+        self._timeout = timeout
+        self._outcome: Drawing | None = None
+        self._job: d2.D2Job | None = None
+        self._directions: list[str] = []
+        self._graph: Graph | None = None
+        self._repairs: list[str] = []
+        self._first_reason = ""
+        self._begin(encoding)
+
+    def done(self) -> bool:
+        while self._outcome is None:
+            assert self._job is not None
+            if not self._job.done():
+                return False
+            self._collect()
+        return True
+
+    def result(self) -> Drawing:
+        while self._outcome is None:
+            self._collect()
+        return self._outcome
+
+    def cancel(self) -> None:
+        if self._job is not None:
+            self._job.cancel()
+
+    def _begin(self, encoding: str) -> None:
+        parsed = parse_mermaid(self.source)
+        self._repairs = parsed.repairs
+        if parsed.graph is None:
+            more = f" (and {len(parsed.errors) - 1} more)" if len(parsed.errors) > 1 else ""
+            self._outcome = Drawing(self.source, None, [], f"diagram not drawn: {parsed.errors[0]}{more}")
+            return
+        self._graph = parsed.graph
+        problem = _undrawable(parsed.graph, self._ascii_mode, encoding)
+        if problem:
+            self._fall_back(problem)
+            return
+        self._directions = [parsed.graph.direction, _OTHER_DIRECTION[parsed.graph.direction]]
+        self._start_next()
+
+    def _start_next(self) -> None:
+        assert self._graph is not None
+        direction = self._directions.pop(0)
+        try:
+            self._job = d2.start(
+                to_d2(self._graph, direction, shapes=False), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
+            )
+        except d2.D2Failure as failure:
+            self._fall_back(str(failure))
+
+    def _collect(self) -> None:
+        assert self._job is not None and self._graph is not None
+        try:
+            text = d2.decode_text(self._job.result())
+        except d2.D2Failure as failure:
+            self._fall_back(str(failure))
+            return
+        glyphs = _STANDARD if self._ascii_mode == "standard" else _EXTENDED
+        problem = check_drawing(text, self._graph, glyphs)
+        width = max((len(line) for line in text.splitlines()), default=0)
+        if not problem and self._columns is not None and width > self._columns:
+            problem = f"too wide for {self._columns} columns"
+        if not problem:
+            self._outcome = Drawing(self.source, text, edge_list(self._graph), "", self._repairs)
+            return
+        self._first_reason = self._first_reason or problem
+        if self._directions:
+            self._start_next()
+        else:
+            self._fall_back(self._first_reason)
+
+    def _fall_back(self, reason: str) -> None:
+        assert self._graph is not None
+        self._outcome = Drawing(
+            self.source, None, edge_list(self._graph), f"diagram not drawn: {reason}", self._repairs
+        )
+
+
+def start_drawing(
+    source: str,
+    *,
+    columns: int | None,
+    ascii_mode: str = "extended",
+    encoding: str = "utf-8",
+    timeout: float = d2.DEFAULT_TIMEOUT,
+) -> PendingDrawing:
+    """Starts drawing the Mermaid `source` to fit `columns` (None: any width)."""
+    return PendingDrawing(source, columns, ascii_mode, encoding, timeout)
+
+
+def draw(
+    source: str,
+    *,
+    columns: int | None,
+    ascii_mode: str = "extended",
+    encoding: str = "utf-8",
+    timeout: float = d2.DEFAULT_TIMEOUT,
+) -> Drawing:
+    return start_drawing(source, columns=columns, ascii_mode=ascii_mode, encoding=encoding, timeout=timeout).result()
+
+
+def ascii_mode_for(encoding: str | None) -> str:
+    """Unicode box drawing for a UTF terminal, plain ASCII for any other."""
+    return "extended" if (encoding or "").lower().replace("-", "").startswith("utf") else "standard"
+
+
+def _undrawable(graph: Graph, ascii_mode: str, encoding: str) -> str:
+    """Why the graph cannot be drawn right on a terminal, or ""."""
+    if len(graph.nodes) > MAX_NODES:
+        return f"too big for a terminal ({len(graph.nodes)} nodes)"
+    labels = [node.label for node in graph.nodes.values()]
+    labels += [container.label for container in graph.containers.values()]
+    labels += [edge.label for edge in graph.edges]
+    for label in labels:
+        for char in label:
+            if unicodedata.bidirectional(char) in ("R", "AL"):
+                return "a label has right-to-left text"
+            if unicodedata.east_asian_width(char) in "WF" or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+                return "a label has characters that are not one column wide"
+        if ascii_mode == "standard":
+            try:
+                label.encode(encoding)
+            except (UnicodeEncodeError, LookupError):
+                return "a label has characters this terminal cannot show"
+    return ""
+
+
+def check_drawing(text: str, graph: Graph, glyphs: _Glyphs = _EXTENDED) -> str:
+    """What is wrong with d2's drawing of `graph`, or "": a node's label not inside an intact box, a container's
+    or edge's label missing, or the arrowheads not one per arrow."""
+    rows = text.splitlines()
+    width = max((len(row) for row in rows), default=0)
+    rows = [row.ljust(width) for row in rows]
+    wanted: dict[str, int] = {}
+    for node in graph.nodes.values():
+        wanted[node.label] = wanted.get(node.label, 0) + 1
+    for label, count in wanted.items():
+        if _boxes_around(rows, label, glyphs) < count:
+            return f"d2 did not draw the box of {label!r} intact"
+    for container in graph.containers.values():
+        if not _boxes_around(rows, container.label, glyphs, whole=False):
+            return f"d2 did not draw the group {container.label!r} intact"
+    for label in [edge.label for edge in graph.edges]:
+        if label and not _find_label(rows, label):
+            return f"d2 did not draw the label {label!r}"
+    expected = sum({"forward": 1, "both": 2, "none": 0}[edge.arrow] for edge in graph.edges)
+    masked = _masked(rows, graph)
+    found = sum(row.count(head) for row in masked for head in glyphs.arrowheads)
+    if found != expected:
+        return f"d2 drew {found} arrowheads for {expected} arrows"
+    return ""
+
+
+def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs, whole: bool = True) -> int:
+    """How many occurrences of `label` sit in a box whose corners and sides are intact, and with `whole` its top
+    and bottom borders too (edges cross a group's borders)."""
+    count = 0
+    for y, row in enumerate(rows):
+        for match in re.finditer(re.escape(label), row):
+            if _in_intact_box(rows, y, match.start(), match.end(), glyphs, whole):
+                count += 1
+    return count
+
+
+def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs, whole: bool) -> bool:
+    row = rows[y]
+    left = start - 1
+    while left >= 0 and row[left] == " ":
+        left -= 1
+    right = end
+    while right < len(row) and row[right] == " ":
+        right += 1
+    if left < 0 or right >= len(row) or row[left] != glyphs.vertical or row[right] != glyphs.vertical:
+        return False
+    top, bottom = y - 1, y + 1
+    while top >= 0 and rows[top][left] == glyphs.vertical == rows[top][right]:
+        top -= 1
+    while bottom < len(rows) and rows[bottom][left] == glyphs.vertical == rows[bottom][right]:
+        bottom += 1
+    if top < 0 or bottom >= len(rows):
+        return False
+    top_left, top_right, bottom_left, bottom_right = glyphs.corners
+    border = glyphs.horizontal * (right - left - 1)
+    corners = (rows[top][left], rows[top][right], rows[bottom][left], rows[bottom][right])
+    borders = not whole or rows[top][left + 1 : right] == border == rows[bottom][left + 1 : right]
+    return corners == (top_left, top_right, bottom_left, bottom_right) and borders
+
+
+def _label_pattern(label: str) -> re.Pattern[str]:
+    """A label as d2 may write it along an edge, its spaces drawn as line."""
+    return re.compile(r"[ ─-]".join(re.escape(word) for word in label.split(" ")))
+
+
+def _find_label(rows: list[str], label: str) -> bool:
+    pattern = _label_pattern(label)
+    return any(pattern.search(row) for row in rows)
+
+
+def _masked(rows: list[str], graph: Graph) -> list[str]:
+    """The rows with every label blanked out, so that a `v` or `>` in a label is not taken for an arrowhead."""
+    labels = {node.label for node in graph.nodes.values()}
+    labels |= {container.label for container in graph.containers.values()}
+    labels |= {edge.label for edge in graph.edges if edge.label}
+    patterns = [_label_pattern(label) for label in sorted(labels, key=len, reverse=True)]
+    masked = []
+    for row in rows:
+        for pattern in patterns:
+            row = pattern.sub(lambda match: " " * len(match.group()), row)
+        masked.append(row)
+    return masked

@@ -1,0 +1,225 @@
+"""Diagrams drawn for a terminal with the real d2 binary: boxes and arrows in place, the other direction when too
+wide, ASCII for a non-UTF-8 terminal, and the source plus edge list whenever the drawing could be wrong."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sdx.domain.diagram import parse_mermaid
+from sdx.environment import Environment, installed
+from sdx.terminal.drawing import MAX_NODES, ascii_mode_for, check_drawing, draw, start_drawing
+
+# what gpt-4o-mini wrote for "Design a URL shortener" when asked for the subset
+ARCHITECTURE = """\
+flowchart TD
+    client["Client"] --> lb["Load Balancer"]
+    lb --> api1["API 1"]
+    lb --> api2["API 2"]
+    lb --> api3["API 3"]
+    api1 --> cache(("Redis Cache"))
+    api2 --> cache
+    api3 --> cache
+    cache -->|miss| db[("URL Database")]
+"""
+
+WIDE = """\
+flowchart LR
+    User[User] -->|HTTP Request| API[API Gateway]
+    API --> RateLimiter[Rate Limiter]
+    RateLimiter -->|Allowed| Service[Backend Service]
+    RateLimiter -->|Rejected| Error[429 Too Many Requests]
+    RateLimiter <--> Redis[(Redis Cache)]
+"""
+
+
+@pytest.fixture
+def environ() -> Iterator[dict[str, str]]:
+    variables: dict[str, str] = {}
+    with installed(Environment(stdin=None, stdout=io.StringIO(), stderr=io.StringIO(), environ=variables)):
+        yield variables
+
+
+def rows_with(text: str, label: str) -> list[str]:
+    return [row for row in text.splitlines() if label in row]
+
+
+def test_a_fixed_architecture_is_drawn_with_its_boxes_labels_and_arrowheads(environ: dict[str, str]) -> None:
+    drawing = draw(ARCHITECTURE, columns=80)
+
+    assert drawing.reason == ""
+    text = drawing.text
+    assert text is not None
+    rows = text.splitlines()
+    for label in ("Client", "Load Balancer", "API 1", "API 2", "API 3", "Redis Cache", "URL Database"):
+        (row,) = rows_with(text, label)
+        y = rows.index(row)
+        x = row.index(label)
+        left, right = row.rindex("│", 0, x), row.index("│", x + len(label))
+        above = next(r for r in reversed(rows[:y]) if r[left] != "│")
+        below = next(r for r in rows[y + 1 :] if r[left] != "│")
+        assert (above[left], above[right], below[left], below[right]) == ("┌", "┐", "└", "┘"), label
+    assert "miss" in text
+    assert sum(text.count(head) for head in "▼▲◀▶") == 8  # one per edge: each ends in an arrowhead
+    # top-down as the model asked: every box below the one it comes from
+    order = [rows.index(rows_with(text, label)[0]) for label in ("Client", "Load Balancer", "API 2", "Redis Cache")]
+    assert order == sorted(order)
+    assert drawing.edges[1] == "Load Balancer → API 1, API 2, API 3"
+
+
+def test_too_wide_goes_top_down_then_falls_back_to_the_source_and_edges(environ: dict[str, str]) -> None:
+    wide = draw(WIDE, columns=200)
+    assert wide.text is not None
+    left_right_width = max(len(row) for row in wide.text.splitlines())
+    assert rows_with(wide.text, "User")[0].index("User") < rows_with(wide.text, "API Gateway")[0].index("API")
+
+    narrower = draw(WIDE, columns=left_right_width - 1)
+    assert narrower.text is not None
+    width = max(len(row) for row in narrower.text.splitlines())
+    assert width < left_right_width
+    rows = narrower.text.splitlines()
+    assert rows.index(rows_with(narrower.text, "User")[0]) < rows.index(rows_with(narrower.text, "API Gateway")[0])
+
+    fallback = draw(WIDE, columns=width - 1)
+    assert fallback.text is None
+    assert fallback.reason == f"diagram not drawn: too wide for {width - 1} columns"
+    assert fallback.edges == [
+        "User → API Gateway [HTTP Request]",
+        "API Gateway → Rate Limiter",
+        "Rate Limiter → Backend Service [Allowed], 429 Too Many Requests [Rejected]",
+        "Rate Limiter ↔ Redis Cache",
+    ]
+
+
+def test_ascii_on_a_terminal_that_is_not_utf8(environ: dict[str, str]) -> None:
+    assert ascii_mode_for("ISO-8859-1") == "standard"
+    assert ascii_mode_for("utf-8") == "extended"
+
+    drawing = draw(ARCHITECTURE, columns=80, ascii_mode="standard", encoding="latin-1")
+
+    assert drawing.text is not None
+    assert drawing.text.isascii()
+    assert "+-----" in drawing.text and "|Client" in drawing.text.replace(" ", "")
+    assert sum(drawing.text.count(head) for head in "v^<>") == 8
+
+
+@pytest.mark.parametrize(
+    ("label", "reason"),
+    [
+        ("خادم", "a label has right-to-left text"),
+        ("שרת API", "a label has right-to-left text"),
+        ("服务器", "a label has characters that are not one column wide"),
+        ("cafe\u0301", "a label has characters that are not one column wide"),
+    ],
+)
+def test_labels_a_terminal_may_not_align_are_not_drawn(environ: dict[str, str], label: str, reason: str) -> None:
+    drawing = draw(f'flowchart TD\n  a["{label}"] --> b["DB"]\n', columns=80)
+
+    assert drawing.text is None
+    assert drawing.reason == f"diagram not drawn: {reason}"
+    assert drawing.edges == [f"{label} → DB"]
+
+
+def test_characters_the_ascii_terminal_lacks_are_not_drawn(environ: dict[str, str]) -> None:
+    drawing = draw(
+        'flowchart TD\n  a["Café → DB"] --> b["DB"]\n', columns=80, ascii_mode="standard", encoding="latin-1"
+    )
+
+    assert drawing.reason == "diagram not drawn: a label has characters this terminal cannot show"
+
+
+def test_escape_sequences_in_labels_are_drawn_as_pictures(environ: dict[str, str]) -> None:
+    drawing = draw('flowchart TD\n  a["\x1b]52;c;cHduZWQ=\x07 API"] --> b["\x1b[2J DB"]\n', columns=80)
+
+    assert drawing.text is not None
+    assert "\x1b" not in drawing.text and "\x07" not in drawing.text
+    assert "^[]52;c;cHduZWQ=^G API" in drawing.text and "^[[2J DB" in drawing.text
+
+
+def test_a_huge_graph_falls_back_without_running_d2(environ: dict[str, str], tmp_path: Path) -> None:
+    environ["SDX_D2"] = str(tmp_path / "never-run")
+    source = "flowchart TD\n" + "".join(f'  n{i}["Service {i}"] --> n{i + 1}\n' for i in range(500))
+
+    drawing = draw(source, columns=80)
+
+    assert drawing.reason == "diagram not drawn: too big for a terminal (501 nodes)"
+    assert len(drawing.edges) == 500
+    assert MAX_NODES < 501
+
+
+def test_a_diagram_that_does_not_parse_has_its_error_as_the_reason(environ: dict[str, str]) -> None:
+    drawing = draw("flowchart TD\n  Load Balancer --> API\n  x --> \n", columns=80)
+
+    assert drawing.text is None
+    assert drawing.edges == []
+    assert drawing.reason == (
+        "diagram not drawn: line 2: expected an edge such as `-->`, found 'Balancer --> API' (and 1 more)"
+    )
+
+
+def fake_d2(tmp_path: Path, script: str) -> str:
+    path = tmp_path / "d2"
+    path.write_text(f"#!/bin/sh\n{script}\n", encoding="utf-8")
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize(
+    ("script", "reason"),
+    [
+        (None, "d2 is missing"),
+        ("kill -SEGV $$", "d2 crashed (signal 11)"),
+        ("exec sleep 30", "d2 took too long and was stopped"),
+        ("echo 'err: bad' >&2; exit 1", "d2 failed (exit status 1: err: bad)"),
+        ("cat >/dev/null; echo 'graph TD'", "d2 did not draw the box of 'Client' intact"),
+    ],
+)
+def test_every_d2_failure_falls_back_to_the_edges(
+    environ: dict[str, str], tmp_path: Path, script: str | None, reason: str
+) -> None:
+    environ["SDX_D2"] = fake_d2(tmp_path, script) if script else str(tmp_path / "missing-d2")
+    started = time.monotonic()
+
+    drawing = draw(ARCHITECTURE, columns=80, timeout=0.5)
+
+    assert drawing.text is None
+    assert drawing.reason.startswith(f"diagram not drawn: {reason}")
+    assert drawing.edges[0] == "Client → Load Balancer"
+    assert time.monotonic() - started < 5
+
+
+def test_a_drawing_with_an_overprinted_corner_or_a_lost_arrowhead_is_refused(environ: dict[str, str]) -> None:
+    graph = parse_mermaid(ARCHITECTURE).graph
+    assert graph is not None
+    text = draw(ARCHITECTURE, columns=80).text
+    assert text is not None
+    assert check_drawing(text, graph) == ""
+
+    corner = text.index("┐")
+    assert check_drawing(text[:corner] + "─" + text[corner + 1 :], graph).startswith("d2 did not draw the box of")
+    head = text.index("▼")
+    assert check_drawing(text[:head] + "│" + text[head + 1 :], graph) == "d2 drew 7 arrowheads for 8 arrows"
+
+
+def test_a_drawing_starts_at_once_and_is_collected_later(environ: dict[str, str], tmp_path: Path) -> None:
+    marker = tmp_path / "go"
+    environ["SDX_D2"] = fake_d2(tmp_path, f"cat >/dev/null; while [ ! -e {marker} ]; do sleep 0.01; done; exit 3")
+
+    pending = start_drawing(ARCHITECTURE, columns=80, timeout=10)
+    assert not pending.done()
+    marker.touch()
+    assert pending.result().reason == "diagram not drawn: d2 failed (exit status 3)"
+    assert pending.done()
+
+
+def test_the_prompt_s_own_example_is_drawn_on_an_80_column_terminal(environ: dict[str, str]) -> None:
+    from sdx.domain.diagram import mermaid_blocks
+    from sdx.domain.prompts import DIAGRAM_GUIDE
+
+    (example,) = mermaid_blocks(DIAGRAM_GUIDE)
+
+    assert draw(example.source, columns=80).reason == ""
