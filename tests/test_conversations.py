@@ -244,8 +244,9 @@ def test_a_reader_that_goes_away_mid_answer_is_an_interrupted_turn_unless_the_co
 
 
 def test_the_context_budget_is_a_setting(sdx, fake):
-    sdx.write_config("context_tokens = 2000\n" + sdx.config_file.read_text())
-    fake.scenario.answer = "y" * 2400  # ~600 tokens a turn, the system prompt ~650
+    budget = len(SYSTEM_PROMPT) // 4 + 1400  # the system prompt, and room for two ~600-token turns
+    sdx.write_config(f"context_tokens = {budget}\n" + sdx.config_file.read_text())
+    fake.scenario.answer = "y" * 2400  # ~600 tokens a turn
     for args in (["Design a URL shortener"], ["-C", "first follow-up"], ["-C", "second follow-up"]):
         assert sdx.call("ask", *args).code == 0
     result = sdx.call("ask", "-C", "third follow-up")
