@@ -13,7 +13,6 @@ import typer
 
 from sdx import DISTRIBUTION, __version__
 from sdx.config import check_max_tokens_option, check_timeout_option, load_config
-from sdx.domain import prompts
 from sdx.environment import Environment, current, installed
 from sdx.errors import ExitStatus, SdxError, Terminated, redact
 from sdx.model import debug as sdx_debug
@@ -207,10 +206,18 @@ def batch(
 
 
 @app.command()
-def examples() -> None:
-    """List the built-in example questions (use one with `sdx ask --example N`)."""
-    for number, text in enumerate(prompts.EXAMPLES, start=1):
-        print(f"{number:>2}. {text}")
+def examples(
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Only questions on this topic: storage, caching, real-time, …")
+    ] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Only questions asked at mid, senior or staff.")] = None,
+    pick_random: Annotated[bool, typer.Option("--random", help="One of them, drawn at random.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the built-in questions (use one with `sdx ask --example N`; `sdx examples | sdx batch -` asks them)."""
+    from sdx.commands.examples import run_examples
+
+    run_examples(topic, level, pick_random, as_json)
 
 
 @app.command()

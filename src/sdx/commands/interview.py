@@ -22,7 +22,7 @@ from sdx import grading
 from sdx.commands.chat import end_marker
 from sdx.commands.conversations import open_history
 from sdx.config import Config
-from sdx.domain import prompts, rubric
+from sdx.domain import question_bank, rubric
 from sdx.domain.conversation import Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
@@ -96,7 +96,7 @@ def choose_question(options: InterviewOptions) -> str:
     if options.random_question and options.question:
         raise UsageError("give a question or --random, not both")
     if options.random_question:
-        return random.choice(prompts.EXAMPLES)
+        return random.choice(question_bank.texts())
     if not options.question or not options.question.strip():
         raise UsageError("no question given", 'try: sdx interview "Design a URL shortener" (or --random)')
     return options.question.strip()
