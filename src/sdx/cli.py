@@ -221,6 +221,21 @@ def examples(
 
 
 @app.command()
+def progress(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only interviews since: 30d, 2w, 12h, or a date 2026-11-01.")
+    ] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Only interviews at mid, senior or staff.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent interviews the trends cover.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Your grades over time: per dimension the latest score and trend, the weakest, drills due, what to practise."""
+    from sdx.commands.progress import ProgressOptions, run_progress
+
+    run_progress(ProgressOptions(since, level, limit, as_json))
+
+
+@app.command()
 def models(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
