@@ -305,7 +305,9 @@ def interview(
     question: Annotated[str | None, typer.Argument(help='The design question, e.g. "Design a URL shortener".')] = None,
     random_question: Annotated[bool, typer.Option("--random", help="One of the built-in questions.")] = False,
     minutes: Annotated[int, typer.Option("--minutes", min=1, max=240, help="The interview's length.")] = 45,
-    level: Annotated[str, typer.Option("--level", help="What the grade expects: mid, senior or staff.")] = "senior",
+    level: Annotated[
+        str | None, typer.Option("--level", help="What the grade expects: mid, senior (default) or staff.")
+    ] = None,
     model: ModelOption = None,
     regrade: Annotated[
         str | None, typer.Option("--regrade", metavar="ID", help="Grade a stored interview again (an id prefix).")
@@ -315,12 +317,34 @@ def interview(
     timeout: TimeoutOption = None,
     max_tokens: MaxTokensOption = None,
     grader_model: GraderModelOption = None,
+    weak: Annotated[
+        bool, typer.Option("--weak", help="A built-in question that drills your weakest dimensions (`sdx progress`).")
+    ] = False,
+    retry: Annotated[
+        str | None, typer.Option("--retry", metavar="ID", help="Ask a graded interview's question again; compare.")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", metavar="ID", help="Continue an interrupted interview, time left kept.")
+    ] = None,
 ) -> None:
     """A timed mock system design interview with the model as interviewer, graded against a rubric."""
     from sdx.commands.interview import InterviewOptions, run_interview
 
     options = InterviewOptions(
-        question, random_question, minutes, level, model, regrade, log, context, timeout, max_tokens, grader_model
+        question,
+        random_question,
+        minutes,
+        level,
+        model,
+        regrade,
+        log,
+        context,
+        timeout,
+        max_tokens,
+        grader_model,
+        weak=weak,
+        retry=retry,
+        resume=resume,
     )
     run_interview(options, load_config())
 
