@@ -77,10 +77,19 @@ class Sdx:
         columns: int = 100,
         lines: int = 40,
         monotonic: Callable[[], float] | None = None,
+        wall_clock: Callable[[], float] | None = None,
     ) -> Result:
         """Like `run`, but in this process (see `call_in_process`): use it unless the test needs a real process."""
         return call_in_process(
-            args, self._env(env), self.home, input=input, tty=tty, columns=columns, lines=lines, monotonic=monotonic
+            args,
+            self._env(env),
+            self.home,
+            input=input,
+            tty=tty,
+            columns=columns,
+            lines=lines,
+            monotonic=monotonic,
+            wall_clock=wall_clock,
         )
 
     def popen(
@@ -202,12 +211,14 @@ def call_in_process(
     columns: int = 100,
     lines: int = 40,
     monotonic: Callable[[], float] | None = None,
+    wall_clock: Callable[[], float] | None = None,
 ) -> Result:
     """Run `sdx ARGS` in this process through `sdx.cli.run` with fake streams: the fast tier of tests.
 
     `tty=True` makes stdout and stderr claim to be terminals (and stdin, unless `input` is given). Retry back-off
     does not sleep: the waits asked for are recorded in `SLEPT`. `monotonic` replaces the clock (e.g. a fake one
-    that a test advances, to run out an interview's time).
+    that a test advances, to run out an interview's time); `wall_clock` replaces the time of day (what is stored
+    as when, and what `sdx progress` takes as now).
     """
     import io
 
@@ -231,6 +242,7 @@ def call_in_process(
         lines=lines,
         sleep=SLEPT.append,
         **({"monotonic": monotonic} if monotonic else {}),
+        **({"wall_clock": wall_clock} if wall_clock else {}),
     )
     code = run(list(args), env)
     stdout.flush()

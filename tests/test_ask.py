@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
-from sdx.domain.prompts import EXAMPLES, SYSTEM_PROMPT
+from sdx.domain.prompts import SYSTEM_PROMPT
+from sdx.domain.question_bank import texts
 from tests.conftest import OPENROUTER_KEY
 from tests.fake_server import ANSWER
+
+EXAMPLES = texts()
 
 
 def test_piped_answer_is_the_served_markdown_byte_for_byte(sdx, fake):

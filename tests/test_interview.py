@@ -322,13 +322,13 @@ def test_no_log_stores_nothing(sdx: Sdx, fake: GradingServer) -> None:
 
 
 def test_a_random_question_from_the_examples(sdx: Sdx, fake: GradingServer) -> None:
-    from sdx.domain.prompts import EXAMPLES
+    from sdx.domain.question_bank import texts
 
     fake.grades.append(grade_json())
     result = sdx.call("interview", "--random", input="")
     assert result.code == 0, result.stderr
     assert "nothing to grade" in result.stderr
-    assert fake.chat_requests()[0].body["messages"][1]["content"].split("\n\n")[0] in EXAMPLES
+    assert fake.chat_requests()[0].body["messages"][1]["content"].split("\n\n")[0] in texts()
     assert fake.grading_requests() == []
 
 

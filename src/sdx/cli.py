@@ -13,7 +13,6 @@ import typer
 
 from sdx import DISTRIBUTION, __version__
 from sdx.config import check_max_tokens_option, check_timeout_option, load_config
-from sdx.domain import prompts
 from sdx.environment import Environment, current, installed
 from sdx.errors import ExitStatus, SdxError, Terminated, redact
 from sdx.model import debug as sdx_debug
@@ -207,10 +206,33 @@ def batch(
 
 
 @app.command()
-def examples() -> None:
-    """List the built-in example questions (use one with `sdx ask --example N`)."""
-    for number, text in enumerate(prompts.EXAMPLES, start=1):
-        print(f"{number:>2}. {text}")
+def examples(
+    topic: Annotated[
+        str | None, typer.Option("--topic", help="Only questions on this topic: storage, caching, real-time, …")
+    ] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Only questions asked at mid, senior or staff.")] = None,
+    pick_random: Annotated[bool, typer.Option("--random", help="One of them, drawn at random.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """List the built-in questions (use one with `sdx ask --example N`; `sdx examples | sdx batch -` asks them)."""
+    from sdx.commands.examples import run_examples
+
+    run_examples(topic, level, pick_random, as_json)
+
+
+@app.command()
+def progress(
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only interviews since: 30d, 2w, 12h, or a date 2026-11-01.")
+    ] = None,
+    level: Annotated[str | None, typer.Option("--level", help="Only interviews at mid, senior or staff.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent interviews the trends cover.")] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Your grades over time: per dimension the latest score and trend, the weakest, drills due, what to practise."""
+    from sdx.commands.progress import ProgressOptions, run_progress
+
+    run_progress(ProgressOptions(since, level, limit, as_json))
 
 
 @app.command()
@@ -283,7 +305,9 @@ def interview(
     question: Annotated[str | None, typer.Argument(help='The design question, e.g. "Design a URL shortener".')] = None,
     random_question: Annotated[bool, typer.Option("--random", help="One of the built-in questions.")] = False,
     minutes: Annotated[int, typer.Option("--minutes", min=1, max=240, help="The interview's length.")] = 45,
-    level: Annotated[str, typer.Option("--level", help="What the grade expects: mid, senior or staff.")] = "senior",
+    level: Annotated[
+        str | None, typer.Option("--level", help="What the grade expects: mid, senior (default) or staff.")
+    ] = None,
     model: ModelOption = None,
     regrade: Annotated[
         str | None, typer.Option("--regrade", metavar="ID", help="Grade a stored interview again (an id prefix).")
@@ -293,12 +317,34 @@ def interview(
     timeout: TimeoutOption = None,
     max_tokens: MaxTokensOption = None,
     grader_model: GraderModelOption = None,
+    weak: Annotated[
+        bool, typer.Option("--weak", help="A built-in question that drills your weakest dimensions (`sdx progress`).")
+    ] = False,
+    retry: Annotated[
+        str | None, typer.Option("--retry", metavar="ID", help="Ask a graded interview's question again; compare.")
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option("--resume", metavar="ID", help="Continue an interrupted interview, time left kept.")
+    ] = None,
 ) -> None:
     """A timed mock system design interview with the model as interviewer, graded against a rubric."""
     from sdx.commands.interview import InterviewOptions, run_interview
 
     options = InterviewOptions(
-        question, random_question, minutes, level, model, regrade, log, context, timeout, max_tokens, grader_model
+        question,
+        random_question,
+        minutes,
+        level,
+        model,
+        regrade,
+        log,
+        context,
+        timeout,
+        max_tokens,
+        grader_model,
+        weak=weak,
+        retry=retry,
+        resume=resume,
     )
     run_interview(options, load_config())
 

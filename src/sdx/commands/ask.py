@@ -8,7 +8,7 @@ from typing import BinaryIO
 
 from sdx.commands.conversations import conversation_and_target, earlier_conversation, open_history
 from sdx.config import Config
-from sdx.domain import prompts
+from sdx.domain import question_bank
 from sdx.domain.conversation import Turn
 from sdx.environment import current
 from sdx.errors import UsageError
@@ -66,10 +66,10 @@ def read_stdin(stream: BinaryIO, limit_kb: int) -> str:
 
 def example_question(number: int) -> str:
     try:
-        return prompts.example(number)
+        return question_bank.by_number(number).text
     except IndexError:
         raise UsageError(
-            f"there is no example {number}", f"pick 1 to {len(prompts.EXAMPLES)}; `sdx examples` lists them"
+            f"there is no example {number}", f"pick 1 to {len(question_bank.questions())}; `sdx examples` lists them"
         ) from None
 
 

@@ -28,7 +28,7 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 
 from sdx.commands.conversations import new_conversation, open_history
 from sdx.config import Config, decode_text
-from sdx.domain import prompts
+from sdx.domain import prompts, question_bank
 from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
 from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
 from sdx.environment import current
@@ -121,7 +121,7 @@ def read_source(options: BatchOptions, stdin: BinaryIO | None) -> tuple[str, str
     if options.examples and options.source is not None:
         raise UsageError("give a file of questions or --examples, not both")
     if options.examples:
-        return "\n".join(prompts.EXAMPLES), "the built-in examples"
+        return "\n".join(question_bank.texts()), "the built-in examples"
     if options.source is None:
         raise UsageError("no questions given", "sdx batch questions.txt --out guide/ (or - for stdin, or --examples)")
     if options.source == "-":

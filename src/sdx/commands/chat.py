@@ -23,6 +23,7 @@ from sdx.commands.conversations import (
     new_conversation,
     open_history,
 )
+from sdx.commands.debrief import DEBRIEF_QUESTION, debrief_of
 from sdx.config import Config
 from sdx.domain.conversation import COMPLETE, Conversation, Turn, title_from
 from sdx.environment import current
@@ -97,6 +98,7 @@ class ChatSession:
     editor: LineEditor | None = None  # None when reading from a pipe
     answers: int = 0
     estimate: bool = True  # --no-estimate: no computed capacity figures
+    seed: str = ""  # the first message's context, for a debrief of an interview (commands/debrief.py)
 
 
 def run_chat(options: ChatOptions, config: Config) -> int:
@@ -106,24 +108,30 @@ def run_chat(options: ChatOptions, config: Config) -> int:
     history = open_history(continuing=continuing, logging=logging, what="this chat")
     try:
         session = start_session(options, config, history, history if logging else None)
+        first = options.question or (DEBRIEF_QUESTION if session.seed else None)
         env = current()
         if env.stdin_isatty or env.stdin is None:
-            return interactive(session, options.question)
-        return from_pipe(session, options.question, env.stdin)
+            return interactive(session, first)
+        return from_pipe(session, first, env.stdin)
     finally:
         if history is not None:
             history.close()
 
 
 def start_session(options: ChatOptions, config: Config, history: History | None, store: History | None) -> ChatSession:
+    debrief = None if options.continue_last else debrief_of(history, options.conversation_id, options.model, config)
     conversation = earlier_conversation(
         history,
         continue_last=options.continue_last,
-        conversation_id=options.conversation_id,
+        conversation_id=None if debrief else options.conversation_id,
         start_hint="sdx chat",
     )
     continuing = conversation is not None
-    conversation, target = conversation_and_target(conversation, options.model, config, "chat")
+    if debrief is not None:
+        conversation, target = debrief.conversation, debrief.target
+        say(f"sdx: debrief of the interview “{debrief.interview.title}” ({debrief.interview.id}) with {target.name}")
+    else:
+        conversation, target = conversation_and_target(conversation, options.model, config, "chat")
     if continuing:
         say(f"sdx: continuing “{conversation.title}” ({_count(len(conversation.turns), 'turn')}, {target.name})")
     turn_options = TurnOptions(
@@ -133,7 +141,8 @@ def start_session(options: ChatOptions, config: Config, history: History | None,
         context_tokens=config.context_tokens,
     )
     context = (options.context or "").strip()
-    return ChatSession(config, conversation, target, context, turn_options, store, estimate=options.estimate)
+    seed = debrief.seed if debrief else ""
+    return ChatSession(config, conversation, target, context, turn_options, store, estimate=options.estimate, seed=seed)
 
 
 # the two ways of reading messages
@@ -217,6 +226,8 @@ def answer(session: ChatSession, question: str) -> None:
     conversation.title = conversation.title or title_from(question)
     conversation.created_at = conversation.created_at or env.wall_clock()
     turn = Turn(question, with_figures(question, session))
+    if session.seed and not conversation.turns:  # a debrief's first message carries the interview and its grade
+        turn.context = "\n\n".join(part for part in (session.seed, turn.context) if part)
     session.answers += 1
     try:
         check_size(question, session)

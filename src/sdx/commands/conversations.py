@@ -39,7 +39,8 @@ def earlier_conversation(
     history: History | None, *, continue_last: bool, conversation_id: str | None, start_hint: str
 ) -> Conversation | None:
     """The conversation `-C` (the most recent one that is not an interview or a review) or `--cid PREFIX` names;
-    None when neither was asked for. An interview is never continued with ordinary answers: its transcript is graded."""
+    None when neither was asked for. An interview is never continued with ordinary answers: its transcript is graded
+    (`sdx chat --cid` on one opens a debrief instead: commands/debrief.py)."""
     if continue_last and conversation_id is not None:
         raise UsageError("give -C or --cid, not both", "-C resumes the most recent conversation, --cid ID a given one")
     if conversation_id is not None and not conversation_id.strip():
@@ -51,7 +52,7 @@ def earlier_conversation(
         if conversation.kind == "interview":
             raise UsageError(
                 f"{conversation.id} is a mock interview, which follow-ups would add to the graded transcript",
-                f"see it with `sdx show {conversation.id[:8]}`, or grade it again: sdx interview --regrade ID",
+                f"see it with `sdx show {conversation.id[:8]}`, or talk it over: sdx chat --cid {conversation.id[:8]}",
             )
         return conversation
     latest = history.latest(exclude=GRADED_KINDS)  # a review is not a chat either

@@ -4,7 +4,9 @@ The flow: an opening turn (the interviewer presents the problem), then the candi
 `/hint`, `/next`, `/estimate …`, `/time`, `/done` commands) until `/done`, end of input or the clock; then one
 grading request that must come back as JSON for the rubric's schema. Every turn goes through `run_turn` and is
 stored as it happens; the grade and its status are kept in the conversation's `meta`:
-`{"level", "minutes", "question", "hints", "grade_status", "grade", "grade_raw"}`.
+`{"level", "minutes", "question", "hints", "grade_status", "grade", "grade_raw"}`, with the time used and the
+phase after each turn (`"elapsed"`, `"phase"`: what `--resume` continues from), and a drill's `"drill"` or a
+retry's `"retry_of"` (commands/interview_practice.py).
 
 On a terminal the candidate types into the shared line editor, whose bottom toolbar shows the phase and the
 time left. With stdin piped the interview is scriptable: one candidate message per line, end of input = `/done`.
@@ -19,10 +21,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, BinaryIO, Protocol
 
 from sdx import grading
+from sdx.commands import interview_practice as practice
 from sdx.commands.chat import end_marker
 from sdx.commands.conversations import open_history
 from sdx.config import Config
-from sdx.domain import prompts, rubric
+from sdx.domain import question_bank, rubric
 from sdx.domain.conversation import Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
@@ -44,7 +47,7 @@ class InterviewOptions:
     question: str | None = None
     random_question: bool = False
     minutes: int = rubric.STANDARD_MINUTES
-    level: str = rubric.DEFAULT_LEVEL
+    level: str | None = None  # None: senior, or for --retry the earlier attempt's
     model: str | None = None
     regrade: str | None = None
     log: bool = True
@@ -52,24 +55,31 @@ class InterviewOptions:
     timeout: float | None = None
     max_tokens: int | None = None  # caps each interviewer reply (the grade has its own cap)
     grader_model: str | None = None  # --grader-model: grade with this model instead (else grader_model, else -m)
+    weak: bool = False  # a built-in question drilling the weakest dimensions (commands/interview_practice.py)
+    retry: str | None = None  # the id of a graded interview whose question is asked again
+    resume: str | None = None  # the id of an interrupted interview to continue
 
 
 def run_interview(options: InterviewOptions, config: Config) -> None:
     config = replace(config, timeout=options.timeout or config.timeout)  # the replies' and the grade's
     if options.regrade is not None:
-        if options.question or options.random_question:
+        if options.question or options.random_question or options.weak or options.retry or options.resume:
             raise UsageError("--regrade grades a stored interview: give no question or --random with it")
         regrade(options.regrade, options.grader_model or options.model, config, options.timeout)
         return
-    problem = choose_question(options)
+    if options.resume is not None:
+        practice.check_alone("--resume", options)
+        practice.resume_interview(options, config)
+        return
+    plan = choose_plan(options)
+    problem, level = plan.question, plan.level
     question = with_constraints(problem, options.context)
-    level = check_level(options.level)
     name = chosen_model_name(options.model, config)
     target = resolve(name, config)
     conversation = Conversation(
         kind="interview",
         model=name,
-        system_prompt=rubric.interviewer_prompt(question, level, options.minutes),
+        system_prompt=practice.interviewer_prompt(question, plan, options.minutes),
         prompt_version=rubric.INTERVIEW_PROMPT_VERSION,
         title=title_from(problem),
         meta={
@@ -80,23 +90,38 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
             "grade_status": grading.NOT_GRADED,
             "grade": None,
             "grade_raw": "",
+            **practice.plan_meta(plan),
         },
     )
     history = open_history(continuing=False, logging=options.log and config.log, what="this interview")
     try:
         Interview(conversation, target, config, history, max_tokens=options.max_tokens).run()
         grader = grading.grader(options.grader_model, config, name)
-        grade_interview(conversation, grader, history, config, options.timeout)
+        grade = grade_interview(conversation, grader, history, config, options.timeout)
+        if plan.earlier is not None and grade is not None:
+            practice.print_changes(plan.earlier, grade)
     finally:
         if history is not None:
             history.close()
+
+
+def choose_plan(options: InterviewOptions) -> practice.Plan:
+    """The question and level: as given, drawn at random, a drill (--weak) or an earlier one again (--retry)."""
+    level = check_level(options.level) if options.level is not None else None
+    if options.weak:
+        practice.check_alone("--weak", options)
+        return practice.plan_weak(level or rubric.DEFAULT_LEVEL)
+    if options.retry is not None:
+        practice.check_alone("--retry", options)
+        return practice.plan_retry(options.retry, level)
+    return practice.Plan(choose_question(options), level or rubric.DEFAULT_LEVEL)
 
 
 def choose_question(options: InterviewOptions) -> str:
     if options.random_question and options.question:
         raise UsageError("give a question or --random, not both")
     if options.random_question:
-        return random.choice(prompts.EXAMPLES)
+        return random.choice(question_bank.texts())
     if not options.question or not options.question.strip():
         raise UsageError("no question given", 'try: sdx interview "Design a URL shortener" (or --random)')
     return options.question.strip()
@@ -199,6 +224,7 @@ class Interview:
     shown_phase: int = -1
     pasted: list[str] = field(default_factory=list)  # /estimate figures waiting for the next message
     replies: int = 0
+    already: float = 0.0  # seconds used before this run (a resumed interview)
 
     @property
     def minutes(self) -> float:
@@ -229,7 +255,7 @@ class Interview:
 
     def run(self) -> None:
         env = current()
-        self.started = env.monotonic()
+        self.started = env.monotonic() - self.already
         meta = self.conversation.meta
         parts = [
             "mock interview", str(meta["level"]), f"{meta['minutes']} minutes", self.conversation.model,
@@ -237,7 +263,8 @@ class Interview:
         ]  # fmt: skip
         say("\n".join(banner_lines(parts)))
         reader = make_reader(self.toolbar, keep_input=self.history is not None)
-        self.send(str(meta["question"]), rubric.OPENING_REQUEST)
+        if not self.conversation.turns:  # a resumed interview has had its opening
+            self.send(str(meta["question"]), rubric.OPENING_REQUEST)
         while True:
             if self.time_up():
                 say("sdx: time is up: the interview is over")
@@ -312,7 +339,8 @@ class Interview:
 
     def send(self, message: str, request: str = "") -> None:
         """One turn: the candidate's message (with pasted figures and sdx's note), the interviewer's reply."""
-        note = rubric.interview_note(self.phase(), self.elapsed(), self.minutes, request)
+        phase, at = self.phase(), self.elapsed()
+        note = rubric.interview_note(phase, at, self.minutes, request)
         turn = Turn(question=message, context="\n\n".join([*self.pasted, note]))
         self.pasted.clear()
         env = current()
@@ -336,11 +364,18 @@ class Interview:
             say(exc.line())
             say("sdx: send your message again, or /done to end and grade")
         finally:
+            self.keep_clock(at + (turn.duration or 0.0))
             if not env.stdout_isatty:  # piped: each reply ends with chat's end-of-answer marker line
                 self.replies += 1
                 end_marker(turn, self.replies)  # as chat's: scripts can split the replies
             elif env.stdin_isatty:
                 say("")  # a blank line between the reply and the next prompt
+
+    def keep_clock(self, elapsed: float) -> None:
+        """Store the time used and the phase with each turn, so that `--resume` continues with the time left (the
+        clock is not read again here: the phases move with its readings)."""
+        self.conversation.meta.update(elapsed=round(elapsed, 1), phase=self.chosen_phase)
+        grading.store_meta(self.conversation, self.history)
 
 
 # ---------------------------------------------------------------------------------------------------------------

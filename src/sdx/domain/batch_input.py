@@ -1,9 +1,10 @@
 """`sdx batch`'s input and file names, as pure functions: questions from text, and a stable name per question.
 
 Input: one question per line, unless a line holds only `---`: then `---` lines separate multi-line questions.
-Either way, blank lines around a question and lines starting with `#` (comments) are dropped; inside a
-multi-line question the remaining lines (blank ones included) are kept as written. Exact duplicates (after
-trimming) are asked once and reported.
+One question per line numbered on every line (`sdx examples | sdx batch -`) loses the numbers. Either way, blank
+lines around a question and lines starting with `#` (comments) are dropped; inside a multi-line question the
+remaining lines (blank ones included) are kept as written. Exact duplicates (after trimming) are asked once and
+reported.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 SEPARATOR = "---"
 SLUG_MAX = 60  # characters of the question kept in a file name
 INDEX_NAME = "index.md"
+_LIST_NUMBER = re.compile(r"\s*\d{1,4}[.)]\s+(?=\S)")  # ` 7. `, `12) `
 
 
 @dataclass(frozen=True)
@@ -34,11 +36,20 @@ def _is_comment(line: str) -> bool:
     return line.lstrip().startswith("#")
 
 
+def _without_list_numbers(lines: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """A numbered list (` 1. Design …` on every line, as `sdx examples` prints) loses its numbers: batch numbers the
+    questions itself. A list in which some lines are not numbered is taken as written."""
+    matches = [_LIST_NUMBER.match(line) for _, line in lines]
+    if not lines or not all(matches):
+        return lines
+    return [(n, line[match.end() :]) for (n, line), match in zip(lines, matches, strict=True) if match]
+
+
 def _blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
     """(first line number, lines) of each question: one per line, or `---`-separated blocks when there are any."""
     numbered = [(n, line.rstrip()) for n, line in enumerate(lines, start=1) if not _is_comment(line)]
     if not any(line.strip() == SEPARATOR for _, line in numbered):
-        return [(n, [line]) for n, line in numbered if line.strip()]
+        return [(n, [line]) for n, line in _without_list_numbers([(n, line) for n, line in numbered if line.strip()])]
     blocks: list[tuple[int, list[str]]] = []
     current: list[tuple[int, str]] = []
     for n, line in [*numbered, (0, SEPARATOR)]:

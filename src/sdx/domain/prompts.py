@@ -1,4 +1,4 @@
-"""What sdx says to the model: the system prompt, the user message, and the built-in example questions."""
+"""What sdx says to the model: the system prompt and the user message (the built-in questions: question_bank)."""
 
 from __future__ import annotations
 
@@ -63,20 +63,6 @@ five phases. When the user's message contains capacity figures computed by sdx, 
     + DIAGRAM_GUIDE
 )
 
-EXAMPLES: tuple[str, ...] = (
-    "Design a URL shortener like bit.ly",
-    "Design a rate limiter for a public API",
-    "Design a chat system like WhatsApp or Slack",
-    "Design a news feed like Twitter's home timeline",
-    "Design a video streaming service like YouTube or Netflix",
-    "Design a ride-sharing service like Uber",
-    "Design a distributed key-value store like DynamoDB",
-    "Design a web crawler that fetches a billion pages a month",
-    "Design a notification service for email, SMS and push",
-    "Design search autocomplete (typeahead) for a large site",
-    "Design a distributed cache like Redis",
-)
-
 
 def user_message(question: str, context: str = "") -> str:
     """The user's words unaltered, then their context (a bare topic reads as a design question by the system
@@ -86,10 +72,3 @@ def user_message(question: str, context: str = "") -> str:
     if context:
         text += f"\n\nContext/Constraints: {context}"
     return text
-
-
-def example(number: int) -> str:
-    """The example question by its 1-based number, as `sdx examples` lists them."""
-    if not 1 <= number <= len(EXAMPLES):
-        raise IndexError(number)
-    return EXAMPLES[number - 1]
