@@ -52,6 +52,7 @@ class Opened:
     svgs: int = 0
     scripts: int = 0
     screenshot: bytes = b""
+    values: dict[str, Any] = field(default_factory=dict)  # the probes' results
 
 
 class Browser:
@@ -135,8 +136,9 @@ class Browser:
 
     # A page
 
-    def open(self, path: Path, media: str = "screen") -> Opened:
-        """Load `path` in a new tab, as on a screen or (`media="print"`) as printed."""
+    def open(self, path: Path, media: str = "screen", probes: dict[str, str] | None = None) -> Opened:
+        """Load `path` in a new tab, as on a screen or (`media="print"`) as printed; `probes` are JavaScript
+        expressions whose values land in `Opened.values`."""
         url = path.resolve().as_uri()
         target = self.call("Target.createTarget", {"url": "about:blank"})["targetId"]
         session = self.call("Target.attachToTarget", {"targetId": target, "flatten": True})["sessionId"]
@@ -150,20 +152,25 @@ class Browser:
         self.call("Emulation.setEmulatedMedia", {"media": media}, session=session)
         self.call("Page.navigate", {"url": url}, session=session)
         self._wait(lambda m: m.get("method") == "Page.loadEventFired" and m.get("sessionId") == session)
-        seen = json.loads(
-            self.call("Runtime.evaluate", {"expression": _SEEN, "returnByValue": True}, session=session)["result"][
-                "value"
-            ]
-        )
+        opened = Opened()
+        seen = json.loads(self._evaluate(_SEEN, session))
+        opened.text, opened.svg_text, opened.svgs = seen["text"], seen["svgText"], seen["svgs"]
+        opened.scripts = seen["scripts"]
+        opened.values = {name: self._evaluate(expression, session) for name, expression in (probes or {}).items()}
         clip = {"x": 0, "y": 0, "width": WIDTH, "height": HEIGHT, "scale": SHOT_SCALE}  # small: quick to decode
         shot = self.call("Page.captureScreenshot", {"format": "png", "clip": clip}, session=session)["data"]
-        opened = Opened(text=seen["text"], svg_text=seen["svgText"], svgs=seen["svgs"], scripts=seen["scripts"])
         opened.screenshot = base64.b64decode(shot)
         self.call("Target.closeTarget", {"targetId": target})
         for message in [m for m in self._events if m.get("sessionId") == session]:
             self._events.remove(message)
             _note(message, url, opened)
         return opened
+
+    def _evaluate(self, expression: str, session: str) -> Any:
+        reply = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True}, session=session)
+        if "exceptionDetails" in reply:
+            raise RuntimeError(f"{expression!r} failed: {reply['exceptionDetails'].get('text')}")
+        return reply["result"].get("value")
 
 
 def _note(message: dict[str, Any], url: str, opened: Opened) -> None:

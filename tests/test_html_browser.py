@@ -74,6 +74,21 @@ def test_printed_the_diagram_stays_and_its_source_folds_away(browser, page):
     assert "Mermaid source" not in opened.text
 
 
+# Where the first and the last character of the first link's address are drawn, left to right.
+ADDRESS_ENDS = """(() => {
+  const text = document.querySelector('.address').firstChild, range = document.createRange();
+  const at = i => { range.setStart(text, i); range.setEnd(text, i + 1); return range.getBoundingClientRect().left; };
+  return [text.data, at(0) < at(text.data.length - 1)];
+})()"""
+
+
+def test_right_to_left_controls_in_a_link_cannot_reorder_its_address(browser, tmp_path):
+    path = tmp_path / "bidi.html"
+    path.write_text(markdown_page("t", "[\u202ekoob\u202c pay \u202e](https://example.com/pay)").html)
+    opened = browser.open(path, probes={"ends": ADDRESS_ENDS})
+    assert opened.values["ends"] == ["(https://example.com/pay)", True]
+
+
 def test_the_check_itself_sees_a_request_a_script_and_an_error(browser, tmp_path):
     """The same checks on a page that does what ours must not: they fail (so the tests above can fail)."""
     bad = tmp_path / "bad.html"

@@ -5,10 +5,12 @@ inline SVG with their fonts embedded as data URLs, and a Content-Security-Policy
 request but those data URLs, so even a mistake here cannot make the page fetch anything.
 
 Model output is untrusted, so the Markdown is rendered by markdown-it with raw HTML off (HTML in an answer shows
-as text), and a link shows where it goes after its text whenever the two differ. Images are not loaded: an image
-becomes its alt text and address. A ```mermaid block becomes D2's SVG of the D2 that sdx generates from the parsed
-graph (never the model's text), with the mermaid source kept in a <details> below it; a diagram that does not
-parse, or that d2 cannot draw, is shown as its source and the list of its edges (or what is wrong with it).
+as text), control characters show as their Unicode pictures, and a link shows where it goes after its text
+whenever the two differ (each isolated, so right-to-left controls cannot reorder the address). Images are not
+loaded: an image becomes its alt text and address. A ```mermaid block becomes D2's SVG of the D2 that sdx
+generates from the parsed graph (never the model's text), with the mermaid source kept in a <details> below it; a
+diagram that does not parse, or that d2 cannot draw, is shown as its source and the list of its edges (or what is
+wrong with it).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from sdx import __version__
 from sdx.domain.diagram import edge_list, parse_mermaid, to_d2
 from sdx.terminal import d2
+from sdx.terminal.render import sanitize_for_terminal
 
 if TYPE_CHECKING:
     from markdown_it.token import Token
@@ -59,7 +62,7 @@ def markdown_page(title: str, markdown: str) -> Page:
     md.add_render_rule("code_block", _code_block)
     md.add_render_rule("link_close", _link_close)
     md.add_render_rule("image", _image)
-    tokens = md.parse(markdown)
+    tokens = md.parse(sanitize_for_terminal(markdown))  # control characters shown as their pictures (ESC as ␛)
     diagrams = draw_diagrams([token for token in tokens if token.type == "fence" and _language(token) == "mermaid"])
     body = md.renderer.render(tokens, md.options, {"diagrams": diagrams})
     undrawn = [diagram.failure for diagram in diagrams.values() if diagram.failure]
@@ -198,7 +201,7 @@ def diagram_html(diagram: Diagram) -> str:
     if diagram.errors:
         why, items, kind, what = "sdx cannot read it", diagram.errors, "errors", "What is wrong with it:"
     else:
-        why, items, kind, what = diagram.failure, diagram.edges, "edges", "Its edges:"
+        why, items, kind, what = diagram.failure, diagram.edges, "edges", "Its edges:" if diagram.edges else "No edges."
     listed = "".join(f"<li>{html.escape(item)}</li>" for item in items)
     return (
         f'<figure class="diagram undrawn">\n<p class="note">This diagram is not drawn ({html.escape(why)}). '
@@ -217,7 +220,7 @@ def _document(title: str, body: str) -> str:
         f'<meta http-equiv="Content-Security-Policy" content="{POLICY}">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="sdx {__version__}">\n'
-        f"<title>{html.escape(title)}</title>\n"
+        f"<title>{html.escape(sanitize_for_terminal(title))}</title>\n"
         f"<style>\n{CSS}\n{colours}\n</style>\n</head>\n"
         f"<body>\n<main>\n{body}</main>\n"
         f"<footer>Exported by sdx {__version__}</footer>\n</body>\n</html>\n"
@@ -235,6 +238,7 @@ h1 { font-size: 1.9rem; margin-top: 0; }
 h2 { font-size: 1.45rem; border-bottom: 1px solid #d1d9e0; padding-bottom: 0.2em; }
 hr { border: 0; border-top: 2px solid #d1d9e0; margin: 2rem 0; }
 a { color: #0969da; }
+a, .address { unicode-bidi: isolate; }  /* right-to-left controls in a link's text cannot reorder its address */
 .address { color: #59636e; font-size: 0.85em; word-break: break-all; }
 blockquote { margin: 1em 0; padding: 0 1em; color: #3d444d; border-left: 0.25em solid #d1d9e0; }
 code { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, "Liberation Mono", monospace; font-size: 0.9em; }
