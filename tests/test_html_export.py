@@ -129,7 +129,7 @@ def test_model_html_links_and_images_cannot_act_on_the_page(user):
     ) in body
     assert '<a href="https://redis.io/docs">https://redis.io/docs</a>;' in body
     assert '[image: pixel] <span class="address">(https://tracker.example/p.gif)</span>' in body
-    assert re.search(r"default-src 'none'; style-src 'unsafe-inline'; font-src data:; img-src data:", page)
+    assert "content=\"default-src 'none'; style-src 'unsafe-inline'; font-src data:\"" in page
     assert re.findall(r"(?:src|href)=\"(?!#|data:)([^\"]*)\"", page) == [
         "https://evil.example/steal?c=1",
         "https://redis.io/docs",

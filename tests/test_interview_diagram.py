@@ -1,15 +1,19 @@
 """`/diagram` in `sdx interview`: the candidate's own diagram is read, drawn by the real d2 on stderr, sent with
-their next message and kept in the transcript the grader reads; scripted through piped stdin, in-process."""
+their next message and kept in the transcript the grader reads; scripted through piped stdin, in-process, and
+once on a real pseudo-terminal (a paste arrives whole there)."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
+import pexpect
 import pytest
 
 from sdx.commands.interview_diagram import read_diagram, with_diagram
 from tests.runner import Sdx
 from tests.test_interview import GradingServer, grade_json, last_user_message, stored_interview
+from tests.test_interview_pty import expect, prompt
 
 QUESTION = "Design an order service"
 DIAGRAM = """flowchart LR
@@ -88,3 +92,33 @@ def test_backticks_in_a_diagram_cannot_close_its_block_early():
         with_diagram("see", 'flowchart LR\n  a["```"] --> b')
         == 'see\n\n````mermaid\nflowchart LR\n  a["```"] --> b\n````'
     )
+
+
+def test_on_a_terminal_a_pasted_diagram_is_read_whole_and_drawn(sdx, fake):
+    """The line editor takes a bracketed paste whole, newlines included: the diagram and its /end in one go."""
+    fake.grades.append(grade_json())
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "sdx", "interview", QUESTION],
+        env={**sdx.env, "TERM": "xterm-256color"},
+        cwd=str(sdx.home),
+        dimensions=(40, 120),
+        timeout=20,
+        encoding="utf-8",
+    )
+    prompt(child)
+    child.send("/diagram\r")
+    expect(child, "type or paste your diagram, then a line /end")
+    expect(child, "diagram›")
+    child.send("\x1b[200~" + DIAGRAM.replace("\n", "\r") + "\r/end\x1b[201~\r")
+    expect(child, "│Mobile app │──────▶│API \\(stateless\\) │")
+    expect(child, "the diagram goes to the interviewer with your next message")
+    prompt(child)
+    child.send("It scales out\r")
+    prompt(child)
+    child.sendeof()
+    expect(child, r"\[Y/n\]")
+    child.send("y\r")
+    expect(child, "Grade: hire")
+    child.expect(pexpect.EOF)
+    assert last_user_message(fake.interviewer_requests()[1]).startswith(f"It scales out\n\n{BLOCK}\n\n")
