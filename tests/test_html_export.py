@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from sdx.commands.history import conversation_markdown
-from sdx.domain.conversation import Conversation, Turn
+from sdx.domain.conversation import INTERRUPTED, Conversation, Turn
 from sdx.environment import Environment, installed
 from sdx.store.history import History
 from sdx.terminal.html_page import markdown_page
@@ -114,6 +114,19 @@ def test_without_d2_every_diagram_is_its_source_and_a_correct_edge_list(user):
     assert edges is not None
     assert re.findall(r"<li>(.*?)</li>", edges[1]) == [edge.replace("&", "&amp;") for edge in EDGES]
     assert "d2 is missing" in page
+
+
+def test_a_diagram_the_answer_stopped_inside_is_never_drawn(user):
+    cut = "Overview.\n\n```mermaid\nflowchart LR\n  client --> lb\n  lb --> api1"  # api2, api3 never arrived
+    talk = store(user, Turn("Design a feed", answer=cut, status=INTERRUPTED, error="Ctrl-C"))
+    result = user.call("export", talk.id, "--html", "-o", "feed.html")
+    assert result.code == 0
+    assert "sdx: note: a diagram is not drawn (the page shows its source instead): the answer stopped inside it\n" in (
+        result.stderr
+    )
+    page = (user.home / "feed.html").read_text(encoding="utf-8")
+    assert "<svg" not in page and "edges" not in page
+    assert 'What arrived of its source:</p>\n<pre class="code"><code>flowchart LR\n  client --&gt; lb\n' in page
 
 
 def test_model_html_links_and_images_cannot_act_on_the_page(user):

@@ -209,9 +209,11 @@ def export_conversation(prefix: str | None, output: Path | None, force: bool, ht
 
 def conversation_page(conversation: Conversation, markdown: str) -> str:
     """The conversation's Markdown as a self-contained HTML page; one line on stderr when a diagram is not drawn."""
+    from sdx.domain.diagram import mermaid_blocks
     from sdx.terminal.html_page import markdown_page, undrawn_note
 
-    page = markdown_page(conversation.title or "Untitled conversation", markdown)
+    cut_off = [block.source for turn in conversation.turns for block in mermaid_blocks(turn.answer) if not block.closed]
+    page = markdown_page(conversation.title or "Untitled conversation", markdown, cut_off)
     if page.undrawn:
         say(f"sdx: note: {undrawn_note(page.undrawn)}")
     return page.html

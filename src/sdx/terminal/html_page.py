@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +29,7 @@ from sdx.terminal.render import sanitize_for_terminal
 if TYPE_CHECKING:
     from markdown_it.token import Token
 
+CUT_OFF = "the answer stopped inside it"
 AT_ONCE = 4  # d2 runs started together (each takes 20-100 ms, most of it waiting)
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; font-src data:"  # D2 embeds its fonts as data URLs
 _XML_DECLARATION = re.compile(r"^\s*<\?xml[^>]*\?>\s*")
@@ -52,8 +54,11 @@ class Diagram:
     failure: str = ""  # why it is not drawn
 
 
-def markdown_page(title: str, markdown: str) -> Page:
-    """The page for one conversation: `title` in its head, `markdown` (as show/export produce it) as its body."""
+def markdown_page(title: str, markdown: str, cut_off: Collection[str] = ()) -> Page:
+    """The page for one conversation: `title` in its head, `markdown` (as show/export produce it) as its body.
+
+    `cut_off` holds the sources of diagrams that were never closed (an answer that stopped inside one): they are
+    shown as their source, never drawn, since what arrived may be only part of the graph."""
     from markdown_it import MarkdownIt
 
     md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
@@ -63,18 +68,22 @@ def markdown_page(title: str, markdown: str) -> Page:
     md.add_render_rule("link_close", _link_close)
     md.add_render_rule("image", _image)
     tokens = md.parse(sanitize_for_terminal(markdown))  # control characters shown as their pictures (ESC as ␛)
-    diagrams = draw_diagrams([token for token in tokens if token.type == "fence" and _language(token) == "mermaid"])
+    fences = [token for token in tokens if token.type == "fence" and _language(token) == "mermaid"]
+    diagrams = draw_diagrams(fences, {source.strip() for source in cut_off})
     body = md.renderer.render(tokens, md.options, {"diagrams": diagrams})
     undrawn = [diagram.failure for diagram in diagrams.values() if diagram.failure]
     return Page(_document(title, body), undrawn)
 
 
-def draw_diagrams(fences: list[Token]) -> dict[int, Diagram]:
+def draw_diagrams(fences: list[Token], cut_off: set[str]) -> dict[int, Diagram]:
     """Each mermaid fence's diagram (keyed by the token's id), drawn by d2 a few at a time."""
     diagrams: dict[int, Diagram] = {}
     pending: list[tuple[Diagram, str]] = []
     for token in fences:
         diagram = diagrams[id(token)] = Diagram(token.content)
+        if token.content.strip() in cut_off:
+            diagram.failure = CUT_OFF
+            continue
         parsed = parse_mermaid(token.content)
         if parsed.graph is None:
             diagram.errors = parsed.errors
@@ -197,6 +206,11 @@ def diagram_html(diagram: Diagram) -> str:
         return (
             f'<figure class="diagram">\n<div class="drawing">{diagram.svg}</div>\n'
             f"<details><summary>Mermaid source</summary>{source}{repaired}</details>\n</figure>\n"
+        )
+    if diagram.failure == CUT_OFF:
+        return (
+            f'<figure class="diagram undrawn">\n<p class="note">This diagram is not drawn ({CUT_OFF}). '
+            f"What arrived of its source:</p>\n{source}\n</figure>\n"
         )
     if diagram.errors:
         why, items, kind, what = "sdx cannot read it", diagram.errors, "errors", "What is wrong with it:"
