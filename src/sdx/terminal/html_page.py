@@ -97,16 +97,15 @@ def draw_diagrams(fences: list[Token], cut_off: set[str]) -> dict[int, Diagram]:
 
 
 def _draw(group: list[tuple[Diagram, str]]) -> None:
-    jobs: list[tuple[Diagram, d2.D2Job | d2.D2Failure]] = []
+    """Start d2 on each D2 source of the group, then collect the SVGs (or why there is none)."""
+    jobs: list[tuple[Diagram, d2.D2Job]] = []
     for diagram, source in group:
         try:
             jobs.append((diagram, d2.start(source, "svg")))
         except d2.D2Failure as failure:
-            jobs.append((diagram, failure))
+            diagram.failure = str(failure)
     for diagram, job in jobs:
         try:
-            if isinstance(job, d2.D2Failure):
-                raise job
             diagram.svg = inline_svg(job.result())
         except d2.D2Failure as failure:
             diagram.failure = str(failure)
