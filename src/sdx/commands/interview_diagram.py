@@ -2,8 +2,9 @@
 
 The candidate types or pastes a Mermaid flowchart after `/diagram` and ends it with a line `/end` (or end of
 input). An empty line does not end it: a pasted diagram may hold blank lines, and a paste arrives whole anyway.
-sdx reads it with the parser that reads the model's diagrams and draws it on stderr (stdout belongs to the
-interviewer's replies); when it does not parse, the errors say what to fix and nothing is kept. A diagram that
+sdx reads it with the parser that reads the model's diagrams and draws it on stderr as it draws theirs
+(`sdx.terminal.drawing`: checked, fitted to the terminal, else the edge list; stdout belongs to the interviewer's
+replies); when it does not parse, the errors say what to fix and nothing is kept. A diagram that
 parses waits for the candidate's next message and goes with it as a ```mermaid block, so it is in the stored
 transcript, word for word, and the grade can quote it. A later `/diagram` replaces one not yet sent; one still
 waiting when the interview ends is sent on its own, before grading.
@@ -14,9 +15,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from sdx.domain.diagram import Graph, ParsedDiagram, edge_list, parse_mermaid, to_d2
+from sdx.domain.diagram import ParsedDiagram, parse_mermaid
 from sdx.environment import current
-from sdx.terminal import d2
+from sdx.terminal.drawing import ascii_mode_for, draw
 from sdx.terminal.prompt_input import TimeUp
 from sdx.terminal.render import sanitize_for_terminal, say
 
@@ -27,7 +28,6 @@ HOW = (
     "sdx: type or paste your diagram, then a line /end: e.g. flowchart LR, then "
     'client["Client"] --> api["API"] and api --> db[("DB")]'
 )
-_OTHER_DIRECTION = {"LR": "TD", "RL": "TD", "TD": "LR", "BT": "LR"}
 _BACKTICKS = re.compile(r"`{3,}")
 
 
@@ -62,31 +62,18 @@ def take(source: str) -> ParsedDiagram:
         return parsed
     for repair in parsed.repairs:
         say(f"sdx: read as you meant it: {sanitize_for_terminal(repair)}")
-    drawing, why = draw(parsed.graph)
-    if drawing:
-        say(drawing.rstrip("\n"))
+    env = current()
+    encoding = getattr(env.stderr, "encoding", None) or "utf-8"
+    columns = env.terminal_size()[0] if env.stderr_isatty else None
+    drawn = draw(source, columns=columns, ascii_mode=ascii_mode_for(encoding), encoding=encoding)
+    if drawn.text is not None:
+        say(sanitize_for_terminal(drawn.text.rstrip("\n")))
     else:
-        say(f"sdx: not drawn ({why}); its edges as sdx reads them:")
-        for line in edge_list(parsed.graph) or ["(no edges)"]:
+        say(f"sdx: {sanitize_for_terminal(drawn.reason)}; its edges as sdx reads them:")
+        for line in drawn.edges or ["(no edges)"]:
             say(f"  {sanitize_for_terminal(line)}")
     say("sdx: the diagram goes to the interviewer with your next message")
     return parsed
-
-
-def draw(graph: Graph) -> tuple[str, str]:
-    """(the text drawing, "") when one fits the terminal in the graph's direction or the other; else ("", why)."""
-    env = current()
-    width = env.terminal_size()[0] if env.stderr_isatty else 1000
-    encoding = (getattr(env.stderr, "encoding", "") or "").lower().replace("-", "")
-    mode = "extended" if encoding.startswith("utf") else "standard"
-    for direction in (graph.direction, _OTHER_DIRECTION.get(graph.direction, "LR")):
-        try:
-            text = d2.render_text(to_d2(graph, direction, shapes=False), ascii_mode=mode)
-        except d2.D2Failure as failure:
-            return "", str(failure)
-        if text and max(len(line) for line in text.splitlines()) <= width:
-            return sanitize_for_terminal(text), ""
-    return "", f"wider than the terminal's {width} columns"
 
 
 def with_diagram(message: str, source: str) -> str:
