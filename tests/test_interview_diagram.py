@@ -115,6 +115,7 @@ def test_on_a_terminal_a_pasted_diagram_is_read_whole_and_drawn(sdx, fake):
     expect(child, "the diagram goes to the interviewer with your next message")
     prompt(child)
     child.send("It scales out\r")
+    expect(child, "Done\\.")  # the end of the interviewer's reply: a Ctrl-D sent while it streams would be lost
     prompt(child)
     child.sendeof()
     expect(child, r"\[Y/n\]")
