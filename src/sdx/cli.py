@@ -194,12 +194,26 @@ def batch(
         bool,
         typer.Option("--estimate/--no-estimate", help="Compute capacity figures from the stated scale (default: yes)."),
     ] = True,
+    html: Annotated[
+        bool, typer.Option("--html", help="Also an HTML page beside each answer (diagrams drawn, self-contained).")
+    ] = False,
 ) -> None:
     """Answer a list of questions into a directory of Markdown files: concurrent, resumable, with progress."""
     from sdx.commands.batch import BatchOptions, run_batch
 
     options = BatchOptions(
-        source, examples, out, model, context, concurrency, force, log, timeout, max_tokens, estimate=estimate
+        source,
+        examples,
+        out,
+        model,
+        context,
+        concurrency,
+        force,
+        log,
+        timeout,
+        max_tokens,
+        estimate=estimate,
+        html=html,
     )
     env = current()
     run_batch(options, load_config(), None if env.stdin is None else env.stdin)
@@ -460,14 +474,17 @@ def diagram(
 def export(
     conversation_id: LatestIdArgument = None,
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="The Markdown file to write (- or none: stdout).")
+        Path | None, typer.Option("--output", "-o", help="The file to write (- or none: stdout).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
+    html: Annotated[
+        bool, typer.Option("--html", help="One self-contained HTML page instead (diagrams drawn, no network).")
+    ] = False,
 ) -> None:
-    """Export a stored conversation as one Markdown file."""
+    """Export a stored conversation as one Markdown file (or, with --html, one self-contained HTML page)."""
     from sdx.commands.history import export_conversation
 
-    export_conversation(conversation_id, output, force)
+    export_conversation(conversation_id, output, force, html=html)
 
 
 def run(argv: list[str], env: Environment) -> int:

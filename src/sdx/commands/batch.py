@@ -68,6 +68,7 @@ class BatchOptions:
     timeout: float | None = None
     max_tokens: int | None = None
     estimate: bool = True  # --no-estimate: no computed capacity figures for the model
+    html: bool = False  # an HTML page beside each answer
 
 
 @dataclass
@@ -360,6 +361,30 @@ def write_atomically(path: Path, text: str) -> None:
         raise write_failure(str(path), exc) from exc
 
 
+def page_path(job: Job) -> Path:
+    return job.path.with_suffix(".html")
+
+
+def write_page(job: Job, report: Callable[[str], None]) -> None:
+    """`--html`: the answer file as a self-contained HTML page beside it. A page that cannot be made costs a line,
+    never the answer; a diagram that is not drawn, a line too."""
+    from sdx.terminal.html_page import markdown_page, undrawn_note
+
+    path = page_path(job)
+    try:
+        answer = TRAILER.sub("", job.path.read_text(encoding="utf-8")).rstrip() + "\n"
+    except (OSError, UnicodeDecodeError) as exc:
+        report(f"{path.name} not written: {job.name} cannot be read ({getattr(exc, 'strerror', None) or exc})")
+        return
+    page = markdown_page(title_from(job.question.text), f"# {title_from(job.question.text)}\n\n{answer}")
+    if page.undrawn:
+        report(f"{path.name}: {undrawn_note(page.undrawn)}")
+    try:
+        write_atomically(path, page.html)
+    except SdxError as exc:
+        report(f"{path.name} not written: {exc.what}")
+
+
 def utc_date(seconds: float) -> str:
     return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(seconds))
 
@@ -396,6 +421,7 @@ class Shared:
     turn_options: TurnOptions
     jobs: queue.Queue[Job | None]
     outcomes: queue.Queue[Outcome | Notice]
+    pages: bool = False  # --html
     gate: RateGate = field(default_factory=RateGate)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `open_files` against the Ctrl-C cleanup
@@ -631,13 +657,26 @@ def run_locked(
     todo = plan(rows, options.force)
     index = IndexWriter(out / INDEX_NAME, rows, model_name)
     index.write()
+    if options.html:  # pages for answers of an earlier run without --html
+        for row in rows:
+            if row.earlier and not page_path(row.job).exists():
+                write_page(row.job, lambda text: say(f"sdx: {text}"))
     if not todo:
         say(f"sdx: all {total} answers are already in {shown_dir(options)} (--force asks them again)")
         return
     turn_options = TurnOptions(
         raw=True, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens, spinner=False
     )
-    shared = Shared(target, model_name, context, turn_options, queue.Queue(), queue.Queue(), estimate=options.estimate)
+    shared = Shared(
+        target,
+        model_name,
+        context,
+        turn_options,
+        queue.Queue(),
+        queue.Queue(),
+        estimate=options.estimate,
+        pages=options.html,
+    )
     shared.turn_options = replace(turn_options, on_wait=pause_everyone(shared))
     skipped = total - len(todo)
     workers = min(concurrency, len(todo))
@@ -777,6 +816,8 @@ def land(
     store_turn(outcome.conversation, outcome.turn, history, what=outcome.job.name)
     if row.status == "done":
         progress.done(row, turn.duration or current().monotonic() - started)
+        if shared.pages:
+            write_page(job, progress.line)
     else:
         progress.fail(row)
 

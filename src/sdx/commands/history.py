@@ -187,11 +187,13 @@ def show_conversation(prefix: str | None, raw: bool, pager: bool = True) -> None
         sink.write(text)
 
 
-def export_conversation(prefix: str | None, output: Path | None, force: bool) -> None:
-    """Write the conversation as one Markdown file; `-` or no file: to stdout. An existing file needs --force (the
-    rule of `sdx.terminal.named_files`)."""
+def export_conversation(prefix: str | None, output: Path | None, force: bool, html: bool = False) -> None:
+    """Write the conversation as one Markdown file (or, with `html`, one HTML page); `-` or no file: to stdout. An
+    existing file needs --force (the rule of `sdx.terminal.named_files`)."""
     conversation = load_chosen(prefix)
     text = conversation_markdown(conversation)
+    if html:
+        text = conversation_page(conversation, text)
     env = current()
     if output is None or str(output) == "-":
         env.stdout.flush()
@@ -203,6 +205,18 @@ def export_conversation(prefix: str | None, output: Path | None, force: bool) ->
     path = output if output.is_absolute() else env.cwd / output
     write_named_file(path, text, f"-o {output}", force=force)
     say(f"sdx: wrote {output} ({_turns(conversation)})")
+
+
+def conversation_page(conversation: Conversation, markdown: str) -> str:
+    """The conversation's Markdown as a self-contained HTML page; one line on stderr when a diagram is not drawn."""
+    from sdx.domain.diagram import mermaid_blocks
+    from sdx.terminal.html_page import markdown_page, undrawn_note
+
+    cut_off = [block.source for turn in conversation.turns for block in mermaid_blocks(turn.answer) if not block.closed]
+    page = markdown_page(conversation.title or "Untitled conversation", markdown, cut_off)
+    if page.undrawn:
+        say(f"sdx: note: {undrawn_note(page.undrawn)}")
+    return page.html
 
 
 def conversation_markdown(conversation: Conversation) -> str:

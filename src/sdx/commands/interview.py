@@ -38,7 +38,7 @@ from sdx.turn import Interrupted, TurnOptions, run_turn
 INPUT_HISTORY_NAME = "interview_input_history"  # beside the history database, like chat's
 PROMPT = "you› "
 KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops a reply · Ctrl-D ends and grades (asks first)"
-COMMANDS = ("/hint", "/next", "/estimate", "/time", "/done")
+COMMANDS = ("/hint", "/next", "/estimate", "/diagram", "/time", "/done")
 _COMMAND_WORD = re.compile(r"/[a-z]+")
 
 
@@ -95,7 +95,9 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
     )
     history = open_history(continuing=False, logging=options.log and config.log, what="this interview")
     try:
-        Interview(conversation, target, config, history, max_tokens=options.max_tokens).run()
+        interview = Interview(conversation, target, config, history, max_tokens=options.max_tokens)
+        interview.run()
+        interview.send_waiting_diagram()
         grader = grading.grader(options.grader_model, config, name)
         grade = grade_interview(conversation, grader, history, config, options.timeout)
         if plan.earlier is not None and grade is not None:
@@ -225,6 +227,8 @@ class Interview:
     pasted: list[str] = field(default_factory=list)  # /estimate figures waiting for the next message
     replies: int = 0
     already: float = 0.0  # seconds used before this run (a resumed interview)
+    reader: Reader | None = None
+    diagram: str = ""  # the candidate's /diagram, waiting for their next message
 
     @property
     def minutes(self) -> float:
@@ -262,7 +266,7 @@ class Interview:
             f"commands: {' '.join(COMMANDS)}",
         ]  # fmt: skip
         say("\n".join(banner_lines(parts)))
-        reader = make_reader(self.toolbar, keep_input=self.history is not None)
+        self.reader = reader = make_reader(self.toolbar, keep_input=self.history is not None)
         if not self.conversation.turns:  # a resumed interview has had its opening
             self.send(str(meta["question"]), rubric.OPENING_REQUEST)
         while True:
@@ -291,6 +295,9 @@ class Interview:
 
     def handle(self, line: str) -> bool:
         """Act on one line the candidate entered; True when it ends the interview."""
+        if line.split(maxsplit=1)[:1] == ["/diagram"]:  # a pasted diagram may follow on the next lines
+            self.take_diagram(line.removeprefix("/diagram"))
+            return False
         word, _, rest = line.partition(" ")
         if word == "/done":
             return True
@@ -307,8 +314,39 @@ class Interview:
         elif _COMMAND_WORD.fullmatch(word):
             say(f"sdx: unknown command {word}: the commands are {', '.join(COMMANDS)}")
         elif line:
-            self.send(line)
+            self.send(self.with_diagram(line))
         return False
+
+    def take_diagram(self, first: str) -> None:
+        """`/diagram`: read the candidate's diagram, draw it, and keep it for their next message."""
+        from sdx.commands import interview_diagram
+
+        reader = self.reader
+        assert reader is not None
+        try:
+            source = interview_diagram.read_diagram(
+                first, lambda: reader.read(interview_diagram.PROMPT, self.minutes * 60 - self.elapsed())
+            )
+        except KeyboardInterrupt:
+            say("sdx: the diagram was dropped")
+            return
+        if source is not None and interview_diagram.take(source).graph is not None:
+            self.diagram = source
+
+    def with_diagram(self, message: str) -> str:
+        if not self.diagram:
+            return message
+        from sdx.commands.interview_diagram import with_diagram
+
+        message, self.diagram = with_diagram(message, self.diagram), ""
+        return message
+
+    def send_waiting_diagram(self) -> None:
+        """A diagram still waiting when the interview ends is sent on its own, so the grade sees it."""
+        if self.diagram:
+            from sdx.commands.interview_diagram import ON_ITS_OWN
+
+            self.send(self.with_diagram(ON_ITS_OWN))
 
     def next_phase(self) -> None:
         current_phase = self.phase()
