@@ -174,7 +174,7 @@ def test_history_limit_and_bad_options_are_usage_errors(user, seed):
     assert len(user.call("history", "--limit", "2").out.splitlines()) == 3
     bad_kind = user.call("history", "--kind", "essay")
     assert bad_kind.code == 2
-    assert bad_kind.stderr == "sdx: error: unknown kind 'essay' — choose one of: ask, chat, interview, batch\n"
+    assert bad_kind.stderr == "sdx: error: unknown kind 'essay' — choose one of: ask, chat, interview, batch, review\n"
     bad_limit = user.call("history", "--limit", "0")
     assert bad_limit.code == 2 and "see `sdx history --help`" in bad_limit.stderr
 
