@@ -2,8 +2,10 @@
 
 The protocol: one grading request (not streamed, temperature 0, the rubric's JSON schema as `response_format`
 unless the server refuses it, which is remembered per base URL), validated with the rubric's pydantic model and
-asked again once with the problems named; then the outcome is kept in the conversation's `meta`
-(`grade_status`, `grade`, `grade_raw`) and the grade printed. A command only builds the grading messages.
+asked again once with the problems named; its evidence quotes checked against the material graded
+(`sdx.domain.evidence`) and sent back once naming those not found; then the outcome is kept in the conversation's
+`meta` (`grade_status`, `grade` with its `evidence_check`, `grade_raw`, `grader`) and the grade printed. A command
+only builds the `GradingJob`.
 """
 
 from __future__ import annotations
