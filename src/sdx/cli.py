@@ -13,7 +13,7 @@ import typer
 
 from sdx import DISTRIBUTION, __version__
 from sdx.config import check_max_tokens_option, check_timeout_option, load_config
-from sdx.environment import Environment, current, installed
+from sdx.environment import Environment, current, installed, readable_arguments
 from sdx.errors import ExitStatus, SdxError, Terminated, redact
 from sdx.model import debug as sdx_debug
 
@@ -491,12 +491,21 @@ def run(argv: list[str], env: Environment) -> int:
     """Run one sdx command in `env` and return its exit code: the single error boundary."""
     env = env.with_absolute_dirs()
     with installed(env):
+        argv, repaired = readable_arguments(argv)
+        for argument in repaired:
+            _say(
+                f"sdx: warning: the argument {_shortened(argument)!r} is not valid UTF-8; undecodable bytes were replaced with �"
+            )
         code = _dispatch(argv)
         try:
             env.stdout.flush()  # what is still buffered fails here, inside the boundary, not at interpreter exit
         except OSError as exc:
             return _output_failure(exc, argv)
         return code
+
+
+def _shortened(argument: str, limit: int = 60) -> str:
+    return argument if len(argument) <= limit else argument[: limit - 1] + "…"
 
 
 def _dispatch(argv: list[str]) -> int:

@@ -95,6 +95,35 @@ def _usable_text_stream(stream: TextIO | None) -> TextIO:
     return stream
 
 
+def readable_arguments(argv: list[str]) -> tuple[list[str], list[str]]:
+    """The command line as text sdx can send and store, and the arguments that had to be repaired.
+
+    Python hands over bytes it could not decode (`$(printf 'K\\xfcrzer')`, or UTF-8 under a C locale without
+    UTF-8 mode) as lone surrogates, which no encoder accepts. Their bytes are read again as UTF-8; bytes that are
+    no UTF-8 become U+FFFD, as undecodable stdin does. One place for every argument, before any command sees it.
+    """
+    readable, repaired = [], []
+    for argument in argv:
+        try:
+            argument.encode("utf-8")
+        except UnicodeEncodeError:
+            data = _original_bytes(argument)
+            try:
+                argument = data.decode("utf-8")
+            except UnicodeDecodeError:
+                argument = data.decode("utf-8", errors="replace")
+                repaired.append(argument)
+        readable.append(argument)
+    return readable, repaired
+
+
+def _original_bytes(argument: str) -> bytes:
+    try:
+        return os.fsencode(argument)  # the bytes as they were given (surrogateescape)
+    except UnicodeEncodeError:  # a surrogate no decoder made: its code is kept, to be replaced
+        return argument.encode("utf-8", errors="surrogatepass")
+
+
 _current: Environment | None = None
 
 
