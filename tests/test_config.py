@@ -94,6 +94,10 @@ def test_bad_option_values_are_usage_errors(sdx, fake, args, expected):
         ("timeout = -5", "(got -5)"),
         ("max_input_kb = -1", "max_input_kb must be a whole number of KB from 1 to 65536 (got -1)"),
         ("max_input_kb = 99999999999", "(got 99999999999)"),
+        ("max_tokens = 0", "max_tokens must be at least 1 (got 0) — e.g. max_tokens = 4000"),
+        ("max_tokens = -1", "max_tokens must be at least 1 (got -1)"),
+        ("max_tokens = 2.5", "max_tokens must be a int"),
+        ('max_tokens = "2000"', "max_tokens must be a int"),
     ],
 )
 def test_bad_values_in_the_config_file_are_config_errors(sdx, fake, setting, expected):
@@ -103,6 +107,26 @@ def test_bad_values_in_the_config_file_are_config_errors(sdx, fake, setting, exp
     line = one_error_line(result.stderr)
     assert str(sdx.config_file) in line and expected in line
     assert fake.requests == []
+
+
+def test_max_tokens_in_the_config_file_caps_every_command_and_the_option_wins(sdx, fake):
+    sdx.config_file.write_text("max_tokens = 1500\n" + sdx.config_file.read_text(encoding="utf-8"), encoding="utf-8")
+    (sdx.home / "questions.txt").write_text("Design a cache\n", encoding="utf-8")
+    for args in (
+        ("ask", "Design a cache"),
+        ("chat", "Design a cache"),
+        ("batch", "questions.txt", "-o", "guide"),
+        ("ask", "--max-tokens", "300", "Design a cache"),
+    ):
+        result = sdx.call(*args)
+        assert result.code == 0, (args, result.stderr)
+    assert [request.body["max_tokens"] for request in fake.chat_requests()] == [1500, 1500, 1500, 300]
+    assert load_config({"SDX_HOME": str(sdx.config_dir)}, cwd=sdx.home).max_tokens == 1500
+
+
+def test_no_max_tokens_anywhere_sends_none(sdx, fake):
+    assert sdx.call("ask", "Design a cache").code == 0
+    assert "max_tokens" not in fake.chat_requests()[0].body
 
 
 # --- the log setting ---------------------------------------------------------------------------------------------

@@ -493,9 +493,8 @@ def run(argv: list[str], env: Environment) -> int:
     with installed(env):
         argv, repaired = readable_arguments(argv)
         for argument in repaired:
-            _say(
-                f"sdx: warning: the argument {_shortened(argument)!r} is not valid UTF-8; undecodable bytes were replaced with �"
-            )
+            shown = _shortened(argument)
+            _say(f"sdx: warning: the argument {shown!r} is not valid UTF-8; undecodable bytes were replaced with �")
         code = _dispatch(argv)
         try:
             env.stdout.flush()  # what is still buffered fails here, inside the boundary, not at interpreter exit

@@ -60,6 +60,7 @@ class Config:
     max_input_kb: int = DEFAULT_MAX_INPUT_KB
     log: bool = True  # store turns in the history database
     context_tokens: int | None = None  # the budget for a follow-up's messages; None: by provider (sdx.turn)
+    max_tokens: int | None = None  # each answer's cap; --max-tokens wins; None: the server's own limit
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     env_origins: Mapping[str, Origin] = field(default_factory=dict)  # variables from a .env file; others: environment
@@ -219,10 +220,15 @@ def check_timeout_option(value: float | None) -> float | None:
     return value
 
 
+def max_tokens_problem(tokens: int) -> str:
+    """Why `tokens` cannot cap an answer, or "" when it can: the answer needs room for at least one token."""
+    return "" if tokens >= 1 else f"must be at least 1 (got {tokens})"
+
+
 def check_max_tokens_option(value: int | None) -> int | None:
-    """`--max-tokens`' validator (a Typer callback): the answer needs room for at least one token."""
-    if value is not None and value < 1:
-        raise UsageError(f"--max-tokens must be at least 1 (got {value})", "e.g. --max-tokens 2000, or leave it out")
+    """`--max-tokens`' validator (a Typer callback)."""
+    if value is not None and (problem := max_tokens_problem(value)):
+        raise UsageError(f"--max-tokens {problem}", "e.g. --max-tokens 2000, or leave it out")
     return value
 
 
@@ -237,6 +243,7 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
         "grader_model",
         "timeout",
         "max_input_kb",
+        "max_tokens",
         "log",
         "context_tokens",
         "providers",
@@ -258,6 +265,10 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
         out["max_input_kb"] = _expect(data["max_input_kb"], int, "max_input_kb", path)
         if problem := max_input_kb_problem(out["max_input_kb"]):
             raise _setting_error(path, "max_input_kb", problem, str(DEFAULT_MAX_INPUT_KB))
+    if "max_tokens" in data:
+        out["max_tokens"] = _expect(data["max_tokens"], int, "max_tokens", path)
+        if problem := max_tokens_problem(out["max_tokens"]):
+            raise _setting_error(path, "max_tokens", problem, "4000")
     if "log" in data:
         out["log"] = _expect(data["log"], bool, "log", path)
     if "context_tokens" in data:

@@ -136,7 +136,7 @@ def run_ask(options: AskOptions, config: Config, stdin: BinaryIO | None) -> None
             raw=options.raw,
             stream=options.stream,
             timeout=options.timeout or config.timeout,
-            max_tokens=options.max_tokens,
+            max_tokens=options.max_tokens or config.max_tokens,
             output=options.output,
             replace_output=options.force,
             context_tokens=config.context_tokens,

@@ -665,7 +665,10 @@ def run_locked(
         say(f"sdx: all {total} answers are already in {shown_dir(options)} (--force asks them again)")
         return
     turn_options = TurnOptions(
-        raw=True, timeout=options.timeout or config.timeout, max_tokens=options.max_tokens, spinner=False
+        raw=True,
+        timeout=options.timeout or config.timeout,
+        max_tokens=options.max_tokens or config.max_tokens,
+        spinner=False,
     )
     shared = Shared(
         target,

@@ -137,7 +137,7 @@ def start_session(options: ChatOptions, config: Config, history: History | None,
     turn_options = TurnOptions(
         raw=options.raw,
         timeout=options.timeout or config.timeout,
-        max_tokens=options.max_tokens,
+        max_tokens=options.max_tokens or config.max_tokens,
         context_tokens=config.context_tokens,
     )
     context = (options.context or "").strip()

@@ -388,7 +388,9 @@ class Interview:
                 turn,
                 self.target,
                 TurnOptions(
-                    timeout=self.config.timeout, max_tokens=self.max_tokens, context_tokens=self.config.context_tokens
+                    timeout=self.config.timeout,
+                    max_tokens=self.max_tokens or self.config.max_tokens,
+                    context_tokens=self.config.context_tokens,
                 ),
                 self.history,
             )
