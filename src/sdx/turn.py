@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sdx.domain import prompts
 from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, Conversation, Turn
+from sdx.domain.repetition import Repetition, RepetitionDetector
 from sdx.environment import current, interrupts_held
 from sdx.errors import ExitStatus, SdxError, Terminated
 from sdx.model.registry import Target
@@ -42,6 +43,14 @@ class Interrupted(SdxError):
 
     def line(self) -> str:
         return f"sdx: {self.what}"
+
+
+class Looping(Exception):
+    """The answer degenerated into repeating itself: sdx stopped the stream (what arrived is kept)."""
+
+    def __init__(self, repetition: Repetition) -> None:
+        super().__init__(repetition.sentence())
+        self.reason = f"stopped by sdx: {repetition.sentence()}"
 
 
 @dataclass(frozen=True)
@@ -112,7 +121,9 @@ def run_turn(
 ) -> Turn:
     """Ask `turn.question` in `conversation`, stream the answer, store the turn (whatever happens), return it.
 
-    Raises `Interrupted` on Ctrl-C or SIGTERM/SIGHUP and the client's `SdxError` on failures, after storing.
+    An answer that degenerates into repeating itself is stopped there, with a warning, and returned as INTERRUPTED
+    (its `error` says why). Raises `Interrupted` on Ctrl-C or SIGTERM/SIGHUP and the client's `SdxError` on
+    failures, after storing.
     """
     from sdx.model.client import ChatRequest, StreamStats
 
@@ -136,6 +147,9 @@ def run_turn(
         turn.status = COMPLETE
         if stats.finish_reason == "length":
             say("sdx: warning: the answer was cut off at the model's token limit")
+    except Looping as loop:  # not a failure of the request: the turn ends here, marked as not whole
+        turn.status, turn.error = INTERRUPTED, loop.reason
+        say(f"sdx: warning: {loop.reason}; what arrived is kept")
     except (KeyboardInterrupt, Terminated) as exc:
         turn.status, failure = INTERRUPTED, exc
     except BrokenPipeError as exc:  # `sdx … | head`: what was read is kept, and the command ends quietly
@@ -170,6 +184,7 @@ def _stream_into_sinks(
 
     copy = FileCopy(options.output, force=options.replace_output) if options.output else None
     reader_present = True
+    loops = RepetitionDetector()
     deltas = answer_deltas(request, stats, on_wait=options.on_wait or (lambda message, _s: say(f"sdx: {message}")))
     try:
         with closing(deltas):
@@ -185,6 +200,8 @@ def _stream_into_sinks(
                         copy.write(text)
                     if reader_present:
                         reader_present = _write_unless_reader_gone(sink, text, keep_going=copy is not None)
+                    if (repetition := loops.feed(text)) is not None:
+                        raise Looping(repetition)
     finally:
         if copy:
             copy.close()

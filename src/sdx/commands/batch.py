@@ -30,7 +30,7 @@ from sdx.commands.conversations import new_conversation, open_history
 from sdx.config import Config, decode_text
 from sdx.domain import prompts, question_bank
 from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
-from sdx.domain.conversation import ERROR, Conversation, Turn, title_from
+from sdx.domain.conversation import ERROR, INTERRUPTED, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
 from sdx.model.registry import Target, chosen_model_name, is_loopback, resolve
@@ -522,6 +522,8 @@ def attempt_once(job: Job, shared: Shared, handle: IO[bytes]) -> Outcome:
     try:
         handle.write(question_block(job.question.text).encode("utf-8"))
         run_turn(conversation, turn, shared.target, shared.turn_options, None, into_file)
+        if turn.status == INTERRUPTED:  # sdx stopped an answer that kept repeating itself: not a whole answer
+            error = SdxError(turn.error, "run the same command again to ask it again", ExitStatus.PROVIDER)
     except SdxError as exc:
         error = exc
     except OSError as exc:  # writing the answer file failed
