@@ -60,7 +60,7 @@ def test_version(sdx):
 
 def test_every_command_ends_quietly_when_the_reader_goes_away(sdx, fake):
     """`sdx models | head -1` exits 0 like `sdx ask … | head` (a real pipe whose reader has gone)."""
-    fake.scenario.answer = "line\n" * 20_000
+    fake.scenario.answer = "".join(f"line {n}\n" for n in range(20_000))
     for args in (["models"], ["examples"], ["estimate", "--reference"], ["ask", "--no-log", "Design a cache"]):
         proc = subprocess.run(
             [

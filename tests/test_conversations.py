@@ -109,7 +109,9 @@ def test_an_interrupted_follow_up_is_sent_as_it_was_kept(sdx, fake):
 
 
 def test_old_follow_ups_are_left_out_to_fit_a_small_model(sdx, fake, ollama):
-    ollama.scenario.answer = "x" * 12_000  # ~3,000 tokens a turn; a local model gets 8,000
+    ollama.scenario.answer = "".join(
+        f"{n:05d}\n" for n in range(2000)
+    )  # 12,000 characters, ~3,000 tokens a turn; a local model gets 8,000
     ollama.scenario.chunk_size = 4000
     for question in ("Design a URL shortener", "first follow-up", "second follow-up"):
         args = ("-C",) if question != "Design a URL shortener" else ("--model", "llama3.2")
@@ -223,7 +225,7 @@ def test_conversation_ids_must_be_given_sensibly(sdx, fake):
 
 @pytest.mark.parametrize("with_copy", [False, True])
 def test_a_reader_that_goes_away_mid_answer_is_an_interrupted_turn_unless_the_copy_got_it_all(sdx, fake, with_copy):
-    fake.scenario.answer = "A line of the answer.\n" * 3000
+    fake.scenario.answer = "".join(f"Line {n} of the answer.\n" for n in range(3000))  # no loop: sdx would stop one
     fake.scenario.chunk_size = 200
     copy = ["-o", "full.md"] if with_copy else []
     proc = subprocess.run(
@@ -246,7 +248,7 @@ def test_a_reader_that_goes_away_mid_answer_is_an_interrupted_turn_unless_the_co
 def test_the_context_budget_is_a_setting(sdx, fake):
     budget = len(SYSTEM_PROMPT) // 4 + 1400  # the system prompt, and room for two ~600-token turns
     sdx.write_config(f"context_tokens = {budget}\n" + sdx.config_file.read_text())
-    fake.scenario.answer = "y" * 2400  # ~600 tokens a turn
+    fake.scenario.answer = "".join(f"{n:05d}\n" for n in range(400))  # ~600 tokens a turn, no loop
     for args in (["Design a URL shortener"], ["-C", "first follow-up"], ["-C", "second follow-up"]):
         assert sdx.call("ask", *args).code == 0
     result = sdx.call("ask", "-C", "third follow-up")

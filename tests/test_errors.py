@@ -241,7 +241,7 @@ def test_ctrl_c_while_waiting_exits_130(sdx, fake):
 
 
 def test_stdout_closed_early_exits_quietly(sdx, fake):
-    fake.scenario.answer = "line\n" * 20000
+    fake.scenario.answer = "".join(f"line {n}\n" for n in range(20000))
     fake.scenario.chunk_size = 50
     proc = sdx.popen("ask", "Design a cache")
     proc.stdout.read(10)

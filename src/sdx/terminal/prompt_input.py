@@ -6,18 +6,29 @@ in a private file (0600 in a 0700 directory) when one is given. Input and output
 terminal only while it reads a line, so answers are printed by Rich between two `read` calls (no
 `patch_stdout`, which would strip the answer's escape sequences).
 
+SIGTERM and SIGHUP (a closed terminal window) end a prompt through prompt-toolkit's own event loop: the prompt
+raises `Terminated` once the terminal is restored. Raised from the signal handler itself, as elsewhere in sdx,
+the exception could land inside one of the loop's callbacks (handling a burst of keys, say), where asyncio
+reports it ("Unhandled exception in event loop … Press ENTER to continue") and carries on.
+
 prompt-toolkit costs about 100 ms to import, so it is imported when the first editor is made.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
 from sdx.environment import current
+from sdx.errors import Terminated
 from sdx.terminal.render import say
+
+ENDING_SIGNALS = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
 
 KEYS_HINT = "Enter sends · Esc-Enter new line · Ctrl-C stops an answer · Ctrl-D or /exit leaves · /help"
 
@@ -61,13 +72,64 @@ class LineEditor:
         hint = fit_parts(self._hint.split(SEPARATOR), current().terminal_size()[0] - len(prompt) - 1)
         # prompt() keeps what it is given for the next calls: the later prompts need an explicit empty placeholder
         placeholder = FormattedText([("fg:ansibrightblack", hint)] if first else [])
-        return self._session.prompt(prompt, placeholder=placeholder, pre_run=_deadline(within))
+        deadline = _deadline(within)
+
+        def read_line(signals: Callable[[], None]) -> str:
+            def pre_run() -> None:
+                signals()
+                if deadline is not None:
+                    deadline()
+
+            return self._session.prompt(prompt, placeholder=placeholder, pre_run=pre_run)
+
+        return _ended_by_signals(read_line)
 
     def ask(self, question: str) -> str:
         """A one-off answer (`[y/N]`): read like a message, but never kept in the input history."""
         from prompt_toolkit import PromptSession
 
-        return PromptSession(output=self._session.output).prompt(question)
+        session = PromptSession(output=self._session.output)
+        return _ended_by_signals(lambda signals: session.prompt(question, pre_run=signals))
+
+
+def _ended_by_signals(prompt: Callable[[Callable[[], None]], str]) -> str:
+    """Run `prompt` (given the `pre_run` hook to pass on) with SIGTERM and SIGHUP ending it as `Terminated`.
+
+    While it runs, a signal only asks the running prompt's event loop to exit with `Terminated` (or, when no
+    prompt is running yet, the hook does so as soon as one is); a signal after the prompt ended is raised after.
+    """
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        return prompt(lambda: None)
+    from prompt_toolkit.application import get_app
+
+    caught: list[int] = []
+    running: list[Any] = []  # the prompt's application, once its loop runs
+
+    def end(app: Any) -> None:
+        if app.is_running and app.future is not None and not app.future.done():
+            app.exit(exception=Terminated(caught[0]))
+
+    def on_signal(signum: int, _frame: object) -> None:
+        caught.append(signum)
+        if running and running[0].loop is not None:
+            with suppress(RuntimeError):  # the loop closed meanwhile: raised below, once the prompt returns
+                running[0].loop.call_soon_threadsafe(end, running[0])
+
+    def started() -> None:
+        running.append(get_app())
+        if caught:
+            end(running[0])
+
+    previous = {signum: signal.signal(signum, on_signal) for signum in ENDING_SIGNALS}
+    try:
+        line = prompt(started)
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:
+                signal.signal(signum, handler)
+    if caught:
+        raise Terminated(caught[0])
+    return line
 
 
 class TimeUp(Exception):
