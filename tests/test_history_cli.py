@@ -97,6 +97,7 @@ def test_history_json_is_a_list_of_conversations_for_scripts(user, seed):
             "turns": 1,
             "meta": {"source": "test"},
             "snippet": None,
+            "last_status": "complete",
         }
     ]
 

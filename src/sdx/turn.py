@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdx.domain import prompts
-from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, Conversation, Turn
+from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, TRUNCATED, Conversation, Turn
 from sdx.domain.repetition import Repetition, RepetitionDetector
 from sdx.environment import current, interrupts_held
 from sdx.errors import ExitStatus, SdxError, Terminated
@@ -144,9 +144,9 @@ def run_turn(
     try:
         if not _stream_into_sinks(request, stats, received, options, renderer or choose_renderer(options.raw)):
             failure = BrokenPipeError()  # the answer is whole (in the -o copy); the reader of stdout left
-        turn.status = COMPLETE
-        if stats.finish_reason == "length":
-            say("sdx: warning: the answer was cut off at the model's token limit")
+        turn.status = TRUNCATED if stats.finish_reason == "length" else COMPLETE
+        if turn.status == TRUNCATED:
+            say(f"sdx: warning: {cut_off_sentence(stats.tokens, options.max_tokens)}; it is stored as cut off")
     except Looping as loop:  # not a failure of the request: the turn ends here, marked as not whole
         turn.status, turn.error = INTERRUPTED, loop.reason
         say(f"sdx: warning: {loop.reason}; what arrived is kept")
@@ -169,6 +169,13 @@ def run_turn(
     if failure is not None:
         raise failure
     return turn
+
+
+def cut_off_sentence(tokens: int, max_tokens: int | None) -> str:
+    """What a TRUNCATED turn is, in words: where the limit came from, and how to raise it."""
+    if max_tokens is None:
+        return f"the answer was cut off at the model's token limit (after {tokens} tokens)"
+    return f"the answer was cut off at the token limit (--max-tokens or max_tokens = {max_tokens})"
 
 
 def _stream_into_sinks(

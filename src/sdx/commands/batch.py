@@ -29,8 +29,16 @@ from typing import IO, TYPE_CHECKING, Any, BinaryIO
 from sdx.commands.conversations import new_conversation, open_history
 from sdx.config import Config, decode_text
 from sdx.domain import prompts, question_bank
-from sdx.domain.batch_input import INDEX_NAME, Question, file_name, parse_questions, temporary_name
-from sdx.domain.conversation import ERROR, INTERRUPTED, Conversation, Turn, title_from
+from sdx.domain.batch_input import (
+    CUT_OFF_SUFFIX,
+    INDEX_NAME,
+    Question,
+    cut_off_name,
+    file_name,
+    parse_questions,
+    temporary_name,
+)
+from sdx.domain.conversation import ERROR, INTERRUPTED, TRUNCATED, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
 from sdx.model.registry import Target, chosen_model_name, is_loopback, resolve
@@ -78,13 +86,18 @@ class Job:
     path: Path
     temporary: Path
 
+    @property
+    def cut_off(self) -> Path:
+        """Where the answer is kept when the model stopped at the token limit (see `cut_off_name`)."""
+        return self.path.with_name(cut_off_name(self.name))
+
 
 @dataclass
 class Row:
     """One line of `index.md`."""
 
     job: Job
-    status: str = "pending"  # pending, done, failed
+    status: str = "pending"  # pending, done, cut off (kept as job.cut_off, asked again by a rerun), failed
     model: str = ""
     date: str = ""
     tokens: str = ""
@@ -240,7 +253,9 @@ def adopt_earlier_answers(rows: list[Row], out: Path) -> None:
     asked again. Answers to questions no longer in the list are left as they are, and said."""
     by_text: dict[str, Path] = {}
     for path in sorted(out.glob("*.md")):
-        if path.name != INDEX_NAME and (text := question_in_file(path)) is not None:
+        if path.name == INDEX_NAME or path.name.endswith(CUT_OFF_SUFFIX):  # no whole answer to adopt
+            continue
+        if (text := question_in_file(path)) is not None:
             by_text.setdefault(text, path)
     wanted = {row.job.question.text: row for row in rows}
     moves = [
@@ -341,9 +356,15 @@ def render_index(rows: list[Row], model: str, updated: str) -> str:
     ]
     for row in rows:
         title = cell(title_from(row.job.question.text, 100))
-        if row.status == "done":
-            title = "[" + title.replace("[", "\\[").replace("]", "\\]") + f"]({row.job.name})"
-        status = {"done": "done", "failed": f"failed: {cell(row.reason)}", "pending": "not answered yet"}[row.status]
+        if row.status in ("done", "cut off"):
+            linked = row.job.name if row.status == "done" else row.job.cut_off.name
+            title = "[" + title.replace("[", "\\[").replace("]", "\\]") + f"]({linked})"
+        status = {
+            "done": "done",
+            "cut off": "cut off at the token limit (asked again by the next run)",
+            "failed": f"failed: {cell(row.reason)}",
+            "pending": "not answered yet",
+        }[row.status]
         lines.append(
             f"| {row.job.question.number} | {title} | {status} | {cell(row.model)} | {row.date} | {row.tokens} |"
         )
@@ -802,14 +823,17 @@ def land(
     """One question's outcome: rename its file into place (or remove it), store it, show it."""
     turn, job = outcome.turn, outcome.job
     if outcome.error is None:
-        row.status = "done"
+        cut = turn.status == TRUNCATED
+        row.status = "cut off" if cut else "done"
         row.model = SAFE_MODEL.sub("_", turn.model or shared.model_name)  # as named: kept out of comment syntax
         row.date = utc_date(turn.created_at or current().wall_clock())
         row.tokens = f"{'~' if turn.tokens_estimated else ''}{turn.completion_tokens or 0}"
         try:
             with job.temporary.open("ab") as handle:
-                handle.write(trailer(row).encode("utf-8"))
-            os.replace(job.temporary, job.path)
+                handle.write((cut_off_note(row) if cut else "").encode("utf-8") + trailer(row).encode("utf-8"))
+            os.replace(job.temporary, job.cut_off if cut else job.path)
+            if not cut:
+                job.cut_off.unlink(missing_ok=True)  # an earlier run's cut-off answer, now asked whole
         except OSError as exc:
             outcome.error = write_failure(str(job.path), exc)
     if outcome.error is not None:
@@ -819,12 +843,23 @@ def land(
     with shared.lock:
         shared.open_files.discard(job.temporary)
     store_turn(outcome.conversation, outcome.turn, history, what=outcome.job.name)
+    if row.status == "cut off":
+        row.reason = f"cut off at the token limit ({row.tokens} tokens); kept as {job.cut_off.name}"
+        row.code = ExitStatus.PROVIDER
     if row.status == "done":
         progress.done(row, turn.duration or current().monotonic() - started)
         if shared.pages:
             write_page(job, progress.line)
     else:
         progress.fail(row)
+
+
+def cut_off_note(row: Row) -> str:
+    """The end of a cut-off answer's file, before its trailer: what it is and what happens to it."""
+    return (
+        f"\n\n> **Cut off** at the token limit ({row.tokens} tokens): this is not a whole answer. The next"
+        f" `sdx batch` run asks the question again (raise --max-tokens for room).\n"
+    )
 
 
 def stop_now(exc: BaseException, shared: Shared, rows: list[Row], index: IndexWriter, options: BatchOptions) -> None:
@@ -861,7 +896,7 @@ def second_interrupt_exits() -> Callable[[], None]:
 
 
 def summarise(rows: list[Row], options: BatchOptions) -> None:
-    failed = [row for row in rows if row.status == "failed"]
+    failed = [row for row in rows if row.status in ("failed", "cut off")]
     done = sum(row.status == "done" for row in rows)
     earlier = sum(row.earlier for row in rows)
     note = f" ({earlier} from an earlier run)" if earlier else ""
@@ -871,9 +906,14 @@ def summarise(rows: list[Row], options: BatchOptions) -> None:
         return
     for row in failed:
         say(f"sdx:   ✗ {row.job.name}: {row.reason}")
+    room = (
+        "raise --max-tokens (or max_tokens in the config file) and "
+        if any(row.status == "cut off" for row in failed)
+        else ""
+    )
     raise SdxError(
         f"{len(failed)} of {len(rows)} question{plural(len(rows))} failed",
-        "run the same command again to ask only those (finished answers are kept)",
+        f"{room}run the same command again to ask only those (finished answers are kept)",
         most_severe([row.code for row in failed]),
     )
 

@@ -12,7 +12,16 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from sdx.domain.conversation import ERROR, GRADED_KINDS, INTERRUPTED, Conversation, Turn, title_from
+from sdx.domain.conversation import (
+    ERROR,
+    GRADED_KINDS,
+    INTERRUPTED,
+    STATUS_WORDS,
+    TRUNCATED,
+    Conversation,
+    Turn,
+    title_from,
+)
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.store.history import ConversationSummary, History, snippet_parts
@@ -58,7 +67,7 @@ def history_table(summaries: list[ConversationSummary], shown_ids: dict[str, str
             local_time(summary.updated_at),
             summary.kind,
             summary.model,
-            str(summary.turns),
+            turns_cell(summary),
             *([overall_grade(summary.meta)] if graded else []),
             summary.title,
         ]
@@ -74,6 +83,14 @@ def history_table(summaries: list[ConversationSummary], shown_ids: dict[str, str
         if summary is not None and summary.snippet:
             lines.append("    " + snippet_line(summary.snippet))
     return lines
+
+
+def turns_cell(summary: ConversationSummary) -> str:
+    """The number of turns, and the last one's status when its answer is not whole: `3 (last cut off)`."""
+    if summary.last_status in ("", "complete"):
+        return str(summary.turns)
+    words = STATUS_WORDS.get(summary.last_status, summary.last_status)
+    return f"{summary.turns} ({words})" if summary.turns == 1 else f"{summary.turns} (last {words})"
 
 
 def snippet_line(snippet: str) -> str:
@@ -225,24 +242,41 @@ def conversation_markdown(conversation: Conversation) -> str:
     if conversation.id:
         facts.append(f"id {conversation.id}")
     parts = [f"# {conversation.title or 'Untitled conversation'}", f"*{' · '.join(facts)}*"]
+    shown = _as_the_candidate_said if conversation.kind == "interview" else _as_asked
     for number, turn in enumerate(conversation.turns, start=1):
-        parts.extend(_turn_markdown(number, turn))
+        parts.extend(_turn_markdown(number, turn, *shown(turn)))
     grade = _grade_markdown(conversation.meta)
     if grade:
         parts.append(grade)
     return "\n\n".join(parts) + "\n"
 
 
-def _turn_markdown(number: int, turn: Turn) -> list[str]:
-    title = title_from(turn.question)
+def _as_asked(turn: Turn) -> tuple[str, str]:
+    return turn.question, f"**Context:**\n\n{turn.context}" if turn.context.strip() else ""
+
+
+def _as_the_candidate_said(turn: Turn) -> tuple[str, str]:
+    """An interview turn as the grader reads it: `/hint` as `[asks for a hint]`, the figures the candidate pasted
+    from `/estimate`, and never sdx's hidden notes to the interviewer (the clock, the phase, what to do)."""
+    from sdx.domain.rubric import candidate_words, split_note
+
+    pasted, _note = split_note(turn.context)
+    return candidate_words(turn.question), f"**Figures from /estimate:**\n\n{pasted}" if pasted else ""
+
+
+def _turn_markdown(number: int, turn: Turn, question: str, context: str) -> list[str]:
+    title = title_from(question)
     parts = ["---", f"## {number}. {title}"]
-    if title != turn.question.strip():  # long or several lines: the heading is shortened, quote it whole
-        parts.append(_quote(turn.question))
-    if turn.context.strip():
-        parts.append(_quote(f"**Context:**\n\n{turn.context}"))
+    if title != question.strip():  # long or several lines: the heading is shortened, quote it whole
+        parts.append(_quote(question))
+    if context:
+        parts.append(_quote(context))
     if turn.answer.strip():
         parts.append(_closed_fences(turn.answer.strip("\n")))
-    if turn.status == INTERRUPTED:
+    if turn.status == TRUNCATED:
+        tokens = f" ({turn.completion_tokens} tokens)" if turn.completion_tokens else ""
+        parts.append(f"> **Cut off:** the answer stopped here, at the token limit{tokens}.")
+    elif turn.status == INTERRUPTED:
         parts.append(f"> **Interrupted:** the answer stopped here{f' ({turn.error})' if turn.error else ''}.")
     elif turn.status == ERROR:
         parts.append(f"> **Failed:** {turn.error or 'the request failed'}")

@@ -17,6 +17,7 @@ SEPARATOR = "---"
 SLUG_MAX = 60  # characters of the question kept in a file name
 INDEX_NAME = "index.md"
 _LIST_NUMBER = re.compile(r"\s*\d{1,4}[.)]\s+(?=\S)")  # ` 7. `, `12) `
+CUT_OFF_SUFFIX = ".cut-off.md"  # an answer the model stopped at the token limit (see `cut_off_name`)
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,12 @@ def file_name(question: Question, total: int) -> str:
     and in input order; the slug makes them readable. Safe on every filesystem (ASCII, no reserved characters)."""
     width = max(2, len(str(total)))
     return f"{question.number:0{width}d}-{slug(question.text)}.md"
+
+
+def cut_off_name(name: str) -> str:
+    """`01-design-x.cut-off.md`: where an answer cut off at the token limit is kept. Never under the final name,
+    which holds only whole answers: a rerun asks the question again and removes this file once one arrives."""
+    return name.removesuffix(".md") + CUT_OFF_SUFFIX
 
 
 def temporary_name(name: str) -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 COMPLETE = "complete"
 INTERRUPTED = "interrupted"  # Ctrl-C, a dropped stream, a signal: the text that arrived is kept
 ERROR = "error"  # the request failed; `error` says why (there may still be partial text)
+TRUNCATED = "truncated"  # the model stopped at the token limit (finish_reason "length"): the text is kept, not whole
+STATUS_WORDS = {COMPLETE: "complete", TRUNCATED: "cut off", INTERRUPTED: "interrupted", ERROR: "failed"}
 
 KINDS = ("ask", "chat", "interview", "batch", "review")
 GRADED_KINDS = ("interview", "review")  # conversations with a grade in their meta

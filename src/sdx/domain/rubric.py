@@ -517,6 +517,14 @@ def split_note(context: str) -> tuple[str, str]:
     return before.strip(), (mark + after).strip() if mark else ""
 
 
+CANDIDATE_ACTIONS = {"/hint": "[asks for a hint]", "/next": "[moves on to the next phase]"}
+
+
+def candidate_words(message: str) -> str:
+    """A candidate's message as a reader of the transcript sees it: `/hint` and `/next` as what they did."""
+    return CANDIDATE_ACTIONS.get(message, message)
+
+
 def transcript(question: str, turns: list[tuple[str, str, str]]) -> str:
     """The interview as the grader reads it, from (candidate message, its context, interviewer reply) triples.
 
@@ -527,12 +535,7 @@ def transcript(question: str, turns: list[tuple[str, str, str]]) -> str:
     for number, (message, context, reply) in enumerate(turns):
         if number > 0:
             pasted, _note = split_note(context)
-            if message == "/hint":
-                lines.append("Candidate: [asks for a hint]")
-            elif message == "/next":
-                lines.append("Candidate: [moves on to the next phase]")
-            else:
-                lines.append(f"Candidate: {message}")
+            lines.append(f"Candidate: {candidate_words(message)}")
             if pasted:
                 lines.append(f"Candidate (figures from the calculator): {pasted}")
             lines.append("")

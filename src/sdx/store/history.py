@@ -49,6 +49,7 @@ class ConversationSummary:
     turns: int
     meta: dict[str, object] = field(default_factory=dict)
     snippet: str | None = None
+    last_status: str = ""  # the status of its last turn (complete, truncated, interrupted, error); "" without turns
 
 
 def history_path() -> Path:
@@ -384,7 +385,10 @@ class History:
                 rows = self._search_fts(words, kind, limit)
             else:  # no FTS5, or a word that is only punctuation (FTS5 would ignore it): matched literally
                 rows = self._search_like(words, kind, limit)
-        return [ConversationSummary(*row[:6], turns=row[6], meta=_meta(row[7]), snippet=row[8]) for row in rows]
+        return [
+            ConversationSummary(*row[:6], turns=row[6], meta=_meta(row[7]), last_status=row[8] or "", snippet=row[9])
+            for row in rows
+        ]
 
     def all_ids(self) -> builtins.list[str]:  # `builtins.`: in this class, `list` is the method above
         """Every conversation id, sorted (to find the shortest unique prefixes)."""
@@ -471,7 +475,8 @@ _TURN_FIELDS = (
 
 _SUMMARY_COLUMNS = (
     "c.id, c.title, c.kind, c.model, c.created_at, c.updated_at,"
-    " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id), c.meta"
+    " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id), c.meta,"
+    " (SELECT s.status FROM turns s WHERE s.conversation_id = c.id ORDER BY s.id DESC LIMIT 1)"
 )
 
 _LIST = f"""
