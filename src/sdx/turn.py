@@ -172,7 +172,7 @@ def run_turn(
 
 
 def cut_off_sentence(tokens: int, max_tokens: int | None) -> str:
-    """What a TRUNCATED turn is, in words: where the limit came from, and how to raise it."""
+    """What a TRUNCATED turn is, in words: whose limit it was (ours, which the user can raise, or the model's)."""
     if max_tokens is None:
         return f"the answer was cut off at the model's token limit (after {tokens} tokens)"
     return f"the answer was cut off at the token limit (--max-tokens or max_tokens = {max_tokens})"
