@@ -96,8 +96,8 @@ def test_bad_option_values_are_usage_errors(sdx, fake, args, expected):
         ("max_input_kb = 99999999999", "(got 99999999999)"),
         ("max_tokens = 0", "max_tokens must be at least 1 (got 0) — e.g. max_tokens = 4000"),
         ("max_tokens = -1", "max_tokens must be at least 1 (got -1)"),
-        ("max_tokens = 2.5", "max_tokens must be a int"),
-        ('max_tokens = "2000"', "max_tokens must be a int"),
+        ("max_tokens = 2.5", "max_tokens must be a whole number"),
+        ('max_tokens = "2000"', "max_tokens must be a whole number"),
     ],
 )
 def test_bad_values_in_the_config_file_are_config_errors(sdx, fake, setting, expected):

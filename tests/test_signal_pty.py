@@ -55,7 +55,7 @@ def test_a_signal_while_the_chat_prompt_handles_a_burst_of_keys_ends_sdx(sdx, fa
     seconds, restored = burst_then_signal(child, signum)
     output = child.before
     assert child.exitstatus == 128 + signum, output[-2000:]
-    assert seconds < 3, seconds  # within a second, with room for a loaded machine
+    assert seconds < 10, seconds  # within a second on an idle machine; before, it never ended at all
     assert restored
     assert "Unhandled exception" not in output and "Press ENTER" not in output
     assert said in output
@@ -77,7 +77,7 @@ def test_sigterm_while_the_interview_prompt_handles_a_burst_of_keys_ends_sdx(sdx
     child.expect("you›")
     seconds, restored = burst_then_signal(child, signal.SIGTERM)
     assert child.exitstatus == 143, child.before[-2000:]
-    assert seconds < 3 and restored, seconds
+    assert seconds < 10 and restored, seconds
     assert "Unhandled exception" not in child.before and "sdx: terminated" in child.before
     [interview] = stored_conversations(sdx)
     assert [turn.status for turn in interview.turns] == ["complete"]  # the opening, stored as it happened
