@@ -266,6 +266,15 @@ def test_export_to_stdout(user, seed):
     assert user.call("export", talk.id, "-o", "-", tty=True).stdout == expected
 
 
+def test_export_to_a_terminal_shows_escape_sequences_instead_of_obeying_them(user, seed):
+    talk = seed(Turn("Design a cache", answer="Use Redis.\x1b[2J\x1b]52;c;cm0gLXJm\x07 Done."))
+    piped = user.call("export", talk.id).stdout
+    assert b"\x1b[2J" in piped and b"\x1b]52" in piped  # a pipe or a file gets what the model sent
+    shown = user.call("export", talk.id, tty=True).stdout.decode("utf-8")
+    assert "\x1b" not in shown and "\x07" not in shown
+    assert "Use Redis.␛[2J␛]52;c;cm0gLXJm" in shown and " Done." in shown
+
+
 def test_export_into_a_missing_directory_is_a_usage_error(user, seed):
     talk = seed(Turn("q"))
     result = user.call("export", talk.id, "-o", "nowhere/notes.md")

@@ -213,6 +213,8 @@ def export_conversation(prefix: str | None, output: Path | None, force: bool, ht
         text = conversation_page(conversation, text)
     env = current()
     if output is None or str(output) == "-":
+        if env.stdout_isatty:  # the model's escape sequences must not drive the terminal; a pipe gets the bytes
+            text = sanitize_for_terminal(text)
         env.stdout.flush()
         env.stdout.buffer.write(text.encode("utf-8"))
         env.stdout.buffer.flush()
