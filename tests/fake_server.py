@@ -75,6 +75,9 @@ class Scenario:
     stream_error_line: bool = False  # send it as llama.cpp's server does: `error: {...}` instead of `data: …`
     break_whole_answer: bool = False  # drop the connection halfway through a non-streamed answer
     null_fields: bool = False  # every chunk carries `"error": null` and `"usage": null`
+    prices: dict[str, dict[str, str]] = field(default_factory=dict)  # model -> OpenRouter's `pricing` in /models
+    models_body: bytes | None = None  # served as GET …/models instead of the list (e.g. not JSON)
+    models_delay: float = 0.0  # seconds before answering GET …/models
 
 
 @dataclass
@@ -139,7 +142,7 @@ class FakeOpenAI:
                 if self.path == "/api/tags" and server.scenario.tags:
                     self._json(200, {"models": [{"name": m} for m in server.scenario.models]})
                 elif self.path.endswith("/models") and self.path != "/api/models":
-                    self._json(200, {"object": "list", "data": [{"id": m} for m in server.scenario.models]})
+                    server._models(self)
                 else:
                     self._send(404, b"404 page not found", "text/plain")
 
@@ -173,6 +176,18 @@ class FakeOpenAI:
                 self.wfile.write(data)
 
         return Handler
+
+    def _models(self, handler: Any) -> None:
+        """The model list, as OpenRouter's `/api/v1/models` when the scenario has prices."""
+        scenario = self.scenario
+        if scenario.models_delay:
+            self.stop_event.wait(scenario.models_delay)
+        if scenario.models_body is not None:
+            handler._send(200, scenario.models_body, "application/json")
+            return
+        models = [*scenario.models, *(m for m in scenario.prices if m not in scenario.models)]
+        data = [{"id": m, **({"pricing": scenario.prices[m]} if m in scenario.prices else {})} for m in models]
+        handler._json(200, {"object": "list", "data": data})
 
     def _record(self, handler: BaseHTTPRequestHandler, body: Any) -> None:
         self.requests.append(

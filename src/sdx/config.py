@@ -63,6 +63,7 @@ class Config:
     max_tokens: int | None = None  # each answer's cap; --max-tokens wins; None: the server's own limit
     providers: dict[str, ProviderSpec] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    prices: dict[str, tuple[float, float]] = field(default_factory=dict)  # provider:model -> USD per 1M in, out
     env_origins: Mapping[str, Origin] = field(default_factory=dict)  # variables from a .env file; others: environment
 
     @property
@@ -248,6 +249,7 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
         "context_tokens",
         "providers",
         "aliases",
+        "prices",
     }
     unknown = sorted(set(data) - known)
     if unknown:
@@ -279,7 +281,35 @@ def parse_config(data: dict[str, Any], path: Path) -> dict[str, Any]:
     out["providers"] = _parse_providers(data.get("providers", {}), path)
     aliases = _expect(data.get("aliases", {}), dict, "[aliases]", path)
     out["aliases"] = {k: _expect(v, str, f"aliases.{k}", path) for k, v in aliases.items()}
+    out["prices"] = _parse_prices(data.get("prices", {}), path)
     return out
+
+
+PRICE_EXAMPLE = '[prices."lmstudio:qwen2.5-7b"] with input = 0.15 and output = 0.60 (USD per million tokens)'
+
+
+def _parse_prices(tables: Any, path: Path) -> dict[str, tuple[float, float]]:
+    """`[prices."provider:model"]` tables of `input` and `output`: USD per million tokens, 0 or more."""
+    prices = {}
+    for name, table in _expect(tables, dict, "[prices]", path).items():
+        where = f'[prices."{name}"]'
+        if not isinstance(table, dict) or ":" not in name:
+            raise ConfigError(f"in {path}: {where} must be a table named provider:model", f"write {PRICE_EXAMPLE}")
+        extra, missing = sorted(set(table) - {"input", "output"}), sorted({"input", "output"} - set(table))
+        if extra or missing:
+            problem = f"has unknown key {extra[0]!r}" if extra else f"has no {missing[0]}"
+            raise ConfigError(f"in {path}: {where} {problem}", f"write {PRICE_EXAMPLE}")
+        values = []
+        for side in ("input", "output"):
+            value = table[side]
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+                raise ConfigError(
+                    f"in {path}: {where} {side} must be a number of USD per million tokens, 0 or more (got {value!r})",
+                    f"write {PRICE_EXAMPLE}",
+                )
+            values.append(float(value))
+        prices[name] = (values[0], values[1])
+    return prices
 
 
 def _parse_providers(tables: Any, path: Path) -> dict[str, ProviderSpec]:

@@ -22,6 +22,7 @@ from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, TRUNCATED, Con
 from sdx.domain.repetition import Repetition, RepetitionDetector
 from sdx.environment import current, interrupts_held
 from sdx.errors import ExitStatus, SdxError, Terminated
+from sdx.model import pricing
 from sdx.model.registry import Target
 from sdx.terminal.render import FileCopy, Sink, Spinner, choose_renderer, say
 
@@ -64,6 +65,7 @@ class TurnOptions:
     context_tokens: int | None = None  # the budget for the messages sent; None: by provider
     spinner: bool = True  # "Asking …" on a terminal's stderr while waiting for the first token
     on_wait: Callable[[str, float], None] | None = None  # told of each retry wait (default: a line on stderr)
+    on_note: Callable[[str], None] | None = None  # told of a warning after the answer (default: a line on stderr)
 
 
 def context_budget(target: Target, options: TurnOptions) -> int:
@@ -159,8 +161,11 @@ def run_turn(
         turn.error, failure = exc.what, exc
     finally:
         _fill_turn(turn, stats, received, request, target)
+        pricing.price_turn(turn, target, fetch=False)  # reported, [prices], a fresh cached list, $0 local
         conversation.turns.append(turn)
         store_turn(conversation, turn, history)
+    if failure is None and turn.cost is None:
+        price_after_answer(turn, target, options, history)
     if isinstance(failure, KeyboardInterrupt):
         raise Interrupted(stats.tokens) from None
     if isinstance(failure, Terminated):
@@ -242,6 +247,21 @@ def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any
     if stats.first_token_at is not None:
         turn.time_to_first_token = stats.first_token_at - stats.started
     turn.duration = env.monotonic() - stats.started
+
+
+def price_after_answer(turn: Turn, target: Target, options: TurnOptions, history: History | None) -> None:
+    """An OpenRouter answer that came without its cost: priced from the price list (fetched now if need be, within
+    its time limit), and the stored turn updated. The answer is already shown and stored."""
+    problem = pricing.price_turn(turn, target, fetch=True)
+    if problem:
+        unknown = "; this answer's cost is unknown" if turn.cost is None else ""
+        (options.on_note or say)(f"sdx: warning: {problem}{unknown}")
+    if turn.cost is not None and history is not None and turn.id is not None:
+        try:
+            with interrupts_held():
+                history.set_cost(turn)
+        except SdxError as exc:
+            say(f"sdx: warning: this answer's cost was not stored in history: {exc.sentence()}")
 
 
 def store_turn(conversation: Conversation, turn: Turn, history: History | None, what: str = "this answer") -> None:

@@ -12,6 +12,7 @@ from sdx.domain import question_bank
 from sdx.domain.conversation import Turn
 from sdx.environment import current
 from sdx.errors import UsageError
+from sdx.model.pricing import cost_text
 from sdx.model.registry import Target
 from sdx.terminal.render import Spinner, say
 from sdx.turn import TurnOptions, run_turn
@@ -153,6 +154,6 @@ def report(turn: Turn, target: Target) -> None:
     """After the answer, on a terminal: a one-line summary on stderr."""
     env = current()
     if env.stderr_isatty:
-        cost = f" · ${turn.cost:.4f}" if turn.cost is not None else ""
+        cost = f" · {cost_text(turn.cost, turn.cost_source)}" if turn.cost is not None else ""
         summary = f"{target.name} · {turn.completion_tokens} tokens{cost} · {turn.duration or 0:.1f}s"
         say(summary, dim=True)

@@ -28,6 +28,7 @@ from sdx.config import Config
 from sdx.domain.conversation import COMPLETE, Conversation, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
+from sdx.model.pricing import cost_text
 from sdx.model.registry import Target, resolve
 from sdx.terminal.render import sanitize_for_terminal, say, stdout_is_terminal
 from sdx.turn import Interrupted, TurnOptions, run_turn
@@ -270,7 +271,7 @@ def end_marker(turn: Turn, number: int) -> None:
 
 
 def footer(turn: Turn, target: Target) -> None:
-    """On a terminal's stderr: model · tokens in/out · time to first token · tokens/s · cost (when reported)."""
+    """On a terminal's stderr: model · tokens in/out · time to first token · tokens/s · cost (when known)."""
     env = current()
     if not env.stderr_isatty:
         return
@@ -286,8 +287,8 @@ def footer_text(turn: Turn, target: Target) -> str:
         streaming = (turn.duration or 0) - turn.time_to_first_token
         if turn.completion_tokens and streaming > 0:
             parts.append(f"{turn.completion_tokens / streaming:.0f} tokens/s")
-    if turn.cost is not None:  # when the provider reports one (OpenRouter)
-        parts.append(f"${turn.cost:.4f}")
+    if turn.cost is not None:  # reported, or priced (~)
+        parts.append(cost_text(turn.cost, turn.cost_source))
     return " · ".join(parts)
 
 

@@ -31,7 +31,8 @@ class Turn:
     model_id: str = ""  # the model that actually answered (as the server named it, or the requested id)
     prompt_version: str = ""
     created_at: float = 0.0  # Unix time
-    cost: float | None = None  # what the provider says the turn cost (OpenRouter reports it), in its currency
+    cost: float | None = None  # USD; None: unknown
+    cost_source: str = ""  # where `cost` came from (sdx.model.pricing: reported, local, price list, prices)
     model: str = ""  # the model as the user named it (alias or provider:model): how sdx shows it everywhere
     id: int | None = None  # set by the store
 

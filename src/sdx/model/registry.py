@@ -69,6 +69,12 @@ class Target:
     provider: Provider
     model_id: str
     api_key: str
+    price: tuple[float, float] | None = None  # the config file's [prices] entry: USD per million tokens in, out
+
+    @property
+    def spec(self) -> str:
+        """`provider:model`, as `[prices]` names it."""
+        return f"{self.provider.name}:{self.model_id}"
 
     @property
     def base_url(self) -> str:
@@ -306,7 +312,8 @@ def resolve(name: str, config: Config) -> Target:
     """Turn a model name into a Target, or raise a ConfigError that says what to type instead."""
     provider, model_id = resolve_spec(name, config, providers(config))
     provider.check_usable()
-    return Target(name=name, provider=provider, model_id=model_id, api_key=api_key_for(provider, config))
+    price = config.prices.get(f"{provider.name}:{model_id}")
+    return Target(name=name, provider=provider, model_id=model_id, api_key=api_key_for(provider, config), price=price)
 
 
 def broken_alias_error(chain: list[str], known: Mapping[str, Provider], config: Config) -> ConfigError:

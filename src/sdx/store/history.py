@@ -134,7 +134,30 @@ def _migrate_to_3(db: sqlite3.Connection) -> None:
     db.execute("ALTER TABLE turns ADD COLUMN model TEXT NOT NULL DEFAULT ''")
 
 
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3]  # append only: MIGRATIONS[n] takes version n to n + 1
+def _migrate_to_4(db: sqlite3.Connection) -> None:
+    """Where a turn's cost came from (every cost stored so far was reported by the provider), and an index that
+    holds all `sdx usage` reads, so that totals never touch the turns' text."""
+    db.execute("ALTER TABLE turns ADD COLUMN cost_source TEXT NOT NULL DEFAULT ''")
+    db.execute("UPDATE turns SET cost_source = 'reported' WHERE cost IS NOT NULL")
+    db.execute(
+        "CREATE INDEX turns_usage ON turns (created_at, conversation_id, status, model_id, prompt_tokens,"
+        " completion_tokens, tokens_estimated, cost, cost_source)"
+    )
+    if _table_exists(db, "turns_fts_update"):  # pricing a stored turn rewrites its cost, not its text
+        db.execute("DROP TRIGGER turns_fts_update")
+        _run_script(db, _FTS_UPDATE_OF_TEXT)
+
+
+_FTS_UPDATE_OF_TEXT = """
+CREATE TRIGGER turns_fts_update AFTER UPDATE OF question, answer ON turns BEGIN
+    INSERT INTO turns_fts (turns_fts, rowid, question, answer) VALUES ('delete', old.id, old.question, old.answer);
+    INSERT INTO turns_fts (rowid, question, answer) VALUES (new.id, new.question, new.answer);
+END;
+"""
+
+
+# append only: MIGRATIONS[n] takes version n to n + 1
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -264,7 +287,7 @@ class History:
             cursor = self.db.execute(
                 "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
                 " completion_tokens, tokens_estimated, time_to_first_token, duration, model_id, prompt_version,"
-                " created_at, cost, model) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, cost, model, cost_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     conversation.id,
                     turn.question,
@@ -282,12 +305,20 @@ class History:
                     turn.created_at,
                     turn.cost,
                     turn.model,
+                    turn.cost_source,
                 ),
             )
         turn.id = cursor.lastrowid
         conversation.updated_at = now
         conversation.title = conversation.title or title_from(turn.question)
         return turn.id
+
+    def set_cost(self, turn: Turn) -> None:
+        """Rewrite a stored turn's cost and where it came from (priced after it was stored)."""
+        with self._writing():
+            self.db.execute(
+                "UPDATE turns SET cost = ?, cost_source = ? WHERE id = ?", (turn.cost, turn.cost_source, turn.id)
+            )
 
     def update_meta(self, conversation: Conversation) -> None:
         """Rewrite the conversation's `meta` (an interview's grade, say) and `model` (chat's `/model`), and bump its
@@ -470,7 +501,8 @@ class History:
 
 _TURN_FIELDS = (
     "question", "context", "answer", "status", "error", "prompt_tokens", "completion_tokens", "tokens_estimated",
-    "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "cost", "model", "id",
+    "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "cost", "model", "cost_source",
+    "id",
 )  # fmt: skip
 
 _SUMMARY_COLUMNS = (
