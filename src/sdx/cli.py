@@ -439,6 +439,20 @@ LatestIdArgument = Annotated[
 
 
 @app.command()
+def usage(
+    by: Annotated[str, typer.Option("--by", help="Total by day, week, month, model or kind.")] = "month",
+    since: Annotated[
+        str | None, typer.Option("--since", help="Only answers from the last 30d, 12h, 2w, or since 2026-11-01.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Answers, tokens and cost from the history (UTC days, weeks, months); unknown costs are counted apart."""
+    from sdx.commands.usage import print_usage
+
+    print_usage(by, since, as_json)
+
+
+@app.command()
 def show(
     conversation_id: LatestIdArgument = None,
     raw: RawOption = False,

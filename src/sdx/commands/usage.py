@@ -1,0 +1,195 @@
+"""`sdx usage`: answers, tokens in and out, and cost from the history, totalled by day, week, month, model or kind.
+
+One SQL query does the totals, grouped in SQLite; the `turns_usage` index holds every column it reads, so the
+turns' text is never read (20,000 turns take milliseconds). Days, weeks (from Monday) and months are UTC. A
+failed request that produced nothing is not an answer. A cost that is unknown is counted and said, never added
+as zero; a total that includes an estimate is marked `~`, as estimated token counts are.
+"""
+
+from __future__ import annotations
+
+import calendar
+import json
+import re
+import time
+from dataclasses import asdict, dataclass
+
+from sdx.environment import current
+from sdx.errors import UsageError
+from sdx.model.pricing import CONFIGURED, PRICE_LIST, cost_text
+from sdx.store.history import History
+from sdx.terminal.render import say
+
+GROUPS = {
+    "day": "strftime('%Y-%m-%d', t.created_at, 'unixepoch')",
+    "week": "date(t.created_at, 'unixepoch', '-6 days', 'weekday 1')",  # the Monday on or before
+    "month": "strftime('%Y-%m', t.created_at, 'unixepoch')",
+    "model": "t.model_id",
+    "kind": "c.kind",
+}
+HEADINGS = {"day": "DAY", "week": "WEEK OF", "month": "MONTH", "model": "MODEL", "kind": "KIND"}
+SINCE = re.compile(r"(?P<count>\d+)\s*(?P<unit>h|d|w)")
+UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
+SINCE_EXAMPLES = "30d, 12h, 2w or 2026-11-01"
+
+_TOTALS = f"""
+SELECT {{group}}, count(*), total(t.prompt_tokens), total(t.completion_tokens), max(t.tokens_estimated),
+       total(t.cost), count(t.cost), max(t.cost_source IN ('{CONFIGURED}', '{PRICE_LIST}'))
+FROM turns t {{join}}
+WHERE t.created_at >= ? AND t.status != 'error'
+GROUP BY 1 ORDER BY 1
+"""
+
+_UNKNOWN_BY_MODEL = """
+SELECT t.model_id, count(*) FROM turns t
+WHERE t.created_at >= ? AND t.status != 'error' AND t.cost IS NULL
+GROUP BY 1 ORDER BY 2 DESC, 1
+"""
+
+
+@dataclass
+class Totals:
+    group: str
+    answers: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    tokens_estimated: bool = False
+    cost_usd: float | None = None  # the sum of the known costs; None when none is known
+    cost_estimated: bool = False
+    unknown_cost: int = 0  # answers whose cost is unknown (not in cost_usd)
+
+    def add(self, other: Totals) -> None:
+        self.answers += other.answers
+        self.tokens_in += other.tokens_in
+        self.tokens_out += other.tokens_out
+        self.tokens_estimated |= other.tokens_estimated
+        if other.cost_usd is not None:
+            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+        self.cost_estimated |= other.cost_estimated
+        self.unknown_cost += other.unknown_cost
+
+
+def parse_since(text: str | None, now: float) -> float:
+    """`30d`, `12h`, `2w` before now, or a UTC date `2026-11-01`, as Unix time; None: the beginning."""
+    if text is None:
+        return float("-inf")
+    wanted = text.strip().lower()
+    if match := SINCE.fullmatch(wanted):
+        return now - int(match["count"]) * UNIT_SECONDS[match["unit"]]
+    try:
+        return float(calendar.timegm(time.strptime(wanted, "%Y-%m-%d")))
+    except (ValueError, OverflowError):
+        raise UsageError(f"--since must be like {SINCE_EXAMPLES} (got {text!r})", "e.g. --since 30d") from None
+
+
+def usage_totals(history: History, by: str, since: float) -> list[Totals]:
+    join = "JOIN conversations c ON c.id = t.conversation_id" if by == "kind" else ""
+    sql = _TOTALS.format(group=GROUPS[by], join=join)
+    rows = history.db.execute(sql, (since,)).fetchall()
+    return [
+        Totals(
+            group=str(group or "(unknown)"),
+            answers=answers,
+            tokens_in=int(tokens_in),
+            tokens_out=int(tokens_out),
+            tokens_estimated=bool(estimated),
+            cost_usd=cost if known else None,
+            cost_estimated=bool(cost_estimated),
+            unknown_cost=answers - known,
+        )
+        for group, answers, tokens_in, tokens_out, estimated, cost, known, cost_estimated in rows
+    ]
+
+
+def unknown_by_model(history: History, since: float) -> list[tuple[str, int]]:
+    return [(model or "(unknown)", count) for model, count in history.db.execute(_UNKNOWN_BY_MODEL, (since,))]
+
+
+def print_usage(by: str, since_text: str | None, as_json: bool) -> None:
+    if by not in GROUPS:
+        raise UsageError(f"--by must be one of {', '.join(GROUPS)} (got {by!r})", "e.g. --by model")
+    env = current()
+    since = parse_since(since_text, env.wall_clock())
+    with History.open() as history:
+        rows = usage_totals(history, by, since)
+        unknown = unknown_by_model(history, since) if any(row.unknown_cost for row in rows) else []
+    total = Totals("total")
+    for row in rows:
+        total.add(row)
+    if as_json:
+        data = {
+            "by": by,
+            "since": None if since_text is None else iso_utc(since),
+            "rows": [asdict(row) for row in rows],
+            "total": asdict(total),
+        }
+        env.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    if not rows:
+        say(f"sdx: no answers since {iso_utc(since)}" if since_text else "sdx: no answers in history yet")
+        return
+    if env.stdout_isatty:
+        print_table(rows, total, by)
+    else:
+        env.stdout.write("".join(line + "\n" for line in plain_lines(rows, total, by)))
+    if unknown:
+        say_unknown(unknown)
+
+
+def say_unknown(unknown: list[tuple[str, int]]) -> None:
+    count = sum(number for _, number in unknown)
+    models = ", ".join(f"{model} ({number})" for model, number in unknown[:5]) + (", …" if len(unknown) > 5 else "")
+    answers = "answer" if count == 1 else "answers"
+    say(
+        f"sdx: note: the cost column leaves out {count} {answers} of unknown cost: {models}; "
+        'a [prices."provider:model"] entry in the config file prices the next ones'
+    )
+
+
+def cells(row: Totals) -> list[str]:
+    approx = "~" if row.tokens_estimated else ""
+    cost = cost_text(row.cost_usd, PRICE_LIST if row.cost_estimated else "") if row.cost_usd is not None else "-"
+    return [
+        row.group,
+        str(row.answers),
+        f"{approx}{row.tokens_in:,}",
+        f"{approx}{row.tokens_out:,}",
+        cost,
+        str(row.unknown_cost) if row.unknown_cost else "",
+    ]
+
+
+def headings(by: str) -> list[str]:
+    return [HEADINGS[by], "ANSWERS", "TOKENS IN", "TOKENS OUT", "COST", "UNKNOWN COST"]
+
+
+def plain_lines(rows: list[Totals], total: Totals, by: str) -> list[str]:
+    """Aligned columns for a pipe: the first left, the numbers right."""
+    table = [headings(by), *map(cells, rows), cells(total)]
+    widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
+    return [
+        "  ".join(
+            cell.ljust(width) if n == 0 else cell.rjust(width)
+            for n, (cell, width) in enumerate(zip(line, widths, strict=True))
+        ).rstrip()
+        for line in table
+    ]
+
+
+def print_table(rows: list[Totals], total: Totals, by: str) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from sdx.terminal.render import console, sanitize_for_terminal
+
+    table = Table(box=None, header_style="bold", pad_edge=False, show_footer=True)
+    for number, (heading, foot) in enumerate(zip(headings(by), cells(total), strict=True)):
+        justify = "left" if number == 0 else "right"
+        table.add_column(heading, footer=Text(foot), justify=justify, footer_style="bold")
+    for row in rows:
+        table.add_row(*(Text(sanitize_for_terminal(cell)) for cell in cells(row)))  # text, never markup
+    console().print(table)
+
+
+def iso_utc(seconds: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(max(seconds, 0)))
