@@ -139,8 +139,10 @@ def test_history_lists_recent_conversations_on_stderr(sdx, fake):
     result = sdx.call("chat", input="/history\n")
     assert result.code == 0 and result.stdout == b""
     header, row = result.stderr.splitlines()
-    assert header.split() == ["ID", "WHEN", "KIND", "MODEL", "TURNS", "TITLE"]
-    assert row.startswith(stored(sdx)[0].id[:8]) and row.endswith("chat  gpt-4o-mini  1      Design a URL shortener")
+    assert header.split() == ["ID", "WHEN", "KIND", "MODEL", "TURNS", "COST", "TITLE"]
+    assert row.startswith(stored(sdx)[0].id[:8]) and row.endswith(
+        "chat  gpt-4o-mini  1      ?     Design a URL shortener"
+    )
 
 
 def test_continue_resumes_the_latest_conversation_with_its_model(sdx, fake, ollama):

@@ -188,3 +188,20 @@ def test_costs_stored_before_the_cost_source_existed_count_as_reported(tmp_path)
     with History.open(path) as history:
         turns = history.load("01J0000000000000000000000A").turns
     assert [(t.cost, t.cost_source) for t in turns] == [(0.5, "reported"), (None, "")]
+
+
+def test_history_has_a_cost_column_and_show_a_total(sdx, fake):
+    fake.scenario.cost = 0.002
+    assert sdx.call("ask", "Design a URL shortener").code == 0
+    fake.scenario.cost = None
+    fake.scenario.prices = PRICES
+    assert sdx.call("ask", "-C", "Shard it").code == 0
+    listed = sdx.call("history").out.splitlines()
+    assert listed[0].split()[:6] == ["ID", "WHEN", "KIND", "MODEL", "TURNS", "COST"]
+    second = 50 * 0.000001 + CHUNKS * 0.000002
+    assert listed[1].split()[6] == f"~${0.002 + second:.4f}"  # WHEN is two words
+    [conversation] = stored_conversations(sdx)
+    shown = sdx.call("show", conversation.id).out
+    assert shown.splitlines()[2].endswith(f" · id {conversation.id} · cost ~${0.002 + second:.4f}*")
+    assert f"*openai/gpt-4o-mini · 50 → {CHUNKS} tokens · " in shown
+    assert " · $0.0020*" in shown and f" · ~${second:.4f}*" in shown

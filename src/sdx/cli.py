@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 
 from sdx import DISTRIBUTION, __version__
-from sdx.config import check_max_tokens_option, check_timeout_option, load_config
+from sdx.config import check_max_cost_option, check_max_tokens_option, check_timeout_option, load_config
 from sdx.environment import Environment, current, installed, readable_arguments
 from sdx.errors import ExitStatus, SdxError, Terminated, redact
 from sdx.model import debug as sdx_debug
@@ -197,6 +197,18 @@ def batch(
     html: Annotated[
         bool, typer.Option("--html", help="Also an HTML page beside each answer (diagrams drawn, self-contained).")
     ] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the questions it would ask and what they may cost; send nothing.")
+    ] = False,
+    max_cost: Annotated[
+        float | None,
+        typer.Option(
+            "--max-cost",
+            metavar="USD",
+            callback=check_max_cost_option,
+            help="Start no question once the spend so far plus what is in flight could pass USD.",
+        ),
+    ] = None,
 ) -> None:
     """Answer a list of questions into a directory of Markdown files: concurrent, resumable, with progress."""
     from sdx.commands.batch import BatchOptions, run_batch
@@ -214,6 +226,8 @@ def batch(
         max_tokens,
         estimate=estimate,
         html=html,
+        dry_run=dry_run,
+        max_cost=max_cost,
     )
     env = current()
     run_batch(options, load_config(), None if env.stdin is None else env.stdin)

@@ -233,6 +233,13 @@ def check_max_tokens_option(value: int | None) -> int | None:
     return value
 
 
+def check_max_cost_option(value: float | None) -> float | None:
+    """`--max-cost`' validator (a Typer callback): a number of US dollars above 0."""
+    if value is not None and not (math.isfinite(value) and value > 0):
+        raise UsageError(f"--max-cost must be a number of USD above 0 (got {value:g})", "e.g. --max-cost 0.50")
+    return value
+
+
 def _setting_error(path: Path, name: str, problem: str, example: str) -> ConfigError:
     return ConfigError(f"in {path}: {name} {problem}", f"e.g. {name} = {example}, or remove the line")
 

@@ -65,7 +65,6 @@ class TurnOptions:
     context_tokens: int | None = None  # the budget for the messages sent; None: by provider
     spinner: bool = True  # "Asking …" on a terminal's stderr while waiting for the first token
     on_wait: Callable[[str, float], None] | None = None  # told of each retry wait (default: a line on stderr)
-    on_note: Callable[[str], None] | None = None  # told of a warning after the answer (default: a line on stderr)
 
 
 def context_budget(target: Target, options: TurnOptions) -> int:
@@ -165,7 +164,7 @@ def run_turn(
         conversation.turns.append(turn)
         store_turn(conversation, turn, history)
     if failure is None and turn.cost is None:
-        price_after_answer(turn, target, options, history)
+        price_after_answer(turn, target, history)
     if isinstance(failure, KeyboardInterrupt):
         raise Interrupted(stats.tokens) from None
     if isinstance(failure, Terminated):
@@ -249,13 +248,13 @@ def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any
     turn.duration = env.monotonic() - stats.started
 
 
-def price_after_answer(turn: Turn, target: Target, options: TurnOptions, history: History | None) -> None:
+def price_after_answer(turn: Turn, target: Target, history: History | None) -> None:
     """An OpenRouter answer that came without its cost: priced from the price list (fetched now if need be, within
     its time limit), and the stored turn updated. The answer is already shown and stored."""
     problem = pricing.price_turn(turn, target, fetch=True)
     if problem:
         unknown = "; this answer's cost is unknown" if turn.cost is None else ""
-        (options.on_note or say)(f"sdx: warning: {problem}{unknown}")
+        say(f"sdx: warning: {problem}{unknown}")  # in a batch worker, shown above the bar (render.said_through)
     if turn.cost is not None and history is not None and turn.id is not None:
         try:
             with interrupts_held():

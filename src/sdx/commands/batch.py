@@ -40,10 +40,11 @@ from sdx.domain.batch_input import (
 )
 from sdx.domain.conversation import ERROR, INTERRUPTED, TRUNCATED, Conversation, Turn, title_from
 from sdx.environment import current
-from sdx.errors import ExitStatus, SdxError, Terminated, UsageError, redact
+from sdx.errors import ConfigError, ExitStatus, SdxError, Terminated, UsageError, redact
+from sdx.model import pricing
 from sdx.model.registry import Target, chosen_model_name, is_loopback, resolve
 from sdx.terminal.render import console, said_through, sanitize_for_terminal, say, write_failure
-from sdx.turn import TurnOptions, run_turn, store_turn
+from sdx.turn import TurnOptions, conversation_messages, estimate_tokens, run_turn, store_turn
 
 if TYPE_CHECKING:
     from sdx.store.history import History
@@ -60,7 +61,12 @@ SEVERITY = (ExitStatus.ERROR, ExitStatus.CONFIG, ExitStatus.USAGE, ExitStatus.PR
 LOCK_NAME = ".sdx-batch.lock"
 INDEX_TITLE = "# Study guide"
 SAFE_MODEL = re.compile(r"[^\w.:/@+-]")
-TRAILER = re.compile(r"<!-- sdx batch: model=(?P<model>[^;]*); date=(?P<date>[^;]*); tokens=(?P<tokens>[^ ]*) -->")
+TRAILER = re.compile(
+    r"<!-- sdx batch: model=(?P<model>[^;]*); date=(?P<date>[^;]*);(?: cost=(?P<cost>[^;]*);)?"
+    r" tokens=(?P<tokens>[^ ]*) -->"
+)
+DEFAULT_ANSWER_TOKENS = (500, 2500)  # an answer's length when the model has no earlier answers to go by
+EARLIER_ANSWERS = 50  # how many of the model's last answers the forecast looks at
 
 
 @dataclass(frozen=True)
@@ -77,6 +83,8 @@ class BatchOptions:
     max_tokens: int | None = None
     estimate: bool = True  # --no-estimate: no computed capacity figures for the model
     html: bool = False  # an HTML page beside each answer
+    dry_run: bool = False  # print the questions and a cost range; send nothing
+    max_cost: float | None = None  # USD: start no question that could take the spend past it
 
 
 @dataclass
@@ -104,6 +112,8 @@ class Row:
     reason: str = ""
     code: int = 0  # the failure's exit code
     earlier: bool = False  # done by an earlier run
+    cost: float | None = None  # USD; None: unknown
+    cost_source: str = ""
 
 
 @dataclass
@@ -117,6 +127,13 @@ class Outcome:
 @dataclass(frozen=True)
 class Notice:
     text: str
+
+
+@dataclass(frozen=True)
+class NotStarted:
+    """A question left unasked because it could take the spend past --max-cost."""
+
+    job: Job
 
 
 class BatchInterrupted(SdxError):
@@ -323,7 +340,23 @@ def batch_lock(out: Path) -> Iterator[None]:
 
 def trailer(row: Row) -> str:
     """The last line of a finished answer file: what `index.md` shows for it on a later run (HTML comment)."""
-    return f"\n\n<!-- sdx batch: model={row.model}; date={row.date}; tokens={row.tokens} -->\n"
+    return f"\n\n<!-- sdx batch: model={row.model}; date={row.date}; cost={cost_field(row)}; tokens={row.tokens} -->\n"
+
+
+def cost_field(row: Row) -> str:
+    """The trailer's cost: `0.00123`, `~0.00123` (estimated) or `unknown`."""
+    if row.cost is None:
+        return "unknown"
+    return f"{'~' if pricing.is_estimated(row.cost_source) else ''}{row.cost:.6g}"
+
+
+def read_cost_field(text: str | None, row: Row) -> None:
+    value = (text or "").strip()
+    try:
+        row.cost = float(value.lstrip("~"))
+    except ValueError:
+        return
+    row.cost_source = pricing.PRICE_LIST if value.startswith("~") else pricing.REPORTED
 
 
 def read_trailer(path: Path, row: Row) -> None:
@@ -337,6 +370,7 @@ def read_trailer(path: Path, row: Row) -> None:
     found = list(TRAILER.finditer(tail))
     if found:
         row.model, row.date, row.tokens = found[-1]["model"], found[-1]["date"], found[-1]["tokens"]
+        read_cost_field(found[-1]["cost"], row)
 
 
 def cell(text: str) -> str:
@@ -346,13 +380,15 @@ def cell(text: str) -> str:
 
 def render_index(rows: list[Row], model: str, updated: str) -> str:
     done = sum(row.status == "done" for row in rows)
+    cost = guide_cost([row for row in rows if row.status == "done"])
     lines = [
         INDEX_TITLE,
         "",
-        f"{done} of {len(rows)} questions answered · model `{model}` · updated {updated}",
+        f"{done} of {len(rows)} questions answered · model `{model}`{f' · cost {cost}' if cost else ''}"
+        f" · updated {updated}",
         "",
-        "| # | Question | Status | Model | Date | Tokens |",
-        "|---:|---|---|---|---|---:|",
+        "| # | Question | Status | Model | Date | Tokens | Cost |",
+        "|---:|---|---|---|---|---:|---:|",
     ]
     for row in rows:
         title = cell(title_from(row.job.question.text, 100))
@@ -365,10 +401,24 @@ def render_index(rows: list[Row], model: str, updated: str) -> str:
             "failed": f"failed: {cell(row.reason)}",
             "pending": "not answered yet",
         }[row.status]
+        cost = pricing.cost_text(row.cost, row.cost_source) or ("unknown" if row.status == "done" else "")
         lines.append(
-            f"| {row.job.question.number} | {title} | {status} | {cell(row.model)} | {row.date} | {row.tokens} |"
+            f"| {row.job.question.number} | {title} | {status} | {cell(row.model)} | {row.date} | {row.tokens}"
+            f" | {cost} |"
         )
     return "\n".join(lines) + "\n"
+
+
+def guide_cost(done: list[Row]) -> str:
+    """What the answers cost together: `~$0.0123` (an estimate in it), `$0.0123 + 2 unknown`; "" when no answer's
+    cost is known."""
+    known = [row for row in done if row.cost is not None]
+    if not known:
+        return ""
+    estimated = any(pricing.is_estimated(row.cost_source) for row in known)
+    text = pricing.cost_text(sum(row.cost or 0.0 for row in known), pricing.PRICE_LIST if estimated else "")
+    unknown = len(done) - len(known)
+    return f"{text} + {unknown} unknown" if unknown else text
 
 
 def write_atomically(path: Path, text: str) -> None:
@@ -448,6 +498,7 @@ class Shared:
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `open_files` against the Ctrl-C cleanup
     open_files: set[Path] = field(default_factory=set)  # temporary files being written
     estimate: bool = True  # capacity figures for the model (--no-estimate: none)
+    budget: Budget | None = None  # --max-cost
 
     def abandon(self) -> None:
         """Stop the workers from starting anything and remove every temporary file being written."""
@@ -456,6 +507,37 @@ class Shared:
             for path in self.open_files:
                 path.unlink(missing_ok=True)
             self.open_files.clear()
+
+
+@dataclass
+class Budget:
+    """--max-cost: a question starts only if the spend so far, plus the most that each question in flight and this
+    one could cost, stays within the cap; once one is refused, no other starts."""
+
+    cap: float
+    most: Callable[[Job], float]  # the most one question could cost
+    spent: float = 0.0
+    estimated: bool = False  # some of `spent` is an estimate (priced, or the amount held for an unknown cost)
+    in_flight: float = 0.0
+    refused: bool = False
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def reserve(self, job: Job) -> float | None:
+        """The amount held for `job` while it is answered, or None when it must not start."""
+        most = self.most(job)
+        with self.lock:
+            if self.refused or self.spent + self.in_flight + most > self.cap * (1 + 1e-9):
+                self.refused = True
+                return None
+            self.in_flight += most
+        return most
+
+    def settle(self, held: float, turn: Turn) -> None:
+        """The question is over: its cost (the amount held when it is unknown) is spent."""
+        with self.lock:
+            self.in_flight -= held
+            self.spent += held if turn.cost is None else turn.cost
+            self.estimated |= turn.cost is None or pricing.is_estimated(turn.cost_source)
 
 
 @dataclass
@@ -481,20 +563,26 @@ def worker(shared: Shared) -> None:
             shared.outcomes.put(outcome)
 
 
-def answer(job: Job, shared: Shared) -> Outcome | None:
+def answer(job: Job, shared: Shared) -> Outcome | NotStarted | None:
     """Ask one question into its temporary file; a stream that broke mid-answer is asked again, whole. What sdx
     would say meanwhile (a warning) goes to the main thread, naming the question, to be shown above the bar."""
     with said_through(lambda message: shared.outcomes.put(Notice(f"{job.name}: {message.removeprefix('sdx: ')}"))):
         return answer_with_retries(job, shared)
 
 
-def answer_with_retries(job: Job, shared: Shared) -> Outcome | None:
+def answer_with_retries(job: Job, shared: Shared) -> Outcome | NotStarted | None:
+    outcome: Outcome | None = None
     for attempt in range(1, ATTEMPTS + 1):
         shared.gate.wait()
+        held = shared.budget.reserve(job) if shared.budget else 0.0
+        if held is None:
+            return outcome or NotStarted(job)
         handle = open_temporary(job, shared)
         if handle is None:
             return None
         outcome = attempt_once(job, shared, handle)
+        if shared.budget:
+            shared.budget.settle(held, outcome.turn)
         if outcome.error is None or not worth_retrying(outcome) or attempt == ATTEMPTS:
             return outcome
         shared.outcomes.put(Notice(f"{job.name}: {outcome.error.what}; asking again ({attempt + 1}/{ATTEMPTS})"))
@@ -614,13 +702,18 @@ class Progress:
     def done(self, row: Row, seconds: float) -> None:
         self.finished += 1
         self.tokens += int(row.tokens.lstrip("~") or 0)
-        self.line(f"{self._count()}✓ {row.job.name} ({row.tokens} tokens, {seconds:.1f}s)")
+        cost = pricing.cost_text(row.cost, row.cost_source)
+        self.line(f"{self._count()}✓ {row.job.name} ({row.tokens} tokens, {f'{cost}, ' if cost else ''}{seconds:.1f}s)")
         self._update()
 
     def fail(self, row: Row) -> None:
         self.finished += 1
         self.failed += 1
         self.line(f"{self._count()}✗ {row.job.name}: {row.reason}")
+        self._update()
+
+    def skip(self) -> None:
+        self.finished += 1
         self._update()
 
     def _count(self) -> str:
@@ -652,6 +745,9 @@ def run_batch(options: BatchOptions, config: Config, stdin: BinaryIO | None) -> 
     context = (options.context or "").strip()
     check_sizes(parsed.questions, context, config.max_input_kb)
     model_name = chosen_model_name(options.model, config)
+    if options.dry_run:
+        dry_run(parsed.questions, context, resolve(model_name, config, key=False), options)
+        return
     target = resolve(model_name, config)
     out = prepare_out(options.out)
     concurrency = choose_concurrency(options.concurrency, target)
@@ -703,6 +799,8 @@ def run_locked(
         estimate=options.estimate,
         pages=options.html,
     )
+    if options.max_cost is not None:
+        shared.budget = cost_budget(options.max_cost, [row.job for row in todo], target, context, options)
     shared.turn_options = replace(turn_options, on_wait=pause_everyone(shared))
     skipped = total - len(todo)
     workers = min(concurrency, len(todo))
@@ -809,11 +907,16 @@ def collect(
                     progress.line(item.text)
                     continue
                 waiting -= 1
+                if isinstance(item, NotStarted):
+                    progress.skip()
+                    continue
                 land(item, by_name[item.job.name], shared, history, progress, started)
                 if shared.outcomes.empty() or not waiting:  # outcomes that land together share one rewrite
                     index.write()
     except (KeyboardInterrupt, Terminated) as exc:
         stop_now(exc, shared, rows, index, options)
+    if shared.budget is not None and shared.budget.refused:
+        say_capped(shared.budget, rows)
     summarise(rows, options)
 
 
@@ -828,6 +931,7 @@ def land(
         row.model = SAFE_MODEL.sub("_", turn.model or shared.model_name)  # as named: kept out of comment syntax
         row.date = utc_date(turn.created_at or current().wall_clock())
         row.tokens = f"{'~' if turn.tokens_estimated else ''}{turn.completion_tokens or 0}"
+        row.cost, row.cost_source = turn.cost, turn.cost_source
         try:
             with job.temporary.open("ab") as handle:
                 handle.write((cut_off_note(row) if cut else "").encode("utf-8") + trailer(row).encode("utf-8"))
@@ -840,6 +944,7 @@ def land(
         job.temporary.unlink(missing_ok=True)
         row.status, row.reason, row.code = "failed", redact(outcome.error.what), outcome.error.status
         row.model = row.date = row.tokens = ""
+        row.cost, row.cost_source = None, ""
     with shared.lock:
         shared.open_files.discard(job.temporary)
     store_turn(outcome.conversation, outcome.turn, history, what=outcome.job.name)
@@ -902,6 +1007,9 @@ def summarise(rows: list[Row], options: BatchOptions) -> None:
     note = f" ({earlier} from an earlier run)" if earlier else ""
     index = Path(shown_dir(options)) / INDEX_NAME
     say(f"sdx: {done} of {len(rows)} answers are in {shown_dir(options)}{note}; index: {index}")
+    if done:
+        cost = guide_cost([row for row in rows if row.status == "done"])
+        say(f"sdx: the {done} answer{plural(done)} cost {cost}" if cost else "sdx: what the answers cost is unknown")
     if not failed:
         return
     for row in failed:
@@ -916,6 +1024,135 @@ def summarise(rows: list[Row], options: BatchOptions) -> None:
         f"{room}run the same command again to ask only those (finished answers are kept)",
         most_severe([row.code for row in failed]),
     )
+
+
+def say_capped(budget: Budget, rows: list[Row]) -> None:
+    rest = sum(row.status == "pending" for row in rows)
+    say(
+        f"sdx: stopped at the cost cap: {'~' if budget.estimated else ''}${budget.spent:.4f} of --max-cost"
+        f" ${budget.cap:g} spent, and another"
+        f" question could pass it; {rest} question{plural(rest)} not asked: run the same command again (with a"
+        " higher --max-cost) to answer them"
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# What it will cost
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """What answering some questions will cost: a range, and what it rests on."""
+
+    price: pricing.Priced
+    prompt_tokens: list[int]  # each question's, as sent
+    answer_tokens: tuple[int, int]  # the shortest and longest answer expected
+    basis: str  # where `answer_tokens` comes from, in words
+
+    def cost(self, prompt: int, answer: int) -> float:
+        assert self.price.price is not None
+        return self.price.price.cost(prompt, answer)
+
+    def total(self) -> tuple[float, float] | None:
+        if self.price.price is None:
+            return None
+        low, high = self.answer_tokens
+        return sum(self.cost(p, low) for p in self.prompt_tokens), sum(self.cost(p, high) for p in self.prompt_tokens)
+
+
+def prompt_tokens(question: Question, context: str, model_name: str) -> int:
+    """The tokens of the messages one question is sent with (estimated as the turn estimates them)."""
+    messages, _ = conversation_messages(new_conversation("batch", model_name), question.text, context, 10**9)
+    return estimate_tokens(messages)
+
+
+def forecast(questions: list[Question], context: str, target: Target, max_tokens: int | None) -> Forecast:
+    """The price (a price list may be fetched: this is before any answer) and the answer lengths of the model's
+    earlier answers in the history, or DEFAULT_ANSWER_TOKENS; --max-tokens caps them."""
+    price = pricing.model_price(target, fetch=True)
+    lengths = earlier_answer_lengths(target.model_id)
+    if lengths:
+        low, high = min(lengths), max(lengths)
+        basis = f"the shortest and longest of the model's last {len(lengths)} answer{plural(len(lengths))}"
+    else:
+        low, high = DEFAULT_ANSWER_TOKENS
+        basis = f"assumed: no earlier answers by {target.model_id} in history"
+    if max_tokens is not None:
+        low, high = min(low, max_tokens), min(high, max_tokens)
+        basis += f", at most {max_tokens:,} (--max-tokens)"
+    tokens = [prompt_tokens(question, context, target.name) for question in questions]
+    return Forecast(price, tokens, (low, high), basis)
+
+
+def earlier_answer_lengths(model_id: str) -> list[int]:
+    from sdx.store.history import History, history_path
+
+    if not history_path().exists():  # a forecast creates no history
+        return []
+    try:
+        with History.open() as history:
+            return history.answer_lengths(model_id, EARLIER_ANSWERS)
+    except SdxError:
+        return []
+
+
+def no_price(target: Target, priced: pricing.Priced) -> str:
+    if not pricing.is_openrouter(target):
+        return f"no price is known for {target.spec}"
+    return priced.problem or f"OpenRouter's price list has no {target.model_id}"
+
+
+def cost_budget(cap: float, jobs: list[Job], target: Target, context: str, options: BatchOptions) -> Budget:
+    """--max-cost: each question is held at its prompt plus the longest answer expected, until its cost is known."""
+    expected = forecast([job.question for job in jobs], context, target, options.max_tokens)
+    if expected.price.price is None:
+        raise ConfigError(
+            f"--max-cost needs a price, and {no_price(target, expected.price)}",
+            f'add [prices."{target.spec}"] with input and output (USD per million tokens) to the config file',
+        )
+    prompts_of = {job.name: tokens for job, tokens in zip(jobs, expected.prompt_tokens, strict=True)}
+    high = expected.answer_tokens[1]
+    most = max(expected.cost(tokens, high) for tokens in expected.prompt_tokens)
+    say(
+        f"sdx: --max-cost ${cap:g}: each question counts as up to {pricing.cost_text(most, expected.price.source)}"
+        f" until its cost is known ({high:,} tokens out at most, {expected.basis})"
+    )
+    return Budget(cap, lambda job: expected.cost(prompts_of[job.name], high))
+
+
+def dry_run(questions: list[Question], context: str, target: Target, options: BatchOptions) -> None:
+    """The questions a run would ask (those not answered yet in --out), and what they would cost; nothing is sent
+    and nothing is written."""
+    total = len(questions)
+    out = in_working_directory(options.out) if options.out is not None else None
+    todo = [q for q in questions if options.force or out is None or not (out / file_name(q, total)).exists()]
+    done = total - len(todo)
+    stdout = current().stdout
+    where = f" into {shown_dir(options)}" if options.out is not None else ""
+    already = f" ({done} already answered)" if done else ""
+    lines = [f"Would ask {len(todo)} of {total} question{plural(total)} with {target.name}{where}{already}:"]
+    lines += [f"{q.number:>4}. {title_from(q.text, 100)}" for q in todo]
+    if todo:
+        lines.append(forecast_line(forecast(todo, context, target, options.max_tokens), target))
+    stdout.write("\n".join(lines) + "\n")
+    say("sdx: dry run: no question was sent")
+
+
+def forecast_line(expected: Forecast, target: Target) -> str:
+    low, high = expected.answer_tokens
+    prompt = round(sum(expected.prompt_tokens) / len(expected.prompt_tokens))
+    tokens = f"about {prompt:,} tokens in and {low:,} to {high:,} out a question, {expected.basis}"
+    totals = expected.total()
+    if totals is None:
+        return (
+            f"Estimated cost: unknown: {no_price(target, expected.price)}; {tokens}. "
+            f'Add [prices."{target.spec}"] to the config file to price it.'
+        )
+    source = {pricing.CONFIGURED: "[prices] in the config file", pricing.PRICE_LIST: "OpenRouter's price list"}
+    where = source.get(expected.price.source, "a server on this machine")
+    first, last = (pricing.cost_text(value, expected.price.source) for value in totals)
+    span = first if first == last else f"{first} to {last}"
+    return f"Estimated cost: {span} ({where}; {tokens})"
 
 
 def most_severe(statuses: list[int]) -> ExitStatus:

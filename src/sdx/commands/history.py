@@ -24,6 +24,7 @@ from sdx.domain.conversation import (
 )
 from sdx.environment import current
 from sdx.errors import UsageError
+from sdx.model.pricing import PRICE_LIST, REPORTED, cost_text, is_estimated
 from sdx.store.history import ConversationSummary, History, snippet_parts
 from sdx.terminal.render import choose_renderer, sanitize_for_terminal, say
 
@@ -60,7 +61,7 @@ def summary_json(summary: ConversationSummary) -> dict[str, object]:
 def history_table(summaries: list[ConversationSummary], shown_ids: dict[str, str], graded: bool) -> list[str]:
     """Aligned columns; on a terminal the title is cut to the width and search matches are bold."""
     env = current()
-    header = ["ID", "WHEN", "KIND", "MODEL", "TURNS", *(["GRADE"] if graded else []), "TITLE"]
+    header = ["ID", "WHEN", "KIND", "MODEL", "TURNS", "COST", *(["GRADE"] if graded else []), "TITLE"]
     rows = [
         [
             shown_ids.get(summary.id, summary.id),
@@ -68,6 +69,7 @@ def history_table(summaries: list[ConversationSummary], shown_ids: dict[str, str
             summary.kind,
             summary.model,
             turns_cell(summary),
+            total_cost_text(summary.cost, summary.cost_estimated, summary.unknown_cost),
             *([overall_grade(summary.meta)] if graded else []),
             summary.title,
         ]
@@ -91,6 +93,15 @@ def turns_cell(summary: ConversationSummary) -> str:
         return str(summary.turns)
     words = STATUS_WORDS.get(summary.last_status, summary.last_status)
     return f"{summary.turns} ({words})" if summary.turns == 1 else f"{summary.turns} (last {words})"
+
+
+def total_cost_text(cost: float | None, estimated: bool, unknown: int) -> str:
+    """`$0.0123`, `~$0.0123` when part of it is an estimate, `+?` when some answers' cost is unknown, `?` when
+    none is known; "" for a conversation without answers."""
+    known = cost_text(cost, PRICE_LIST if estimated else REPORTED)
+    if not unknown:
+        return known
+    return f"{known}+?" if known else "?"
 
 
 def snippet_line(snippet: str) -> str:
@@ -243,6 +254,8 @@ def conversation_markdown(conversation: Conversation) -> str:
     facts = [conversation.kind, conversation.model, local_time(conversation.created_at, zone=True)]
     if conversation.id:
         facts.append(f"id {conversation.id}")
+    if cost := conversation_cost(conversation):
+        facts.append(f"cost {cost}")
     parts = [f"# {conversation.title or 'Untitled conversation'}", f"*{' · '.join(facts)}*"]
     shown = _as_the_candidate_said if conversation.kind == "interview" else _as_asked
     for number, turn in enumerate(conversation.turns, start=1):
@@ -264,6 +277,19 @@ def _as_the_candidate_said(turn: Turn) -> tuple[str, str]:
 
     pasted, _note = split_note(turn.context)
     return candidate_words(turn.question), f"**Figures from /estimate:**\n\n{pasted}" if pasted else ""
+
+
+def conversation_cost(conversation: Conversation) -> str:
+    """The total of the turns' known costs (`~` when part is an estimate) and how many answers' cost is unknown;
+    "" when no cost is known."""
+    answers = [turn for turn in conversation.turns if turn.status != ERROR]
+    known = [turn for turn in answers if turn.cost is not None]
+    if not known:  # nothing to total (a cost column elsewhere says "?")
+        return ""
+    estimated = any(is_estimated(turn.cost_source) for turn in known)
+    total = cost_text(sum(turn.cost or 0.0 for turn in known), PRICE_LIST if estimated else REPORTED)
+    unknown = len(answers) - len(known)
+    return f"{total} + {unknown} answer{'s' if unknown > 1 else ''} of unknown cost" if unknown else total
 
 
 def _turn_markdown(number: int, turn: Turn, question: str, context: str) -> list[str]:
@@ -296,6 +322,8 @@ def _turn_facts(turn: Turn) -> str:
         facts.append(counts + (" (estimated)" if turn.tokens_estimated else ""))
     if turn.duration is not None:
         facts.append(f"{turn.duration:.1f} s")
+    if turn.cost is not None:
+        facts.append(cost_text(turn.cost, turn.cost_source))
     return " · ".join(facts)
 
 

@@ -308,12 +308,14 @@ def resolve_spec(name: str, config: Config, known: Mapping[str, Provider]) -> tu
     raise unknown_model_error(name, known_aliases, known)
 
 
-def resolve(name: str, config: Config) -> Target:
-    """Turn a model name into a Target, or raise a ConfigError that says what to type instead."""
+def resolve(name: str, config: Config, *, key: bool = True) -> Target:
+    """Turn a model name into a Target, or raise a ConfigError that says what to type instead. Without `key` (for
+    what sends no request, like `batch --dry-run`), a missing key is no error and the Target carries none."""
     provider, model_id = resolve_spec(name, config, providers(config))
     provider.check_usable()
     price = config.prices.get(f"{provider.name}:{model_id}")
-    return Target(name=name, provider=provider, model_id=model_id, api_key=api_key_for(provider, config), price=price)
+    api_key = api_key_for(provider, config) if key else ""
+    return Target(name=name, provider=provider, model_id=model_id, api_key=api_key, price=price)
 
 
 def broken_alias_error(chain: list[str], known: Mapping[str, Provider], config: Config) -> ConfigError:

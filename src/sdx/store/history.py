@@ -50,6 +50,9 @@ class ConversationSummary:
     meta: dict[str, object] = field(default_factory=dict)
     snippet: str | None = None
     last_status: str = ""  # the status of its last turn (complete, truncated, interrupted, error); "" without turns
+    cost: float | None = None  # USD, the sum of its turns' known costs; None when none is known
+    cost_estimated: bool = False  # some of it is an estimate
+    unknown_cost: int = 0  # answers whose cost is unknown (not in `cost`)
 
 
 def history_path() -> Path:
@@ -417,9 +420,28 @@ class History:
             else:  # no FTS5, or a word that is only punctuation (FTS5 would ignore it): matched literally
                 rows = self._search_like(words, kind, limit)
         return [
-            ConversationSummary(*row[:6], turns=row[6], meta=_meta(row[7]), last_status=row[8] or "", snippet=row[9])
+            ConversationSummary(
+                *row[:6],
+                turns=row[6],
+                meta=_meta(row[7]),
+                last_status=row[8] or "",
+                cost=row[9],
+                cost_estimated=bool(row[10]),
+                unknown_cost=row[11],
+                snippet=row[12],
+            )
             for row in rows
         ]
+
+    def answer_lengths(self, model_id: str, limit: int = 50) -> builtins.list[int]:
+        """The completion tokens of the model's last `limit` complete answers (to forecast what more will cost)."""
+        with _translated(self.path):
+            rows = self.db.execute(
+                "SELECT completion_tokens FROM turns WHERE model_id = ? AND status = 'complete'"
+                " AND completion_tokens > 0 ORDER BY created_at DESC LIMIT ?",
+                (model_id, limit),
+            ).fetchall()
+        return [row[0] for row in rows]
 
     def all_ids(self) -> builtins.list[str]:  # `builtins.`: in this class, `list` is the method above
         """Every conversation id, sorted (to find the shortest unique prefixes)."""
@@ -508,7 +530,10 @@ _TURN_FIELDS = (
 _SUMMARY_COLUMNS = (
     "c.id, c.title, c.kind, c.model, c.created_at, c.updated_at,"
     " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id), c.meta,"
-    " (SELECT s.status FROM turns s WHERE s.conversation_id = c.id ORDER BY s.id DESC LIMIT 1)"
+    " (SELECT s.status FROM turns s WHERE s.conversation_id = c.id ORDER BY s.id DESC LIMIT 1),"
+    " (SELECT sum(n.cost) FROM turns n WHERE n.conversation_id = c.id),"
+    " (SELECT max(n.cost_source IN ('prices', 'price list')) FROM turns n WHERE n.conversation_id = c.id),"
+    " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id AND n.cost IS NULL AND n.status != 'error')"
 )
 
 _LIST = f"""
