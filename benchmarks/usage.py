@@ -3,7 +3,8 @@
 Builds a history in a temporary SDX_HOME (4,000 conversations of 5 turns, answers of about 4 KB, a year of
 dates, four models and every kind, costs reported, estimated and unknown), then runs `python -m sdx usage` with
 each `--by` (and `--json`, `--since 30d`) in fresh processes, alternated with `sdx --version` (start-up alone),
-stdout on a pipe. Prints medians of wall time and CPU (user + system, from `wait4`) against the target.
+stdout on a pipe. Prints medians of wall time and CPU (user + system, from `wait4`) against the target, and the
+CPU time of the totals query alone (in this process), which is what the history's size changes.
 
 Usage: python benchmarks/usage.py [--runs N] [--turns N]
 """
@@ -67,6 +68,21 @@ def build_history(home: Path, turns: int) -> None:
         db.execute("COMMIT")
 
 
+def query_ms(home: Path, runs: int) -> dict[str, float]:
+    """Median CPU milliseconds of `usage_totals` for each --by, in this process."""
+    from sdx.commands.usage import GROUPS, usage_totals
+    from sdx.store.history import History
+
+    timings: dict[str, list[float]] = {by: [] for by in GROUPS}
+    with History.open(home / "history.db") as history:
+        for _ in range(runs):
+            for by in GROUPS:
+                started = time.process_time()
+                usage_totals(history, by, float("-inf"))
+                timings[by].append((time.process_time() - started) * 1000)
+    return {by: statistics.median(values) for by, values in timings.items()}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=9, help="runs of each command")
@@ -86,6 +102,7 @@ def main() -> None:
         }
         check = subprocess.run(named["sdx usage"], env=env, cwd=home, capture_output=True, text=True, check=True)
         answers = check.stdout.splitlines()[-1].split()[1]
+        queries = query_ms(Path(home), args.runs)
         samples: dict[str, list[tuple[float, float]]] = {name: [] for name in named}
         for command in named.values():  # warm the disk cache once
             cpu_and_wall(command, env, home)
@@ -103,6 +120,7 @@ def main() -> None:
             f"| `{name}` | {statistics.median(wall):.0f} ({min(wall):.0f}–{max(wall):.0f}) | {cpu:.0f} "
             f"| {target} | {verdict} |"
         )
+    print("\nthe totals query alone, CPU ms: " + ", ".join(f"--by {by} {ms:.1f}" for by, ms in queries.items()))
 
 
 if __name__ == "__main__":
