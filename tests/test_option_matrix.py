@@ -49,6 +49,7 @@ JSON_COMMANDS: dict[str, tuple[str, ...]] = {
     "models": ("models", "--json"),
     "estimate": ("estimate", "--dau", "50M", "--writes", "20", "--size", "1KB", "--json"),
     "doctor": ("doctor", "--json"),
+    "usage": ("usage", "--json"),
 }
 
 
