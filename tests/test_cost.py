@@ -205,3 +205,12 @@ def test_history_has_a_cost_column_and_show_a_total(sdx, fake):
     assert shown.splitlines()[2].endswith(f" · id {conversation.id} · cost ~${0.002 + second:.4f}*")
     assert f"*openai/gpt-4o-mini · 50 → {CHUNKS} tokens · " in shown
     assert " · $0.0020*" in shown and f" · ~${second:.4f}*" in shown
+
+
+def test_the_chat_footer_shows_the_cost_when_known(sdx, fake):
+    fake.scenario.prices = PRICES
+    result = sdx.call("chat", input="Design a URL shortener\n", tty=True, env={"NO_COLOR": "1"})
+    assert result.code == 0, result.stderr
+    priced = cost_text(50 * 0.000001 + CHUNKS * 0.000002, "price list")
+    footer = result.stderr.splitlines()[-1]
+    assert f"gpt-4o-mini · 50 in / {CHUNKS} out · " in footer and footer.endswith(f"tokens/s · {priced}")
