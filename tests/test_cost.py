@@ -203,7 +203,7 @@ def test_history_has_a_cost_column_and_show_a_total(sdx, fake):
     [conversation] = stored_conversations(sdx)
     shown = sdx.call("show", conversation.id).out
     assert shown.splitlines()[2].endswith(f" · id {conversation.id} · cost ~${0.002 + second:.4f}*")
-    assert f"*openai/gpt-4o-mini · 50 → {CHUNKS} tokens · " in shown
+    assert f"*gpt-4o-mini · 50 → {CHUNKS} tokens · " in shown
     assert " · $0.0020*" in shown and f" · ~${second:.4f}*" in shown
 
 
