@@ -100,13 +100,10 @@ def test_history_json_is_a_list_of_conversations_for_scripts(user, seed):
             "turns": 1,
             "meta": {"source": "test"},
             "snippet": None,
-<<<<<<< HEAD
             "last_status": "complete",
-=======
             "cost": None,
             "cost_estimated": False,
             "unknown_cost": 1,
->>>>>>> eb81150 (Cost where people look, and batches with a forecast and a cap: sdx history's COST column (+? for unknowns), per-turn costs and a total in show/export; batch --dry-run (the questions not answered yet and an estimated range: prompts as sent x the price x the model's shortest to longest of its last 50 answers, or 500-2,500 tokens, capped by --max-tokens; no question sent, no key needed), --max-cost USD (a question starts only if spend + the most in flight + its own most fit; the rest are left for a rerun, exit 0), cost in the ✓ lines, the summary, index.md and the trailers; README 'Cost', CHANGELOG)
         }
     ]
 
