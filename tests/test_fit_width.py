@@ -8,7 +8,7 @@ import io
 import pytest
 
 from sdx.commands.chat import help_lines
-from sdx.commands.interview import Interview
+from sdx.commands.interview import COMMANDS, Interview
 from sdx.domain.conversation import Conversation
 from sdx.environment import Environment, installed
 from sdx.terminal.fit import fit_parts, wrap_parts
@@ -37,14 +37,14 @@ def test_the_interview_banner_fits_the_terminal(sdx, fake, columns):
     banner = lines[: next(n for n, line in enumerate(lines) if "/done" in line) + 1]
     assert banner[0].startswith("sdx: mock interview · senior") and all(len(line) < columns for line in banner)
     assert words_kept(
-        banner, "sdx: mock interview · senior · 45 minutes · gpt-4o-mini · commands: /hint /next /estimate /time /done"
+        banner, f"sdx: mock interview · senior · 45 minutes · gpt-4o-mini · commands: {' '.join(COMMANDS)}"
     )
 
 
 @pytest.mark.parametrize(
     ("columns", "expected"),
     [
-        (100, "phase 1/6: requirements · 45:00 left · /hint /next /estimate /time /done"),
+        (100, f"phase 1/6: requirements · 45:00 left · {' '.join(COMMANDS)}"),
         (40, "phase 1/6: requirements · 45:00 left"),
         (24, "phase 1/6: requirements"),
         (15, "phase 1/6:…"),
