@@ -28,7 +28,7 @@ def test_ask_warns_stores_it_as_truncated_and_show_export_and_history_mark_it(sd
     assert f"{ANSWER.strip()}\n\n{CUT}\n" in shown
     assert sdx.call("export", conversation.id).out == shown
     listed = sdx.call("history").out.splitlines()
-    assert listed[1].split("  ")[4:6] == ["1 (cut off)", "Design a URL shortener"]
+    assert listed[1].split("  ")[4:7] == ["1 (cut off)", "?", "Design a URL shortener"]  # ? : cost unknown
     assert json.loads(sdx.call("history", "--json").out)[0]["last_status"] == "truncated"
 
 

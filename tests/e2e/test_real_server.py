@@ -95,8 +95,11 @@ def test_ask_on_a_terminal_renders_markdown(sdx_user):
     assert "sdx: error" not in result.out and "Traceback" not in result.out, result.out
     screen = pyte.Screen(100, 40)
     pyte.ByteStream(screen).feed(result.stdout)
-    shown = [line.rstrip() for line in screen.display if line.strip() and not line.startswith("sdx: ")]
-    shown = shown[:-1]  # the last line is the summary
+    lines = [line.rstrip() for line in screen.display if line.strip()]
+    first = next(n for n, line in enumerate(lines) if not line.startswith("sdx: "))
+    # the answer ends at sdx's next line (the cut-off warning, which may wrap) or at the summary, the last line
+    end = next((n for n in range(first, len(lines)) if lines[n].startswith("sdx: ")), len(lines) - 1)
+    shown = lines[first:end]
     expected = rendered_lines((sdx_user.home / "answer.md").read_text(encoding="utf-8"), 100)
     assert shown and expected, result.out
     tail = min(len(shown), len(expected), 30)
