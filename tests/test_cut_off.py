@@ -5,6 +5,7 @@ as `truncated`, marked by show, export, /save and `sdx history`, and in a batch 
 from __future__ import annotations
 
 import json
+import re
 
 from tests.fake_server import ANSWER
 from tests.runner import stored_conversations
@@ -28,7 +29,7 @@ def test_ask_warns_stores_it_as_truncated_and_show_export_and_history_mark_it(sd
     assert f"{ANSWER.strip()}\n\n{CUT}\n" in shown
     assert sdx.call("export", conversation.id).out == shown
     listed = sdx.call("history").out.splitlines()
-    assert listed[1].split("  ")[4:7] == ["1 (cut off)", "?", "Design a URL shortener"]  # ? : cost unknown
+    assert re.split(r" {2,}", listed[1])[4:7] == ["1 (cut off)", "?", "Design a URL shortener"]  # ?: cost unknown
     assert json.loads(sdx.call("history", "--json").out)[0]["last_status"] == "truncated"
 
 
