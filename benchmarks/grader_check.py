@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass, field
 
 from sdx.config import load_config
-from sdx.domain import rubric
+from sdx.domain import grades, rubric
 from sdx.errors import SdxError
 from sdx.grading import GRADE_MAX_TOKENS, GradingJob, grader, obtain_grade
 from sdx.model.registry import chosen_model_name
@@ -141,7 +141,7 @@ def check_model(model: str, repeat: int, max_tokens: int) -> dict[str, Runs]:
             started = time.monotonic()
             try:
                 scores, unverified = grade_once(model, text, max_tokens)
-            except rubric.GradeInvalid as exc:
+            except grades.GradeInvalid as exc:
                 results[name].failed.append(f"invalid twice: {exc.problems[:80]}")
             except SdxError as exc:
                 results[name].failed.append(exc.what[:120])

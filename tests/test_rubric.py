@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from sdx.domain import rubric
+from sdx.domain import grades, rubric
 from sdx.domain.evidence import check_record
 
 
@@ -60,7 +60,7 @@ def test_response_format_nests_the_schema_under_json_schema() -> None:
 
 
 def test_a_valid_grade_parses() -> None:
-    grade = rubric.parse_grade(json.dumps(valid_grade()))
+    grade = grades.parse_grade(json.dumps(valid_grade()))
     assert grade.recommendation == "hire"
     assert grade.dimensions.deep_dive.score == 3
     assert grade.practice_next == ["estimation", "caching", "failure modes"]
@@ -68,17 +68,17 @@ def test_a_valid_grade_parses() -> None:
 
 def test_fences_and_chatter_around_the_json_are_stripped() -> None:
     body = json.dumps(valid_grade())
-    assert rubric.parse_grade(f"Here is the grade:\n```json\n{body}\n```\nGood luck!").recommendation == "hire"
-    assert rubric.parse_grade(f"Sure! {body} Hope this helps.").recommendation == "hire"
+    assert grades.parse_grade(f"Here is the grade:\n```json\n{body}\n```\nGood luck!").recommendation == "hire"
+    assert grades.parse_grade(f"Sure! {body} Hope this helps.").recommendation == "hire"
 
 
 def test_recommendation_spellings_are_normalised() -> None:
-    assert rubric.parse_grade(json.dumps(valid_grade(recommendation="Strong_Hire"))).recommendation == "strong hire"
-    assert rubric.parse_grade(json.dumps(valid_grade(recommendation="no-hire"))).recommendation == "no hire"
+    assert grades.parse_grade(json.dumps(valid_grade(recommendation="Strong_Hire"))).recommendation == "strong hire"
+    assert grades.parse_grade(json.dumps(valid_grade(recommendation="no-hire"))).recommendation == "no hire"
 
 
 def test_more_than_three_practice_items_are_cut_to_three() -> None:
-    grade = rubric.parse_grade(json.dumps(valid_grade(practice_next=["a", "b", "c", "d"])))
+    grade = grades.parse_grade(json.dumps(valid_grade(practice_next=["a", "b", "c", "d"])))
     assert grade.practice_next == ["a", "b", "c"]
 
 
@@ -95,8 +95,8 @@ def test_more_than_three_practice_items_are_cut_to_three() -> None:
     ],
 )
 def test_invalid_answers_say_what_is_wrong(text: str, problem: str) -> None:
-    with pytest.raises(rubric.GradeInvalid) as caught:
-        rubric.parse_grade(text)
+    with pytest.raises(grades.GradeInvalid) as caught:
+        grades.parse_grade(text)
     assert problem in caught.value.problems
 
 
@@ -104,8 +104,8 @@ def test_validation_problems_name_the_field() -> None:
     grade = valid_grade()
     grade["dimensions"]["estimation"]["score"] = 7  # type: ignore[index]
     del grade["dimensions"]["tradeoffs"]  # type: ignore[attr-defined]
-    with pytest.raises(rubric.GradeInvalid) as caught:
-        rubric.parse_grade(json.dumps(grade))
+    with pytest.raises(grades.GradeInvalid) as caught:
+        grades.parse_grade(json.dumps(grade))
     problems = caught.value.problems
     assert "dimensions.estimation.score: Input should be less than or equal to 4" in problems
     assert "dimensions.tradeoffs: Field required" in problems
@@ -192,13 +192,13 @@ def test_the_note_says_when_a_phase_is_over_its_box() -> None:
 def test_grade_markdown_for_show_and_export() -> None:
     grade = {**valid_grade(recommendation="no hire"), "evidence_check": check_record({}, "the transcript")}
     meta = {"level": "staff", "hints": 2, "grade": grade}
-    text = rubric.grade_markdown(meta)
+    text = grades.grade_markdown(meta)
     assert text.startswith("## Grade: no hire (staff bar)\n\nSolid scoping, a shallow deep dive.\n\n")
     assert "### Deep dive: 3/4\n> I'd shard by user id\n- missed: no cache eviction policy" in text
     assert "**Practise next**\n\n1. estimation\n2. caching\n3. failure modes" in text
     assert text.endswith("Hints used: 2")
-    assert rubric.grade_markdown({"grade": None, "grade_status": "not graded"}) == ""
-    assert rubric.grade_markdown({"grade": {"overall": "B"}}) == ""
+    assert grades.grade_markdown({"grade": None, "grade_status": "not graded"}) == ""
+    assert grades.grade_markdown({"grade": {"overall": "B"}}) == ""
 
 
 def test_the_rubric_asks_for_invariants_first_and_no_over_building() -> None:

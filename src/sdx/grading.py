@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sdx.config import Config
-from sdx.domain import rubric
+from sdx.domain import grades, rubric
 from sdx.domain.conversation import Conversation
 from sdx.domain.evidence import CHECK_KEY, EvidenceView, check_record, evidence_view, quotes_not_found
 from sdx.environment import current
@@ -55,7 +55,7 @@ class GradingJob:
 class Outcome:
     """A grade the grader gave, the text it came as, and the evidence quotes not found in the source."""
 
-    grade: rubric.Grade
+    grade: grades.Grade
     raw: str
     not_found: dict[str, list[str]]
 
@@ -84,7 +84,7 @@ def grade_conversation(
     raw = [""]  # the grader's latest text, kept whatever happens
     try:
         outcome = obtain_grade(job, target, limit, raw)
-    except rubric.GradeInvalid as second:
+    except grades.GradeInvalid as second:
         outcome_word = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
         keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
         raise SdxError(
@@ -119,12 +119,12 @@ def obtain_grade(
     messages = job.messages()
     raw[0] = ask_grader(target, messages, timeout, max_tokens)
     try:
-        grade = rubric.parse_grade(raw[0])
-    except rubric.GradeInvalid as first:
+        grade = grades.parse_grade(raw[0])
+    except grades.GradeInvalid as first:
         say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
         messages += _sent_back(raw[0], rubric.revalidation_request(first.problems))
         raw[0] = ask_grader(target, messages, timeout, max_tokens)
-        grade = rubric.parse_grade(raw[0])
+        grade = grades.parse_grade(raw[0])
     outcome = Outcome(grade, raw[0], quotes_not_found(_evidence(grade), job.source))
     if not outcome.not_found:
         return outcome
@@ -134,9 +134,9 @@ def obtain_grade(
     messages += _sent_back(outcome.raw, rubric.evidence_request(outcome.not_found, job.source_name))
     try:
         text = ask_grader(target, messages, timeout, max_tokens)
-        corrected = rubric.parse_grade(text)
-    except (rubric.GradeInvalid, SdxError) as exc:
-        why = exc.problems if isinstance(exc, rubric.GradeInvalid) else exc.what
+        corrected = grades.parse_grade(text)
+    except (grades.GradeInvalid, SdxError) as exc:
+        why = exc.problems if isinstance(exc, grades.GradeInvalid) else exc.what
         say(f"sdx: the corrected grade failed ({_short(why)}); the first one is kept, its invented quotes marked")
         return outcome
     raw[0] = text
@@ -147,7 +147,7 @@ def _sent_back(answer: str, request: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": answer}, {"role": "user", "content": request}]
 
 
-def _evidence(grade: rubric.Grade) -> dict[str, list[str]]:
+def _evidence(grade: grades.Grade) -> dict[str, list[str]]:
     return {key: getattr(grade.dimensions, key).evidence for key in rubric.DIMENSION_KEYS}
 
 
@@ -329,7 +329,7 @@ def print_grade(meta: dict[str, object]) -> None:
     dimension after another when the table would not fit; piped, the Markdown `sdx show --raw` gives."""
     env = current()
     if not env.stdout_isatty:
-        env.stdout.write(f"---\n\n{rubric.grade_markdown(meta)}\n")
+        env.stdout.write(f"---\n\n{grades.grade_markdown(meta)}\n")
         env.stdout.flush()
         return
     from rich.text import Text

@@ -41,9 +41,9 @@ def debrief_of(
     interview = history.load(history.resolve(conversation_id))
     if interview.kind != "interview":
         return None
-    from sdx.domain import drills, rubric
+    from sdx.domain import drills, grades, rubric
 
-    grade = rubric.grade_markdown(interview.meta) if interview.meta.get("grade_status") == "graded" else ""
+    grade = grades.grade_markdown(interview.meta) if interview.meta.get("grade_status") == "graded" else ""
     short = (interview.id or "")[:8]
     if not grade:
         raise UsageError(

@@ -351,7 +351,7 @@ def _grade_markdown(meta: dict[str, object]) -> str:
     grade status when there is no grade."""
     grade = meta.get("grade")
     if isinstance(grade, dict):  # only then is the rubric (and pydantic, ~80 ms) worth importing
-        from sdx.domain.rubric import grade_markdown
+        from sdx.domain.grades import grade_markdown
 
         if rendered := grade_markdown(meta):
             return f"---\n\n{rendered}"
