@@ -1,6 +1,8 @@
-"""The command line: parse, dispatch, and the one boundary that turns failures into a sentence and an exit code."""
+"""The command line: parse, dispatch, and the one boundary that turns failures into a sentence and an exit code.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: typer reads every command's signature at each start, and string
+annotations would be compiled and evaluated one by one (about 20 ms of every command's start-up).
+"""
 
 import errno
 import gc
