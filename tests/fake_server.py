@@ -8,6 +8,7 @@ fail. Tests drive the real `sdx` command (and so the real `openai` client) again
 from __future__ import annotations
 
 import json
+import sys
 import threading
 import time
 from collections import deque
@@ -36,23 +37,26 @@ Done.
 
 @dataclass
 class Failure:
-    """One canned HTTP response, served instead of an answer."""
+    """One canned HTTP response, served instead of the next request whose path ends with `path` (by default the
+    next chat request: a price-list or model-list GET on the way does not use it up)."""
 
     status: int
     body: str | bytes = ""
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    path: str = "/chat/completions"
 
     @classmethod
-    def json_error(cls, status: int, message: str, **headers: str) -> Failure:
-        return cls(status, json.dumps({"error": {"message": message, "type": "api_error", "code": status}}), headers)
+    def json_error(cls, status: int, message: str, *, path: str = "/chat/completions", **headers: str) -> Failure:
+        body = json.dumps({"error": {"message": message, "type": "api_error", "code": status}})
+        return cls(status, body, headers, path=path)
 
 
 @dataclass
 class Scenario:
     answer: str = ANSWER
     chunk_size: int = 5
-    failures: deque[Failure] = field(default_factory=deque)  # served first, one per request
+    failures: deque[Failure] = field(default_factory=deque)  # served in order, each to a request on its path
     models: list[str] = field(default_factory=lambda: ["openai/gpt-4o-mini", "llama3.2:latest"])
     tags: bool = True  # serve Ollama's /api/tags
     usage: bool = True  # honour stream_options.include_usage
@@ -92,12 +96,21 @@ def chunks_of(text: str, size: int) -> list[str]:
     return [text[i : i + size] for i in range(0, len(text), size)]
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that gave up (a timeout, a cancelled stream) is what a real server sees too: no traceback on
+        stderr, where it would land in whichever test is running then."""
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
+
+
 class FakeOpenAI:
     def __init__(self) -> None:
         self.scenario = Scenario()
         self.requests: list[Recorded] = []
         self.stop_event = threading.Event()
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._httpd = _Server(("127.0.0.1", 0), self._handler_class())
         self._httpd.daemon_threads = True
         # a short poll: `stop` (every test's teardown) waits up to one poll interval for the serving loop
         self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
@@ -195,9 +208,10 @@ class FakeOpenAI:
         )
 
     def _serve_failure(self, handler: Any) -> bool:
-        if not self.scenario.failures:
+        failures = self.scenario.failures
+        if not failures or not handler.path.endswith(failures[0].path):
             return False
-        failure = self.scenario.failures.popleft()
+        failure = failures.popleft()
         data = failure.body.encode() if isinstance(failure.body, str) else failure.body
         handler._send(failure.status, data, failure.content_type, failure.headers)
         return True

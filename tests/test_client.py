@@ -256,7 +256,7 @@ def test_keyless_provider_answering_401_reads_the_same_in_ask_and_doctor(sdx):
         asked = sdx.call("ask", "--model", "gateway:m", "Design a cache")
         assert asked.code == PROVIDER
         assert expected in one_error_line(asked.stderr)
-        gateway.scenario.failures.append(Failure.json_error(401, "missing bearer token"))
+        gateway.scenario.failures.append(Failure.json_error(401, "missing bearer token", path="/models"))
         doctor = sdx.call("doctor")
         assert f"✗ {expected} — set key_env for [providers.gateway]" in doctor.out
         assert "the key in  was" not in doctor.out

@@ -60,7 +60,7 @@ def test_commands_without_requests_import_neither_openai_nor_pydantic(sdx, args)
 
 
 def test_doctor_blames_a_wrong_path_on_the_base_url(sdx, fake):
-    fake.scenario.failures.append(Failure(404, "404 page not found", content_type="text/plain"))
+    fake.scenario.failures.append(Failure(404, "404 page not found", content_type="text/plain", path="/models"))
     result = sdx.call("doctor")
     assert result.code == 3
     assert f"✗ {fake.root}/api/v1/models answered 404 (404 page not found) — check the base URL" in result.out

@@ -14,7 +14,7 @@ def test_models_shows_the_status_of_custom_providers(sdx, fake, ollama):
         '[providers.gone]\nbase_url = "http://127.0.0.1:9/v1"\n'
         f'[providers.locked]\nbase_url = "{fake.root}/locked/v1"\nkey_env = "LOCKED_KEY"\n'
     )
-    fake.scenario.failures.append(Failure.json_error(401, "invalid api key"))
+    fake.scenario.failures.append(Failure.json_error(401, "invalid api key", path="/locked/v1/models"))
     rows = {
         row["name"]: row
         for row in json.loads(sdx.call("models", "--json", env={"LOCKED_KEY": "k-0123456789"}).out)["providers"]
@@ -29,7 +29,7 @@ def test_models_shows_the_status_of_custom_providers(sdx, fake, ollama):
     assert [r.headers.get("authorization") for r in fake.requests if r.path == "/locked/v1/models"] == [
         "Bearer k-0123456789"
     ]
-    fake.scenario.failures.append(Failure.json_error(401, "invalid api key"))
+    fake.scenario.failures.append(Failure.json_error(401, "invalid api key", path="/locked/v1/models"))
     table = sdx.call("models", tty=True, columns=250, env={"LOCKED_KEY": "k-0123456789"}).out
     line = next(line for line in table.splitlines() if "│ local " in line)
     assert "serving: llama3.2:latest, openai/gpt-4o-mini" in line
