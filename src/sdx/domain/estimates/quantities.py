@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import NamedTuple
 
-from sdx.domain.estimates.units import DAYS_PER_MONTH, DAYS_PER_YEAR
+from sdx.domain.estimates.units import COUNT_MULTIPLIERS, DAYS_PER_MONTH, DAYS_PER_YEAR
 from sdx.errors import UsageError
 
 _TOKEN = re.compile(
@@ -42,22 +42,6 @@ def tokens(text: str) -> list[Token]:
     return made
 
 
-MULTIPLIERS: dict[str, int] = {
-    "k": 10**3,
-    "thousand": 10**3,
-    "m": 10**6,
-    "mm": 10**6,
-    "mn": 10**6,
-    "million": 10**6,
-    "millions": 10**6,
-    "b": 10**9,
-    "bn": 10**9,
-    "billion": 10**9,
-    "billions": 10**9,
-    "t": 10**12,
-    "tn": 10**12,
-    "trillion": 10**12,
-}
 NUMBER_WORDS: dict[str, int] = {
     word: value
     for value, word in enumerate(
@@ -222,10 +206,10 @@ def quantity_at(toks: list[Token], i: int) -> Quantity | None:
         return None
     value, j = found
     check_magnitude(value, toks[i].text)
-    if j < len(toks) and toks[j].kind == "word" and toks[j].low in MULTIPLIERS:
-        value, j = value * MULTIPLIERS[toks[j].low], j + 1
+    if j < len(toks) and toks[j].kind == "word" and toks[j].low in COUNT_MULTIPLIERS:
+        value, j = value * COUNT_MULTIPLIERS[toks[j].low], j + 1
         if j < len(toks) and toks[j].low in ("million", "billion") and toks[j - 1].low in ("thousand", "hundred"):
-            value, j = value * MULTIPLIERS[toks[j].low], j + 1
+            value, j = value * COUNT_MULTIPLIERS[toks[j].low], j + 1
     kind, right = "count", Fraction(1)
     unit = toks[j] if j < len(toks) else None
     if (unit is not None and unit.kind == "sym" and unit.text == "%") or (unit is not None and unit.low == "percent"):

@@ -21,21 +21,23 @@ _LARGEST_NUMBER = 10**24
 _LONGEST_NUMBER = 40  # characters: beyond any real estimate, and far below Python's int-to-str limit
 _QUANTITY = re.compile(rf"^\s*(?P<sign>[+-]?)\s*(?P<number>{NUMBER})\s*(?P<unit>.*?)\s*$", re.IGNORECASE)
 
-_COUNT_UNITS: dict[str, int] = {
-    "": 1,
+COUNT_MULTIPLIERS: dict[str, int] = {  # "5M users", "5 million users": also read by the sentence reader
     "k": 10**3,
     "thousand": 10**3,
     "m": 10**6,
     "mm": 10**6,
     "mn": 10**6,
     "million": 10**6,
+    "millions": 10**6,
     "b": 10**9,
     "bn": 10**9,
     "billion": 10**9,
+    "billions": 10**9,
     "t": 10**12,
     "tn": 10**12,
     "trillion": 10**12,
 }
+_COUNT_UNITS: dict[str, int] = {"": 1, **COUNT_MULTIPLIERS}
 DECIMAL_PREFIXES = "kmgtpe"
 _SIZE_UNITS: dict[str, int] = {
     "": 1,
