@@ -12,13 +12,14 @@ import pexpect
 
 from sdx.store.history import History
 from tests.fake_server import ANSWER
+from tests.terminal_session import TerminalSession
 
 TIMEOUT = 20  # seconds for any one expected output
 
 
-def spawn_chat(sdx, *args: str) -> pexpect.spawn:
+def spawn_chat(sdx, *args: str) -> TerminalSession:
     env = {**sdx.env, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}  # pexpect answers no cursor queries
-    child = pexpect.spawn(
+    child = TerminalSession(
         sys.executable,
         ["-m", "sdx", "chat", *args],
         env=env,
@@ -30,7 +31,7 @@ def spawn_chat(sdx, *args: str) -> pexpect.spawn:
     return child
 
 
-def answered(child: pexpect.spawn) -> None:
+def answered(child: TerminalSession) -> None:
     """Wait for the footer that ends an answer, then for the next prompt."""
     child.expect("tokens/s")
     child.expect("›")

@@ -12,6 +12,7 @@ import pytest
 
 from sdx.commands.interview_diagram import read_diagram, with_diagram
 from tests.runner import Sdx
+from tests.terminal_session import TerminalSession
 from tests.test_interview import GradingServer, grade_json, last_user_message, stored_interview
 from tests.test_interview_pty import expect, prompt
 
@@ -97,7 +98,7 @@ def test_backticks_in_a_diagram_cannot_close_its_block_early():
 def test_on_a_terminal_a_pasted_diagram_is_read_whole_and_drawn(sdx, fake):
     """The line editor takes a bracketed paste whole, newlines included: the diagram and its /end in one go."""
     fake.grades.append(grade_json())
-    child = pexpect.spawn(
+    child = TerminalSession(
         sys.executable,
         ["-m", "sdx", "interview", QUESTION],
         env={**sdx.env, "TERM": "xterm-256color"},

@@ -15,6 +15,7 @@ import pytest
 
 from sdx.store.history import History
 from tests.runner import Sdx
+from tests.terminal_session import TerminalSession
 from tests.test_interview import QUESTION, GradingServer, grade_json
 
 TIMEOUT = 20  # seconds for any one expected output
@@ -27,21 +28,21 @@ def fake() -> Iterator[GradingServer]:
     server.stop()
 
 
-def expect(child: pexpect.spawn, pattern: object) -> None:
+def expect(child: TerminalSession, pattern: object) -> None:
     """`child.expect(pattern)`, answering prompt-toolkit's cursor position requests on the way (the bottom
     toolbar is only drawn once the terminal has said where the cursor is, as real terminals do)."""
     while child.expect([pattern, "\x1b\\[6n"]) == 1:
         child.send("\x1b[40;1R")
 
 
-def prompt(child: pexpect.spawn) -> None:
+def prompt(child: TerminalSession) -> None:
     expect(child, "you›")
 
 
 def test_an_interview_typed_on_a_terminal(sdx: Sdx, fake: GradingServer) -> None:
     fake.grades.append(grade_json("strong hire"))
     env = {**sdx.env, "TERM": "xterm-256color"}
-    child = pexpect.spawn(
+    child = TerminalSession(
         sys.executable,
         ["-m", "sdx", "interview", "--minutes", "20", "--level", "staff", QUESTION],
         env=env,

@@ -12,12 +12,13 @@ import pexpect
 import pytest
 
 from tests.runner import stored_conversations
+from tests.terminal_session import TerminalSession
 from tests.test_chat_pty import answered, spawn_chat
 
 BURST = "the quick brown fox jumps over the lazy dog " * 400  # 18 KB of typing, several seconds of key handling
 
 
-def burst_then_signal(child: pexpect.spawn, signum: int) -> tuple[float, bool]:
+def burst_then_signal(child: TerminalSession, signum: int) -> tuple[float, bool]:
     """Type the burst and, while the editor is still handling it, send `signum`: (seconds until sdx is gone,
     whether it left the terminal as it found it)."""
     echoed = ""
@@ -35,14 +36,14 @@ def burst_then_signal(child: pexpect.spawn, signum: int) -> tuple[float, bool]:
     return seconds, restored
 
 
-def drain(child: pexpect.spawn) -> str:
+def drain(child: TerminalSession) -> str:
     try:
         return child.read_nonblocking(1 << 20, timeout=0.01)
     except pexpect.TIMEOUT:
         return ""
 
 
-def terminal_restored(child: pexpect.spawn) -> bool:
+def terminal_restored(child: TerminalSession) -> bool:
     """The pseudo-terminal's mode is cooked again: line editing and echo on, as before sdx took it raw."""
     _iflag, _oflag, _cflag, lflag, *_ = termios.tcgetattr(child.child_fd)
     return bool(lflag & termios.ICANON) and bool(lflag & termios.ECHO)
@@ -65,7 +66,7 @@ def test_a_signal_while_the_chat_prompt_handles_a_burst_of_keys_ends_sdx(sdx, fa
 
 def test_sigterm_while_the_interview_prompt_handles_a_burst_of_keys_ends_sdx(sdx, fake):
     env = {**sdx.env, "TERM": "xterm-256color", "PROMPT_TOOLKIT_NO_CPR": "1"}
-    child = pexpect.spawn(
+    child = TerminalSession(
         sys.executable,
         ["-m", "sdx", "interview", "--minutes", "20", "Design a URL shortener"],
         env=env,
