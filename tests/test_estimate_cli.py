@@ -210,8 +210,47 @@ def test_help_lists_the_options(sdx):
     result = sdx.call("estimate", "--help")
     assert result.code == 0
     for option in ("--dau", "--writes-per-day", "--read-ratio", "--size", "--retention", "--peak", "--replication",
-                   "--cache-ratio", "--server-qps", "--json", "--reference"):  # fmt: skip
+                   "--cache-ratio", "--server-qps", "--qps", "--peak-qps", "--reads-per-user", "--reads-per-day",
+                   "--cache-data", "--memory", "--disk", "--json", "--reference"):  # fmt: skip
         assert option in result.out
+
+
+BASE = "10M DAU, 1 write per user per day, 1 KB each, keep 1 year"
+
+
+@pytest.mark.parametrize(
+    ("options", "clause"),
+    [
+        (("--reads-per-user", "20"), "20 reads per user per day"),
+        (("--cache-data", "20%"), "cache 20% of the data"),
+        (("--memory", "64GB"), "each machine has 64 GB RAM"),
+        (("--disk", "10TB"), "10 TB of disk per server"),
+    ],
+)
+def test_each_input_a_sentence_can_state_has_an_option_of_its_own(sdx, options, clause):
+    """The option gives the very figures its clause gives (only the readings of the clause differ)."""
+    by_option = json.loads(sdx.call("estimate", BASE, *options, "--json").out)
+    by_sentence = json.loads(sdx.call("estimate", f"{BASE}, {clause}", "--json").out)
+    assert len(by_sentence["readings"]) == len(by_option["readings"]) + 1
+    del by_option["readings"], by_sentence["readings"]
+    assert by_option == by_sentence
+
+
+@pytest.mark.parametrize(
+    ("options", "sentence"),
+    [
+        (("--qps", "100k", "--size", "1KB", "--retention", "1y"), "100k QPS, 1 KB each, keep 1 year"),
+        (("--peak-qps", "50k", "--size", "1KB"), "50k QPS at peak, 1 KB each"),
+        (("--writes-per-day", "1M", "--reads-per-day", "50M", "--size", "1KB"),
+         "1M writes per day, 50M reads per day, 1 KB each"),
+    ],
+)  # fmt: skip
+def test_rates_in_all_have_options_too(sdx, options, sentence):
+    by_option = json.loads(sdx.call("estimate", *options, "--json").out)
+    by_sentence = json.loads(sdx.call("estimate", sentence, "--json").out)
+    del by_option["readings"], by_sentence["readings"]
+    assert by_option == by_sentence
+    assert any(value is not None for key, value in by_option.items() if key.endswith("_qps"))
 
 
 def test_a_rate_per_user_beside_a_dau_uses_the_dau(sdx):

@@ -301,6 +301,15 @@ def estimate(
     server_qps: Annotated[
         str | None, typer.Option("--server-qps", help="Requests per second one server handles.")
     ] = None,
+    qps: Annotated[str | None, typer.Option("--qps", help="Requests per second in all, on average: 100k.")] = None,
+    peak_qps: Annotated[str | None, typer.Option("--peak-qps", help="Requests per second in all at peak.")] = None,
+    reads_per_user: Annotated[str | None, typer.Option("--reads-per-user", help="Reads per user per day.")] = None,
+    reads_per_day: Annotated[str | None, typer.Option("--reads-per-day", help="Reads per day in total.")] = None,
+    cache_data: Annotated[
+        str | None, typer.Option("--cache-data", help="Share of the stored data to cache: 20%.")
+    ] = None,
+    memory: Annotated[str | None, typer.Option("--memory", help="Memory per machine: 64GB.")] = None,
+    disk: Annotated[str | None, typer.Option("--disk", help="Disk per machine: 10TB.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object in base units.")] = False,
     reference: Annotated[
         bool, typer.Option("--reference", help="Latency numbers, powers of two, nines, time conversions.")
@@ -313,8 +322,9 @@ def estimate(
     from sdx.commands.estimate import EstimateOptions, run_estimate
 
     options = EstimateOptions(
-        text, dau, writes, writes_per_day, read_ratio, size, retention, peak, replication, cache_ratio, server_qps
-    )
+        text, dau, writes, writes_per_day, read_ratio, size, retention, peak, replication, cache_ratio, server_qps,
+        qps, peak_qps, reads_per_user, reads_per_day, cache_data, memory, disk,
+    )  # fmt: skip
     env = current()
     stdin = None if env.stdin is None or env.stdin_isatty else env.stdin
     run_estimate(options, as_json=as_json, reference=reference, shortcuts=shortcuts, stdin=stdin)

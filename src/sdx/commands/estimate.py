@@ -36,6 +36,13 @@ class EstimateOptions:
     replication: str | None = None
     cache_ratio: str | None = None
     server_qps: str | None = None
+    qps: str | None = None
+    peak_qps: str | None = None
+    reads_per_user: str | None = None
+    reads_per_day: str | None = None
+    cache_data: str | None = None
+    memory: str | None = None
+    disk: str | None = None
 
 
 _OPTIONS: dict[str, tuple[str, Callable[[str, str], Fraction]]] = {
@@ -49,8 +56,24 @@ _OPTIONS: dict[str, tuple[str, Callable[[str, str], Fraction]]] = {
     "replication": ("--replication", est.parse_ratio),
     "cache_ratio": ("--cache-ratio", est.parse_ratio),
     "server_qps": ("--server-qps", est.parse_rate),
+    "qps": ("--qps", est.parse_rate),
+    "peak_qps": ("--peak-qps", est.parse_rate),
+    "reads_per_user": ("--reads-per-user", est.parse_count),
+    "reads_per_day": ("--reads-per-day", est.parse_count),
+    "cache_data": ("--cache-data", est.parse_ratio),
+    "memory": ("--memory", est.parse_size),
+    "disk": ("--disk", est.parse_size),
 }
-_INPUT_FOR_OPTION = {"writes": "writes_per_user", "size": "size_bytes", "retention": "retention_days"}
+_INPUT_FOR_OPTION = {
+    "writes": "writes_per_user",
+    "size": "size_bytes",
+    "retention": "retention_days",
+    "qps": "total_qps",
+    "peak_qps": "peak_total_qps",
+    "cache_data": "cache_data_ratio",
+    "memory": "memory_bytes",
+    "disk": "disk_bytes",
+}
 
 
 def run_estimate(
