@@ -375,6 +375,15 @@ def test_views_a_day_are_reads_not_writes():
     assert parsed.not_understood == ()
 
 
+@pytest.mark.parametrize("verb", ["read", "watch", "view"])
+def test_a_count_of_things_users_read_is_not_a_count_of_users(verb):
+    """"users read 5 items per day" once read as DAU 5."""
+    parsed = parse_text(f"10M DAU, users {verb} 5 items per day")
+    assert {name: item.value for name, item in parsed.stated.items()} == {"dau": 10**7, "reads_per_user": 5}
+    alone = parse_text(f"users {verb} 5 items per day")
+    assert "dau" not in alone.stated
+
+
 def test_requests_a_day_are_a_total_rate():
     assert parse_text("864M requests per day").stated["total_qps"].value == 10_000
 

@@ -532,8 +532,11 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
     after = clause.after(q.last)
     if words & (_NOUNS | _VERBS) - {"use", "read"}:
         return None
-    if after[:1] and after[0] not in USERS | _USER_QUALIFIERS and clause.before(q.first) == []:
-        raise Refused(f"{q.text} {after[0]}: a count of what?")
+    if after[:1] and after[0] not in USERS | _USER_QUALIFIERS:
+        if clause.before(q.first) == []:
+            raise Refused(f"{q.text} {after[0]}: a count of what?")
+        if after[0].isalpha() and after[0] not in _NOT_A_COUNTED_THING:
+            return None  # "users read 5 items per day": the number counts items, not users
     if words & {"concurrent", "concurrently", "simultaneous", "simultaneously", "online"}:
         return Found({}, f"concurrent users {format_number(q.value)}", pending=("concurrent", q.value))
     daily = "dau" in words or "daily" in words or (period == 1 and words & USERS)
@@ -545,6 +548,7 @@ def _users(clause: Clause, words: set[str]) -> Found | None:
 
 
 _USER_QUALIFIERS = USER_QUALIFIERS
+_NOT_A_COUNTED_THING = frozenset({"per", "a", "an", "each", "every", "in", "of", "total", "daily", "monthly", "at"})
 
 
 def _users_and_daily_users(clause: Clause) -> Found | None:
