@@ -377,7 +377,7 @@ def test_views_a_day_are_reads_not_writes():
 
 @pytest.mark.parametrize("verb", ["read", "watch", "view"])
 def test_a_count_of_things_users_read_is_not_a_count_of_users(verb):
-    """"users read 5 items per day" once read as DAU 5."""
+    """ "users read 5 items per day" once read as DAU 5."""
     parsed = parse_text(f"10M DAU, users {verb} 5 items per day")
     assert {name: item.value for name, item in parsed.stated.items()} == {"dau": 10**7, "reads_per_user": 5}
     alone = parse_text(f"users {verb} 5 items per day")
