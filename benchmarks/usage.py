@@ -1,10 +1,11 @@
 """`sdx usage` over a history of 20,000 stored turns: the whole command, as a user runs it, against a 0.3 s target.
 
 Builds a history in a temporary SDX_HOME (4,000 conversations of 5 turns, answers of about 4 KB, a year of
-dates, four models and every kind, costs reported, estimated and unknown), then runs `python -m sdx usage` with
-each `--by` (and `--json`, `--since 30d`) in fresh processes, alternated with `sdx --version` (start-up alone),
-stdout on a pipe. Prints medians of wall time and CPU (user + system, from `wait4`) against the target, and the
-CPU time of the totals query alone (in this process), which is what the history's size changes.
+dates, four models and every kind, costs reported, estimated and unknown; each interview's grade one or two
+grading requests), then runs `python -m sdx usage` with each `--by` (and `--json`, `--since 30d`) in fresh
+processes, alternated with `sdx --version` (start-up alone), stdout on a pipe. Prints medians of wall time and
+CPU (user + system, from `wait4`) against the target, and the CPU time of the totals queries alone (in this
+process), which is what the history's size changes.
 
 Usage: python benchmarks/usage.py [--runs N] [--turns N]
 """
@@ -63,6 +64,15 @@ def build_history(home: Path, turns: int) -> None:
                     " VALUES (?, 'Design a URL shortener', '', ?, 'complete', '', ?, ?, ?, 0.5, 10.0, ?, 'v1', ?, ?,"
                     " ?)",
                     (cid, answer, rng.randint(50, 5000), rng.randint(300, 2500), n == 4, model, started + n * 60, cost,
+                     source),
+                )  # fmt: skip
+            for n in range(rng.choice((1, 1, 2)) if kind == "interview" else 0):  # a grade: one or two requests
+                source, scale = rng.choice(SOURCES)
+                cost = None if scale is None else scale * rng.uniform(0.0001, 0.01)
+                db.execute(
+                    "INSERT INTO gradings (conversation_id, kind, created_at, model, model_id, prompt_tokens,"
+                    " completion_tokens, tokens_estimated, cost, cost_source) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?, ?)",
+                    (cid, kind, started + 600 + n, model, model, rng.randint(2000, 8000), rng.randint(800, 2000), cost,
                      source),
                 )  # fmt: skip
         db.execute("COMMIT")

@@ -64,7 +64,7 @@ def test_history_lists_conversations_newest_first_as_aligned_columns(user, seed)
         Turn("Design a URL shortener", answer="Base62.", cost=0.0012, cost_source="reported"),
         Turn("Shard it?", answer="By id.", cost=0.0003, cost_source="price list"),
     )
-    limiter = seed(Turn("Design a rate limiter", answer="Token bucket."), model="llama3.2")
+    limiter = seed(Turn("Design a rate limiter", answer="Token bucket.", model_id="llama3.2"), model="llama3.2")
     result = user.call("history")
     assert result.code == 0 and result.stderr == ""
     when_limiter, when_shortener = local_time(T0 + DAY), local_time(T0)
@@ -86,7 +86,7 @@ def test_history_shows_longer_ids_when_eight_characters_are_not_unique(user, see
 
 
 def test_history_json_is_a_list_of_conversations_for_scripts(user, seed):
-    talk = seed(Turn("Design a URL shortener", answer="Base62 ids."), meta={"source": "test"})
+    talk = seed(Turn("Design a URL shortener", answer="Base62 ids.", model_id="gpt-4o-mini"), meta={"source": "test"})
     result = user.call("history", "--json")
     assert result.code == 0
     assert json.loads(result.out) == [
@@ -104,6 +104,8 @@ def test_history_json_is_a_list_of_conversations_for_scripts(user, seed):
             "cost": None,
             "cost_estimated": False,
             "unknown_cost": 1,
+            "gradings": 0,
+            "grading_cost": None,
         }
     ]
 

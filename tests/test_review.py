@@ -129,7 +129,8 @@ def test_a_failed_review_grade_stores_nothing_and_says_how_to_run_it_again(sdx: 
     assert result.code == 4
     assert result.stderr.splitlines()[-1] == (
         "sdx: error: gpt-4o-mini did not produce a valid grade twice (not valid JSON: Expecting value at line 1"
-        " column 1); not graded — nothing was stored; grade it again with `sdx review design.md` (try a larger model)"
+        " column 1); not graded — the review was not stored; grade it again with `sdx review design.md`"
+        " (try a larger model)"
     )
     assert reviews(sdx) == []
 

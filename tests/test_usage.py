@@ -41,6 +41,8 @@ def test_totals_are_split_at_midnight_utc_and_the_reported_costs_added_exactly(s
         "cost_usd": 0.5,
         "cost_estimated": False,
         "unknown_cost": 0,
+        "gradings": 0,
+        "grading_cost_usd": None,
     }
     assert data["total"]["answers"] == 3 and data["total"]["cost_usd"] == 0.75
     weeks = json.loads(sdx.call("usage", "--by", "week", "--json").out)["rows"]

@@ -4,8 +4,10 @@ The protocol: one grading request (not streamed, temperature 0, the rubric's JSO
 unless the server refuses it, which is remembered per base URL), validated with the rubric's pydantic model and
 asked again once with the problems named; its evidence quotes checked against the material graded
 (`sdx.domain.evidence`) and sent back once naming those not found; then the outcome is kept in the conversation's
-`meta` (`grade_status`, `grade` with its `evidence_check`, `grade_raw`, `grader`) and the grade printed. A command
-only builds the `GradingJob`.
+`meta` (`grade_status`, `grade` with its `evidence_check`, `grade_raw`, `grader`) and the grade printed. Every
+request that got a reply was paid for: its tokens and cost go to `conversation.gradings` and the history's
+`gradings` table, whatever becomes of the grade, and the last line says what the grading cost. A command only
+builds the `GradingJob`.
 """
 
 from __future__ import annotations
@@ -13,18 +15,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sdx.config import Config
 from sdx.domain import grades, rubric
-from sdx.domain.conversation import Conversation
+from sdx.domain.conversation import Conversation, GradingRequest
 from sdx.domain.evidence import CHECK_KEY, EvidenceView, check_record, evidence_view, quotes_not_found
-from sdx.environment import current
+from sdx.environment import current, interrupts_held
 from sdx.errors import ExitStatus, SdxError
+from sdx.model import pricing
 from sdx.model.registry import Target, resolve
 from sdx.store.history import History, history_path
 from sdx.terminal.render import Spinner, console, sanitize_for_terminal, say
-from sdx.turn import TurnOptions, context_budget, estimate_tokens
+from sdx.turn import CHARS_PER_TOKEN, TurnOptions, context_budget, estimate_tokens
+
+if TYPE_CHECKING:
+    from sdx.model.client import StreamStats
 
 GRADED, NOT_GRADED = "graded", "not graded"
 GRADE_TIMEOUT = 300.0  # seconds at least for a whole grade, not streamed (a slow local model); more if configured
@@ -82,8 +88,9 @@ def grade_conversation(
     limit = timeout if timeout is not None else max(config.timeout, GRADE_TIMEOUT)
     warn_if_too_long(job.messages(), target, config, job.source_name)
     raw = [""]  # the grader's latest text, kept whatever happens
+    before = len(conversation.gradings)
     try:
-        outcome = obtain_grade(job, target, limit, raw)
+        outcome = obtain_grade(job, target, limit, raw, spent=conversation.gradings)
     except grades.GradeInvalid as second:
         outcome_word = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
         keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
@@ -102,28 +109,38 @@ def grade_conversation(
             ) from None
         say(f"sdx: {_kept(conversation, job)}: {regrade_hint(conversation, job)}")
         raise
+    finally:  # the requests that were answered were paid for, whatever became of the grade
+        keep_spending(conversation, history)
     stored = outcome.stored(job.source_name)
     meta["grader"] = target.name
     keep_outcome(conversation, history, GRADED, stored, outcome.raw)
     if show:
         print_grade(meta)
+    price_after_grade(conversation.gradings[before:], target, history)
+    say_grading_cost(conversation.gradings[before:], target)
     return stored
 
 
 def obtain_grade(
-    job: GradingJob, target: Target, timeout: float, raw: list[str], max_tokens: int = GRADE_MAX_TOKENS
+    job: GradingJob,
+    target: Target,
+    timeout: float,
+    raw: list[str],
+    max_tokens: int = GRADE_MAX_TOKENS,
+    spent: list[GradingRequest] | None = None,
 ) -> Outcome:
     """The grading exchange: a grade that is not valid is sent back once with its problems, then one whose quotes
     are not in the source once with those quotes named. A corrected grade that fails (or a failed request) leaves
-    the first valid grade, its invented quotes marked. `raw[0]` is kept up to date with the grader's latest text."""
+    the first valid grade, its invented quotes marked. `raw[0]` is kept up to date with the grader's latest text;
+    each request that was answered is added to `spent`, whatever happens after."""
     messages = job.messages()
-    raw[0] = ask_grader(target, messages, timeout, max_tokens)
+    raw[0] = ask_grader(target, messages, timeout, max_tokens, spent)
     try:
         grade = grades.parse_grade(raw[0])
     except grades.GradeInvalid as first:
         say(f"sdx: the grade was not valid ({_short(first.problems)}); asking again")
         messages += _sent_back(raw[0], rubric.revalidation_request(first.problems))
-        raw[0] = ask_grader(target, messages, timeout, max_tokens)
+        raw[0] = ask_grader(target, messages, timeout, max_tokens, spent)
         grade = grades.parse_grade(raw[0])
     outcome = Outcome(grade, raw[0], quotes_not_found(_evidence(grade), job.source))
     if not outcome.not_found:
@@ -133,7 +150,7 @@ def obtain_grade(
     )
     messages += _sent_back(outcome.raw, rubric.evidence_request(outcome.not_found, job.source_name))
     try:
-        text = ask_grader(target, messages, timeout, max_tokens)
+        text = ask_grader(target, messages, timeout, max_tokens, spent)
         corrected = grades.parse_grade(text)
     except (grades.GradeInvalid, SdxError) as exc:
         why = exc.problems if isinstance(exc, grades.GradeInvalid) else exc.what
@@ -167,13 +184,13 @@ def _timed_out(exc: SdxError) -> bool:
 
 
 def _what_is_kept(conversation: Conversation, job: GradingJob) -> str:
-    if "{id}" not in job.command:
-        return "nothing was stored"
+    if "{id}" not in job.command:  # a review: stored only once graded (what the grading cost is stored)
+        return f"the {conversation.kind} was not stored"
     return f"{job.source_name} and the grader's text are kept"
 
 
 def _kept(conversation: Conversation, job: GradingJob) -> str:
-    return f"the {conversation.kind} is kept" if "{id}" in job.command else "nothing was stored"
+    return f"the {conversation.kind} is kept" if "{id}" in job.command else f"the {conversation.kind} was not stored"
 
 
 def grader(asked: str | None, config: Config, fallback: str) -> Target:
@@ -219,6 +236,53 @@ def keep_outcome(conversation: Conversation, history: History | None, status: st
     store_meta(conversation, history)
 
 
+def keep_spending(conversation: Conversation, history: History | None) -> None:
+    """Store the grading requests not stored yet (what they cost); a history that cannot be written costs a
+    warning. Without a history (--no-log, or a review, which stores them with itself) they wait on the
+    conversation."""
+    if history is None:
+        return
+    try:
+        with interrupts_held():
+            history.add_gradings(conversation)
+    except SdxError as exc:
+        say(f"sdx: warning: what the grading cost was not stored in history: {exc.what}")
+
+
+def price_after_grade(spent: list[GradingRequest], target: Target, history: History | None) -> None:
+    """Grading requests of an OpenRouter model that came without their cost: priced from the price list (fetched
+    now if need be, within its time limit; the grade is already shown), and the stored ones updated."""
+    unpriced = [request for request in spent if request.cost is None]
+    problems = [problem for request in unpriced if (problem := pricing.price_request(request, target, fetch=True))]
+    if problems and any(request.cost is None for request in unpriced):
+        say(f"sdx: warning: {problems[0]}; what the grading cost is unknown")
+    for request in unpriced:
+        if request.cost is None or history is None or request.id is None:
+            continue
+        try:
+            with interrupts_held():
+                history.set_grading_cost(request)
+        except SdxError as exc:
+            say(f"sdx: warning: what the grading cost was not stored in history: {exc.what}")
+            return
+
+
+def grading_cost_text(spent: list[GradingRequest]) -> str:
+    """What grading cost: `$0.0012`, `~$0.0010`, `$0.0012 + 1 request of unknown cost`; "" when none is known."""
+    total, estimated, unknown = pricing.total_cost(spent)
+    if total is None:
+        return ""
+    text = pricing.cost_text(total, pricing.PRICE_LIST if estimated else pricing.REPORTED)
+    return f"{text} + {unknown} request{'s' if unknown > 1 else ''} of unknown cost" if unknown else text
+
+
+def say_grading_cost(spent: list[GradingRequest], target: Target) -> None:
+    """The grade's last word, on stderr: what it cost, when that is known."""
+    if text := grading_cost_text(spent):
+        requests = f" ({len(spent)} requests)" if len(spent) > 1 else ""
+        say(f"sdx: grading with {target.name} cost {text}{requests}")
+
+
 def store_meta(conversation: Conversation, history: History | None) -> None:
     """Save the conversation's meta (hints, grade); a history that cannot be written costs a warning."""
     if history is None or conversation.id is None:
@@ -234,10 +298,15 @@ def store_meta(conversation: Conversation, history: History | None) -> None:
 
 
 def ask_grader(
-    target: Target, messages: list[dict[str, str]], timeout: float, max_tokens: int = GRADE_MAX_TOKENS
+    target: Target,
+    messages: list[dict[str, str]],
+    timeout: float,
+    max_tokens: int = GRADE_MAX_TOKENS,
+    spent: list[GradingRequest] | None = None,
 ) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
-    refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx."""
+    refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx.
+    An answered request is added to `spent` with its tokens and cost."""
     from sdx.model.client import ChatRequest, StreamStats, answer_deltas
     from sdx.model.client_errors import server_message
 
@@ -247,6 +316,7 @@ def ask_grader(
             options = grading_options(target, use_format)
             request = ChatRequest(target, messages, False, timeout, max_tokens, options=options)
             stats = StreamStats()
+            sent_at = current().wall_clock()
             try:  # the client's whole-answer path: retries, and every odd reply explained
                 text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
             except SdxError as exc:
@@ -259,9 +329,34 @@ def ask_grader(
                     remember_refused_format(target.base_url)
                 say(f"sdx: note: {target.name} does not take a JSON schema (response_format); asking without it")
                 continue
+            if spent is not None:
+                spent.append(answered_request(target, messages, text, stats, sent_at))
             if stats.finish_reason == "length":
                 say(f"sdx: warning: the grade was cut off at {max_tokens} tokens")
             return text
+
+
+def answered_request(
+    target: Target, messages: list[dict[str, str]], text: str, stats: StreamStats, sent_at: float
+) -> GradingRequest:
+    """What one answered grading request cost: the server's usage (else our estimate, flagged), and its cost as
+    far as it is known without waiting (reported, [prices], a fresh cached price list, $0 on this machine)."""
+    request = GradingRequest(
+        created_at=sent_at,
+        model=target.name,
+        model_id=stats.model or target.model_id,
+        prompt_tokens=stats.usage_prompt_tokens,
+        completion_tokens=stats.usage_completion_tokens,
+        cost=stats.cost,
+    )
+    if request.prompt_tokens is None or request.completion_tokens is None:
+        request.tokens_estimated = True
+        if request.prompt_tokens is None:
+            request.prompt_tokens = estimate_tokens(messages)
+        if request.completion_tokens is None:
+            request.completion_tokens = len(text) // CHARS_PER_TOKEN
+    pricing.price_request(request, target, fetch=False)
+    return request
 
 
 class Elapsed:

@@ -24,7 +24,7 @@ from sdx.domain.conversation import (
 )
 from sdx.environment import current
 from sdx.errors import UsageError
-from sdx.model.pricing import PRICE_LIST, REPORTED, cost_text, is_estimated
+from sdx.model.pricing import PRICE_LIST, REPORTED, cost_text, total_cost
 from sdx.store.history import ConversationSummary, History, snippet_parts
 from sdx.terminal.render import choose_renderer, sanitize_for_terminal, say
 
@@ -280,16 +280,27 @@ def _as_the_candidate_said(turn: Turn) -> tuple[str, str]:
 
 
 def conversation_cost(conversation: Conversation) -> str:
-    """The total of the turns' known costs (`~` when part is an estimate) and how many answers' cost is unknown;
-    "" when no cost is known."""
-    answers = [turn for turn in conversation.turns if turn.status != ERROR]
-    known = [turn for turn in answers if turn.cost is not None]
-    if not known:  # nothing to total (a cost column elsewhere says "?")
+    """The total of the answers' and grading requests' known costs (`~` when part is an estimate), what grading
+    cost said apart (`$0.0031 (grading $0.0012)`), and how many costs are unknown; "" when no cost is known."""
+    answers = [turn for turn in conversation.turns if turn.status != ERROR and turn.model_id]  # not a review's design
+    gradings = conversation.gradings
+    total, estimated, _ = total_cost([*answers, *gradings])
+    if total is None:  # nothing to total (a cost column elsewhere says "?")
         return ""
-    estimated = any(is_estimated(turn.cost_source) for turn in known)
-    total = cost_text(sum(turn.cost or 0.0 for turn in known), PRICE_LIST if estimated else REPORTED)
-    unknown = len(answers) - len(known)
-    return f"{total} + {unknown} answer{'s' if unknown > 1 else ''} of unknown cost" if unknown else total
+    text = _cost(total, estimated)
+    grading, grading_estimated, grading_unknown = total_cost(gradings)
+    if grading is not None:
+        text += f" (grading {_cost(grading, grading_estimated)})"
+    unknown_answers = sum(1 for turn in answers if turn.cost is None)
+    unknown = [
+        *([f"{unknown_answers} answer{'s' if unknown_answers > 1 else ''}"] if unknown_answers else []),
+        *([f"{grading_unknown} grading request{'s' if grading_unknown > 1 else ''}"] if grading_unknown else []),
+    ]
+    return f"{text} + {' and '.join(unknown)} of unknown cost" if unknown else text
+
+
+def _cost(total: float, estimated: bool) -> str:
+    return cost_text(total, PRICE_LIST if estimated else REPORTED)
 
 
 def _turn_markdown(number: int, turn: Turn, question: str, context: str) -> list[str]:

@@ -22,8 +22,9 @@ from sdx.config import Config, decode_text
 from sdx.domain import rubric
 from sdx.domain.conversation import Conversation, Turn, title_from
 from sdx.domain.evidence import evidence_view
-from sdx.environment import current
+from sdx.environment import current, interrupts_held
 from sdx.errors import SdxError, UsageError
+from sdx.model.pricing import total_cost
 from sdx.model.registry import chosen_model_name
 from sdx.terminal.render import say
 
@@ -76,9 +77,13 @@ def run_review(options: ReviewOptions, config: Config, stdin: BinaryIO | None) -
         command=f"sdx review {again(shown)}",
         model_option="-m",
     )
-    grade = grading.grade_conversation(
-        conversation, job, target, None, config, options.timeout, show=not options.as_json
-    )
+    try:
+        grade = grading.grade_conversation(
+            conversation, job, target, None, config, options.timeout, show=not options.as_json
+        )
+    except BaseException:
+        store(conversation, options.log and config.log, graded=False)  # only what the answered requests cost
+        raise
     store(conversation, options.log and config.log)
     if options.as_json:
         print_json(conversation, grade)
@@ -172,16 +177,22 @@ def first_heading(document: str) -> str:
 # After the grade
 
 
-def store(conversation: Conversation, logging: bool) -> None:
-    """Store the graded review (a history that cannot be written costs a warning: the grade was shown)."""
-    history = open_history(continuing=False, logging=logging, what="this review")
+def store(conversation: Conversation, logging: bool, graded: bool = True) -> None:
+    """Store the graded review and what grading it cost; a review whose grade failed is not stored, what its
+    answered grading requests cost is (a history that cannot be written costs a warning: the grade was shown)."""
+    if not graded and not conversation.gradings:
+        return
+    history = open_history(continuing=False, logging=logging, what="this review" if graded else "its cost")
     if history is None:
         return
     try:
-        history.add_turn(conversation, conversation.turns[0])
+        if graded:
+            with interrupts_held():
+                history.add_turn(conversation, conversation.turns[0])
     except SdxError as exc:
         say(f"sdx: warning: the review was not stored in history: {exc.what}")
     finally:
+        grading.keep_spending(conversation, history)
         history.close()
 
 
@@ -197,7 +208,23 @@ def print_json(conversation: Conversation, grade: dict[str, Any]) -> None:
         "model": conversation.model,
         "grade": grade,
         "unverified": [key for key in rubric.DIMENSION_KEYS if check.unverified(key)],
+        "grading": grading_spend(conversation),
     }
     out = current().stdout
     out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     out.flush()
+
+
+def grading_spend(conversation: Conversation) -> dict[str, Any]:
+    """What the grade cost, as `sdx usage --json` says it: requests, tokens, the known cost, how many unknown."""
+    requests = conversation.gradings
+    cost, estimated, unknown = total_cost(requests)
+    return {
+        "requests": len(requests),
+        "tokens_in": sum(request.prompt_tokens or 0 for request in requests),
+        "tokens_out": sum(request.completion_tokens or 0 for request in requests),
+        "tokens_estimated": any(request.tokens_estimated for request in requests),
+        "cost_usd": cost,
+        "cost_estimated": estimated,
+        "unknown_cost": unknown,
+    }

@@ -1,8 +1,12 @@
-"""`sdx usage`: answers, tokens in and out, and cost from the history, totalled by day, week, month, model or kind.
+"""`sdx usage`: answers, grading requests, tokens in and out, and cost from the history, totalled by day, week,
+month, model or kind.
 
-One SQL query does the totals, grouped in SQLite; the `turns_usage` index holds every column it reads, so the
-turns' text is never read (20,000 turns take milliseconds). Days, weeks (from Monday) and months are UTC. A
-failed request that produced nothing is not an answer. A cost that is unknown is counted and said, never added
+Two SQL queries do the totals, grouped in SQLite: one over the answers (the `turns_usage` index holds every
+column it reads, so the turns' text is never read: 20,000 turns take milliseconds), one over the grading
+requests (`gradings_usage`, likewise); their rows are added together by group. A grading request is counted by
+when it was sent, under the grader model and under the graded conversation's kind. Days, weeks (from Monday) and
+months are UTC. A failed request that produced nothing is not an answer, nor is a turn no model answered (a
+review's design, stored as its one turn: `model_id` ''). A cost that is unknown is counted and said, never added
 as zero; a total that includes an estimate is marked `~`, as estimated token counts are.
 """
 
@@ -36,37 +40,60 @@ _TOTALS = f"""
 SELECT {{group}}, count(*), total(t.prompt_tokens), total(t.completion_tokens), max(t.tokens_estimated),
        total(t.cost), count(t.cost), max(t.cost_source IN ('{CONFIGURED}', '{PRICE_LIST}'))
 FROM turns t {{join}}
-WHERE t.created_at >= ? AND t.status != 'error'
+WHERE t.created_at >= ? AND t.status != 'error' AND t.model_id != ''
 GROUP BY 1 ORDER BY 1
 """
 
+_GRADING_TOTALS = f"""
+SELECT {{group}}, count(*), total(t.prompt_tokens), total(t.completion_tokens), max(t.tokens_estimated),
+       total(t.cost), count(t.cost), max(t.cost_source IN ('{CONFIGURED}', '{PRICE_LIST}'))
+FROM gradings t
+WHERE t.created_at >= ?
+GROUP BY 1 ORDER BY 1
+"""
+GRADING_GROUPS = {**GROUPS, "kind": "t.kind"}  # a grading request keeps the kind of what it graded
+
 _UNKNOWN_BY_MODEL = """
-SELECT t.model_id, count(*) FROM turns t
-WHERE t.created_at >= ? AND t.status != 'error' AND t.cost IS NULL
-GROUP BY 1 ORDER BY 2 DESC, 1
+SELECT model_id, total(NOT grading), total(grading) FROM (
+    SELECT t.model_id, 0 AS grading FROM turns t
+    WHERE t.created_at >= ? AND t.status != 'error' AND t.model_id != '' AND t.cost IS NULL
+    UNION ALL
+    SELECT t.model_id, 1 FROM gradings t WHERE t.created_at >= ? AND t.cost IS NULL
+)
+GROUP BY 1 ORDER BY count(*) DESC, 1
 """
 
 
 @dataclass
 class Totals:
+    """One row of `sdx usage` (its `--json` fields): the answers and the grading requests together, except where
+    a field says which."""
+
     group: str
-    answers: int = 0
+    answers: int = 0  # answers (turns that got text); grading requests are `gradings`
     tokens_in: int = 0
     tokens_out: int = 0
     tokens_estimated: bool = False
-    cost_usd: float | None = None  # the sum of the known costs; None when none is known
+    cost_usd: float | None = None  # the sum of the known costs, grading included; None when none is known
     cost_estimated: bool = False
-    unknown_cost: int = 0  # answers whose cost is unknown (not in cost_usd)
+    unknown_cost: int = 0  # answers and grading requests whose cost is unknown (not in cost_usd)
+    gradings: int = 0  # grading requests that were answered (a grade takes one to three)
+    grading_cost_usd: float | None = None  # the part of cost_usd that grading cost; None when none is known
 
     def add(self, other: Totals) -> None:
         self.answers += other.answers
+        self.gradings += other.gradings
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
         self.tokens_estimated |= other.tokens_estimated
-        if other.cost_usd is not None:
-            self.cost_usd = (self.cost_usd or 0.0) + other.cost_usd
+        self.cost_usd = _plus(self.cost_usd, other.cost_usd)
+        self.grading_cost_usd = _plus(self.grading_cost_usd, other.grading_cost_usd)
         self.cost_estimated |= other.cost_estimated
         self.unknown_cost += other.unknown_cost
+
+
+def _plus(known: float | None, more: float | None) -> float | None:
+    return known if more is None else (known or 0.0) + more
 
 
 def parse_since(text: str | None, now: float) -> float:
@@ -83,26 +110,35 @@ def parse_since(text: str | None, now: float) -> float:
 
 
 def usage_totals(history: History, by: str, since: float) -> list[Totals]:
+    """The rows, by group: the answers' totals plus the grading requests'."""
     join = "JOIN conversations c ON c.id = t.conversation_id" if by == "kind" else ""
-    sql = _TOTALS.format(group=GROUPS[by], join=join)
-    rows = history.db.execute(sql, (since,)).fetchall()
-    return [
-        Totals(
-            group=str(group or "(unknown)"),
-            answers=answers,
-            tokens_in=int(tokens_in),
-            tokens_out=int(tokens_out),
-            tokens_estimated=bool(estimated),
-            cost_usd=cost if known else None,
-            cost_estimated=bool(cost_estimated),
-            unknown_cost=answers - known,
-        )
-        for group, answers, tokens_in, tokens_out, estimated, cost, known, cost_estimated in rows
-    ]
+    answers = history.db.execute(_TOTALS.format(group=GROUPS[by], join=join), (since,)).fetchall()
+    gradings = history.db.execute(_GRADING_TOTALS.format(group=GRADING_GROUPS[by]), (since,)).fetchall()
+    rows: dict[str, Totals] = {}
+    for grading, found in ((False, answers), (True, gradings)):
+        for group, count, tokens_in, tokens_out, estimated, cost, known, cost_estimated in found:
+            name = str(group or "(unknown)")
+            rows.setdefault(name, Totals(name)).add(
+                Totals(
+                    group=name,
+                    answers=0 if grading else count,
+                    gradings=count if grading else 0,
+                    tokens_in=int(tokens_in),
+                    tokens_out=int(tokens_out),
+                    tokens_estimated=bool(estimated),
+                    cost_usd=cost if known else None,
+                    grading_cost_usd=cost if known and grading else None,
+                    cost_estimated=bool(cost_estimated),
+                    unknown_cost=count - known,
+                )
+            )
+    return [rows[name] for name in sorted(rows)]
 
 
-def unknown_by_model(history: History, since: float) -> list[tuple[str, int]]:
-    return [(model or "(unknown)", count) for model, count in history.db.execute(_UNKNOWN_BY_MODEL, (since,))]
+def unknown_by_model(history: History, since: float) -> list[tuple[str, int, int]]:
+    """(model, answers, grading requests) of unknown cost, the most first."""
+    found = history.db.execute(_UNKNOWN_BY_MODEL, (since, since))
+    return [(model or "(unknown)", int(answers), int(gradings)) for model, answers, gradings in found]
 
 
 def print_usage(by: str, since_text: str | None, as_json: bool) -> None:
@@ -136,22 +172,28 @@ def print_usage(by: str, since_text: str | None, as_json: bool) -> None:
         say_unknown(unknown)
 
 
-def say_unknown(unknown: list[tuple[str, int]]) -> None:
-    count = sum(number for _, number in unknown)
-    models = ", ".join(f"{model} ({number})" for model, number in unknown[:5]) + (", …" if len(unknown) > 5 else "")
-    answers = "answer" if count == 1 else "answers"
+def say_unknown(unknown: list[tuple[str, int, int]]) -> None:
+    answers = sum(number for _, number, _ in unknown)
+    gradings = sum(number for _, _, number in unknown)
+    shown = [(model, answered + graded) for model, answered, graded in unknown[:5]]
+    models = ", ".join(f"{model} ({number})" for model, number in shown) + (", …" if len(unknown) > 5 else "")
+    what = [
+        *([f"{answers} {'answer' if answers == 1 else 'answers'}"] if answers else []),
+        *([f"{gradings} grading {'request' if gradings == 1 else 'requests'}"] if gradings else []),
+    ]
     say(
-        f"sdx: note: the cost column leaves out {count} {answers} of unknown cost: {models}; "
+        f"sdx: note: the cost column leaves out {' and '.join(what)} of unknown cost: {models}; "
         'a [prices."provider:model"] entry in the config file prices the next ones'
     )
 
 
-def cells(row: Totals) -> list[str]:
+def cells(row: Totals, with_gradings: bool = False) -> list[str]:
     approx = "~" if row.tokens_estimated else ""
     cost = cost_text(row.cost_usd, PRICE_LIST if row.cost_estimated else "") if row.cost_usd is not None else "-"
     return [
         row.group,
         str(row.answers),
+        *([str(row.gradings)] if with_gradings else []),
         f"{approx}{row.tokens_in:,}",
         f"{approx}{row.tokens_out:,}",
         cost,
@@ -159,13 +201,16 @@ def cells(row: Totals) -> list[str]:
     ]
 
 
-def headings(by: str) -> list[str]:
-    return [HEADINGS[by], "ANSWERS", "TOKENS IN", "TOKENS OUT", "COST", "UNKNOWN COST"]
+def headings(by: str, with_gradings: bool = False) -> list[str]:
+    """The columns; GRADINGS (grading requests) only when some were made."""
+    gradings = ["GRADINGS"] if with_gradings else []
+    return [HEADINGS[by], "ANSWERS", *gradings, "TOKENS IN", "TOKENS OUT", "COST", "UNKNOWN COST"]
 
 
 def plain_lines(rows: list[Totals], total: Totals, by: str) -> list[str]:
     """Aligned columns for a pipe: the first left, the numbers right."""
-    table = [headings(by), *map(cells, rows), cells(total)]
+    graded = total.gradings > 0
+    table = [headings(by, graded), *(cells(row, graded) for row in rows), cells(total, graded)]
     widths = [max(len(line[column]) for line in table) for column in range(len(table[0]))]
     return [
         "  ".join(
@@ -182,12 +227,13 @@ def print_table(rows: list[Totals], total: Totals, by: str) -> None:
 
     from sdx.terminal.render import console, sanitize_for_terminal
 
+    graded = total.gradings > 0
     table = Table(box=None, header_style="bold", pad_edge=False, show_footer=True)
-    for number, (heading, foot) in enumerate(zip(headings(by), cells(total), strict=True)):
+    for number, (heading, foot) in enumerate(zip(headings(by, graded), cells(total, graded), strict=True)):
         justify = "left" if number == 0 else "right"
         table.add_column(heading, footer=Text(foot), justify=justify, footer_style="bold")
     for row in rows:
-        table.add_row(*(Text(sanitize_for_terminal(cell)) for cell in cells(row)))  # text, never markup
+        table.add_row(*(Text(sanitize_for_terminal(cell)) for cell in cells(row, graded)))  # text, never markup
     console().print(table)
 
 

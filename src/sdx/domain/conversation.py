@@ -28,12 +28,29 @@ class Turn:
     tokens_estimated: bool = False  # True when the server sent no usage and the counts are ours
     time_to_first_token: float | None = None  # seconds
     duration: float | None = None  # seconds
-    model_id: str = ""  # the model that actually answered (as the server named it, or the requested id)
+    model_id: str = ""  # the model that actually answered (as the server named it, or the requested id); "": none
+    # did (a review's design, stored as its one turn), so it is not an answer
     prompt_version: str = ""
     created_at: float = 0.0  # Unix time
     cost: float | None = None  # USD; None: unknown
     cost_source: str = ""  # where `cost` came from (sdx.model.pricing: reported, local, price list, prices)
     model: str = ""  # the model as the user named it (alias or provider:model): how sdx shows it everywhere
+    id: int | None = None  # set by the store
+
+
+@dataclass
+class GradingRequest:
+    """One grading request that was answered: what it cost (the grade itself is kept in the conversation's meta).
+    A grade takes one to three of them (sent back when invalid, or when a quote is not in the transcript)."""
+
+    created_at: float  # Unix time the request was sent
+    model: str  # the grader as the user named it (alias or provider:model)
+    model_id: str  # the model that answered, as the server named it
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    tokens_estimated: bool = False  # True when the server sent no usage and the counts are ours
+    cost: float | None = None  # USD; None: unknown
+    cost_source: str = ""  # where `cost` came from (sdx.model.pricing)
     id: int | None = None  # set by the store
 
 
@@ -51,6 +68,7 @@ class Conversation:
     created_at: float = 0.0
     updated_at: float = 0.0
     meta: dict[str, object] = field(default_factory=dict)  # per-kind extras (an interview's level, its grade)
+    gradings: list[GradingRequest] = field(default_factory=list)  # what grading it cost (interview, review)
 
 
 def title_from(question: str, limit: int = 80) -> str:

@@ -20,9 +20,10 @@ import os
 import tempfile
 import threading
 import urllib.error
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 from urllib.parse import urlsplit
 
 from sdx.domain.conversation import ERROR, Turn
@@ -126,19 +127,45 @@ def model_price(target: Target, model_id: str = "", *, fetch: bool) -> Priced:
     return Priced(None, problem=f"no price is known for {target.spec}")
 
 
+class Priceable(Protocol):
+    """A request that was answered: a turn, or a grading request (`sdx.domain.conversation`)."""
+
+    model_id: str
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost: float | None
+    cost_source: str
+
+
 def price_turn(turn: Turn, target: Target, *, fetch: bool) -> str:
     """Fill in the turn's cost and where it came from, when it can be known; returns a warning, or ""."""
-    if turn.cost is not None:
-        turn.cost_source = turn.cost_source or REPORTED
+    if turn.cost is None and turn.status == ERROR and not turn.answer:  # nothing was generated
         return ""
-    if turn.status == ERROR and not turn.answer:  # nothing was generated
+    return price_request(turn, target, fetch=fetch)
+
+
+def price_request(request: Priceable, target: Target, *, fetch: bool) -> str:
+    """Fill in an answered request's cost and where it came from, when it can be known; returns a warning, or ""."""
+    if request.cost is not None:
+        request.cost_source = request.cost_source or REPORTED
         return ""
-    priced = model_price(target, turn.model_id, fetch=fetch)
+    priced = model_price(target, request.model_id, fetch=fetch)
     if priced.price is None:
         return priced.problem if fetch and is_openrouter(target) else ""
-    turn.cost = priced.price.cost(turn.prompt_tokens or 0, turn.completion_tokens or 0)
-    turn.cost_source = priced.source
+    request.cost = priced.price.cost(request.prompt_tokens or 0, request.completion_tokens or 0)
+    request.cost_source = priced.source
     return ""
+
+
+def total_cost(requests: Sequence[Priceable]) -> tuple[float | None, bool, int]:
+    """The sum of the known costs (None when none is known), whether part of it is an estimate, and how many of
+    the requests have an unknown cost (left out of the sum, never counted as zero)."""
+    known = [request for request in requests if request.cost is not None]
+    unknown = len(requests) - len(known)
+    if not known:
+        return None, False, unknown
+    estimated = any(is_estimated(request.cost_source) for request in known)
+    return sum(request.cost or 0.0 for request in known), estimated, unknown
 
 
 def list_price(target: Target, model_id: str, *, fetch: bool) -> Priced:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sdx.domain.conversation import KINDS, Conversation, Turn, title_from
+from sdx.domain.conversation import KINDS, Conversation, GradingRequest, Turn, title_from
 from sdx.environment import current
 from sdx.errors import ConfigError, UsageError
 
@@ -50,9 +50,11 @@ class ConversationSummary:
     meta: dict[str, object] = field(default_factory=dict)
     snippet: str | None = None
     last_status: str = ""  # the status of its last turn (complete, truncated, interrupted, error); "" without turns
-    cost: float | None = None  # USD, the sum of its turns' known costs; None when none is known
+    cost: float | None = None  # USD, the sum of its answers' and grading requests' known costs; None: none known
     cost_estimated: bool = False  # some of it is an estimate
-    unknown_cost: int = 0  # answers whose cost is unknown (not in `cost`)
+    unknown_cost: int = 0  # answers and grading requests whose cost is unknown (not in `cost`)
+    gradings: int = 0  # grading requests (an interview's or a review's grade)
+    grading_cost: float | None = None  # USD, the part of `cost` that grading cost; None when none is known
 
 
 def history_path() -> Path:
@@ -159,8 +161,35 @@ END;
 """
 
 
+_GRADINGS_V5 = """
+CREATE TABLE gradings (
+    id INTEGER PRIMARY KEY,
+    conversation_id TEXT REFERENCES conversations (id) ON DELETE CASCADE,
+    kind TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    model TEXT NOT NULL,
+    model_id TEXT NOT NULL,
+    prompt_tokens INTEGER,
+    completion_tokens INTEGER,
+    tokens_estimated INTEGER NOT NULL,
+    cost REAL,
+    cost_source TEXT NOT NULL
+);
+CREATE INDEX gradings_by_conversation ON gradings (conversation_id);
+CREATE INDEX gradings_usage ON gradings (created_at, kind, model_id, prompt_tokens, completion_tokens,
+    tokens_estimated, cost, cost_source);
+"""
+
+
+def _migrate_to_5(db: sqlite3.Connection) -> None:
+    """What each grading request cost (an interview's or a review's grade: one to three requests): `sdx usage` and
+    `sdx show` count it. `conversation_id` is NULL for a review whose grade failed (the review is not stored, what
+    it cost is); `kind` is the graded conversation's, so that the usage index holds every column `usage` reads."""
+    _run_script(db, _GRADINGS_V5)
+
+
 # append only: MIGRATIONS[n] takes version n to n + 1
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -316,6 +345,48 @@ class History:
         conversation.title = conversation.title or title_from(turn.question)
         return turn.id
 
+    def add_gradings(self, conversation: Conversation) -> None:
+        """Store the conversation's grading requests not stored yet (with no conversation when it has no id: a
+        review whose grade failed); sets their ids. Nothing else is written."""
+        pending = [grading for grading in conversation.gradings if grading.id is None]
+        if not pending:
+            return
+        ids = []
+        with self._writing():
+            if conversation.id is not None and not self._exists(conversation.id):  # deleted by another sdx meanwhile
+                raise _gone(conversation.id)
+            for grading in pending:
+                cursor = self.db.execute(
+                    f"INSERT INTO gradings (conversation_id, kind, {', '.join(_GRADING_FIELDS[:-1])})"
+                    f" VALUES (?, ?, {', '.join('?' * (len(_GRADING_FIELDS) - 1))})",
+                    (
+                        conversation.id,
+                        conversation.kind,
+                        grading.created_at,
+                        grading.model,
+                        grading.model_id,
+                        grading.prompt_tokens,
+                        grading.completion_tokens,
+                        int(grading.tokens_estimated),
+                        grading.cost,
+                        grading.cost_source,
+                    ),
+                )
+                ids.append(cursor.lastrowid)
+        for grading, grading_id in zip(pending, ids, strict=True):  # only once they are all committed
+            grading.id = grading_id
+
+    def _exists(self, conversation_id: str) -> bool:
+        return self.db.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone() is not None
+
+    def set_grading_cost(self, grading: GradingRequest) -> None:
+        """Rewrite a stored grading request's cost and where it came from (priced after it was stored)."""
+        with self._writing():
+            self.db.execute(
+                "UPDATE gradings SET cost = ?, cost_source = ? WHERE id = ?",
+                (grading.cost, grading.cost_source, grading.id),
+            )
+
     def set_cost(self, turn: Turn) -> None:
         """Rewrite a stored turn's cost and where it came from (priced after it was stored)."""
         with self._writing():
@@ -340,6 +411,7 @@ class History:
         """Delete a conversation and its turns (and their search entries)."""
         with self._writing():
             self.db.execute("DELETE FROM turns WHERE conversation_id = ?", (conversation_id,))
+            self.db.execute("DELETE FROM gradings WHERE conversation_id = ?", (conversation_id,))
             cursor = self.db.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
             if cursor.rowcount == 0:
                 raise _gone(conversation_id)
@@ -360,6 +432,10 @@ class History:
                 f"SELECT {', '.join(_TURN_FIELDS)} FROM turns WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
+            gradings = self.db.execute(
+                f"SELECT {', '.join(_GRADING_FIELDS)} FROM gradings WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
         conversation = Conversation(
             id=row[0],
             title=row[1],
@@ -375,6 +451,10 @@ class History:
             turn = Turn(**dict(zip(_TURN_FIELDS, values, strict=True)))
             turn.tokens_estimated = bool(turn.tokens_estimated)
             conversation.turns.append(turn)
+        for values in gradings:
+            grading = GradingRequest(**dict(zip(_GRADING_FIELDS, values, strict=True)))
+            grading.tokens_estimated = bool(grading.tokens_estimated)
+            conversation.gradings.append(grading)
         return conversation
 
     def resolve(self, prefix: str) -> str:
@@ -419,19 +499,7 @@ class History:
                 rows = self._search_fts(words, kind, limit)
             else:  # no FTS5, or a word that is only punctuation (FTS5 would ignore it): matched literally
                 rows = self._search_like(words, kind, limit)
-        return [
-            ConversationSummary(
-                *row[:6],
-                turns=row[6],
-                meta=_meta(row[7]),
-                last_status=row[8] or "",
-                cost=row[9],
-                cost_estimated=bool(row[10]),
-                unknown_cost=row[11],
-                snippet=row[12],
-            )
-            for row in rows
-        ]
+        return [_summary(row) for row in rows]
 
     def answer_lengths(self, model_id: str, limit: int = 50) -> builtins.list[int]:
         """The completion tokens of the model's last `limit` complete answers (to forecast what more will cost)."""
@@ -527,13 +595,23 @@ _TURN_FIELDS = (
     "id",
 )  # fmt: skip
 
+_GRADING_FIELDS = (
+    "created_at", "model", "model_id", "prompt_tokens", "completion_tokens", "tokens_estimated", "cost",
+    "cost_source", "id",
+)  # fmt: skip
+
 _SUMMARY_COLUMNS = (
     "c.id, c.title, c.kind, c.model, c.created_at, c.updated_at,"
     " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id), c.meta,"
     " (SELECT s.status FROM turns s WHERE s.conversation_id = c.id ORDER BY s.id DESC LIMIT 1),"
     " (SELECT sum(n.cost) FROM turns n WHERE n.conversation_id = c.id),"
     " (SELECT max(n.cost_source IN ('prices', 'price list')) FROM turns n WHERE n.conversation_id = c.id),"
-    " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id AND n.cost IS NULL AND n.status != 'error')"
+    " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id AND n.cost IS NULL AND n.status != 'error'"
+    " AND n.model_id != ''),"
+    " (SELECT count(*) FROM gradings g WHERE g.conversation_id = c.id),"
+    " (SELECT sum(g.cost) FROM gradings g WHERE g.conversation_id = c.id),"
+    " (SELECT max(g.cost_source IN ('prices', 'price list')) FROM gradings g WHERE g.conversation_id = c.id),"
+    " (SELECT count(*) FROM gradings g WHERE g.conversation_id = c.id AND g.cost IS NULL)"
 )
 
 _LIST = f"""
@@ -556,6 +634,23 @@ SELECT {_SUMMARY_COLUMNS}, best.snip FROM best JOIN conversations c ON c.id = be
 WHERE (:kind IS NULL OR c.kind = :kind) /* every word */
 ORDER BY best.rank, c.updated_at DESC LIMIT :limit
 """
+
+
+def _summary(row: Sequence) -> ConversationSummary:
+    """A row of `_SUMMARY_COLUMNS` and the snippet; the cost is the answers' and the grading's together."""
+    cost, estimated, unknown, gradings, grading_cost, grading_estimated, grading_unknown = row[9:16]
+    return ConversationSummary(
+        *row[:6],
+        turns=row[6],
+        meta=_meta(row[7]),
+        last_status=row[8] or "",
+        cost=None if cost is None and grading_cost is None else (cost or 0.0) + (grading_cost or 0.0),
+        cost_estimated=bool(estimated or grading_estimated),
+        unknown_cost=unknown + grading_unknown,
+        gradings=gradings,
+        grading_cost=grading_cost,
+        snippet=row[16],
+    )
 
 
 def _meta(text: str) -> dict[str, object]:
