@@ -59,7 +59,7 @@ class Scenario:
     failures: deque[Failure] = field(default_factory=deque)  # served in order, each to a request on its path
     models: list[str] = field(default_factory=lambda: ["openai/gpt-4o-mini", "llama3.2:latest"])
     tags: bool = True  # serve Ollama's /api/tags
-    usage: bool = True  # honour stream_options.include_usage
+    usage: bool = True  # honour stream_options.include_usage; send usage with a whole answer
     delay_first: float = 0.0  # seconds before the first byte of the response
     delay_between: float = 0.0  # seconds between chunks
     break_after: int | None = None  # drop the connection after N content chunks
@@ -218,14 +218,16 @@ class FakeOpenAI:
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
         text = self.scenario.answer
-        return {
+        completion: dict[str, Any] = {
             "id": "chatcmpl-fake",
             "object": "chat.completion",
             "created": int(time.time()),
             "model": self.scenario.model_reported or body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
-            "usage": self._usage(42 if self.scenario.usage_completion_tokens is None else None),
         }
+        if self.scenario.usage:
+            completion["usage"] = self._usage(42 if self.scenario.usage_completion_tokens is None else None)
+        return completion
 
     def _usage(self, chunks: int | None) -> dict[str, Any]:
         """The usage object: the scenario's numbers, else `chunks` completion tokens."""

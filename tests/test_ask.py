@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 
 from sdx.domain.prompts import SYSTEM_PROMPT
 from sdx.domain.question_bank import texts
@@ -117,6 +119,14 @@ def test_stream_without_usage_chunk_or_comments_still_works(sdx, fake):
     fake.scenario.comments = False
     result = sdx.run("ask", "Design a URL shortener")
     assert result.stdout == ANSWER.encode()
+
+
+def test_a_whole_answer_without_usage_has_its_tokens_estimated_from_its_length(sdx, fake):
+    fake.scenario.usage = False
+    assert sdx.call("ask", "--no-stream", "Design a URL shortener").code == 0
+    with closing(sqlite3.connect(sdx.config_dir / "history.db")) as db:
+        stored = db.execute("SELECT completion_tokens, tokens_estimated FROM turns").fetchall()
+    assert stored == [(len(ANSWER) // 4, 1)]  # not 1: the whole answer came as one chunk
 
 
 def test_truncated_answer_warns_on_stderr(sdx, fake):

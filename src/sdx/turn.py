@@ -239,8 +239,8 @@ def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any
     turn.prompt_tokens = stats.usage_prompt_tokens
     if turn.completion_tokens is None or turn.prompt_tokens is None:
         turn.tokens_estimated = True
-        if turn.completion_tokens is None:
-            turn.completion_tokens = stats.chunks
+        if turn.completion_tokens is None:  # a streamed chunk is about a token; a whole answer is one chunk
+            turn.completion_tokens = stats.chunks if request.stream else len(turn.answer) // CHARS_PER_TOKEN
         if turn.prompt_tokens is None:
             turn.prompt_tokens = estimate_tokens(request.messages)
     if stats.first_token_at is not None:
