@@ -223,3 +223,45 @@ def test_the_prompt_s_own_example_is_drawn_on_an_80_column_terminal(environ: dic
     (example,) = mermaid_blocks(DIAGRAM_GUIDE)
 
     assert draw(example.source, columns=80).reason == ""
+
+
+@pytest.mark.parametrize(("ascii_mode", "corner", "corners"), [("extended", "┌", 7), ("standard", "+", 4 * 7)])
+def test_escaped_and_hostile_labels_are_drawn_as_written_and_nothing_more(
+    environ: dict[str, str], ascii_mode: str, corner: str, corners: int
+) -> None:
+    from tests.test_diagram import ESCAPED
+
+    drawing = draw(ESCAPED, columns=80, ascii_mode=ascii_mode)
+
+    assert drawing.reason == ""
+    text = drawing.text
+    assert text is not None
+    for label in ('"a" -> b', "@import x.d2", "...@x", "C:\\\\temp\\\\ \\x", "x | y", "$var ${x}"):
+        assert len(rows_with(text, label)) == 1, label
+    rows = text.splitlines()
+    (first,) = rows_with(text, "two")
+    assert rows[rows.index(first) + 1].strip(" │|") == "lines # not a comment"  # <br>: a line break, in its box
+    assert text.count(corner) == corners  # seven boxes: no label became a node, an import or a container
+
+
+def test_a_drawing_whose_labels_do_not_match_the_graph_is_refused(environ: dict[str, str]) -> None:
+    source = 'flowchart TD\n  a["API<br>servers"] -->|"two<br>lines"| b["DB"]\n'
+    graph = parse_mermaid(source).graph
+    assert graph is not None
+    text = draw(source, columns=80).text
+    assert text is not None
+    assert check_drawing(text, graph) == ""
+
+    swapped = text.replace("API    ", "XXX    ", 1).replace("servers", "API    ", 1).replace("XXX    ", "servers", 1)
+    assert check_drawing(swapped, graph) == "d2 did not draw the box of 'API\\nservers' intact"
+    one_line = parse_mermaid('flowchart TD\n  a["API servers"] -->|"two<br>lines"| b["DB"]\n').graph
+    assert one_line is not None
+    assert check_drawing(text, one_line) == "d2 did not draw the box of 'API servers' intact"
+    moved = text.replace("lines", " lines", 1)
+    assert check_drawing(moved, graph) == "d2 did not draw the label 'two\\nlines'"
+    rows = text.splitlines()
+    (db,) = rows_with(text, "DB")
+    y = rows.index(db) + 1  # the empty row under the label, inside the box
+    right = rows[y].rindex("│")
+    rows[y] = rows[y][: right - 1] + "x" + rows[y][right:]
+    assert check_drawing("\n".join(rows), graph) == "d2 did not draw the box of 'DB' intact"

@@ -3,7 +3,8 @@
 The diagram is parsed (`sdx.domain.diagram`), turned into D2 by sdx, and drawn by d2's text renderer: Unicode
 box drawing, or plain ASCII for a terminal whose encoding lacks it. d2's text output is young and sometimes
 overprints a border or merges two boxes, so every drawing is checked before it is shown: each node's label inside
-an intact box, every container's and edge's label present, one arrowhead per arrow. A drawing wider than the
+an intact box with nothing else in it (a label of several lines, from `<br>`, line by line in order), every
+container's and edge's label present, one arrowhead per arrow. A drawing wider than the
 terminal is tried in the other direction (top-down for left-right, and back). What fails any of this is not drawn:
 a wrong drawing is worse than none. Labels a terminal may not lay out cell for cell (wide characters, combining
 marks, right-to-left text, or characters the encoding lacks) are not drawn either.
@@ -211,17 +212,25 @@ def check_drawing(text: str, graph: Graph, glyphs: _Glyphs = _EXTENDED) -> str:
 
 
 def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs, whole: bool = True) -> int:
-    """How many occurrences of `label` sit in a box whose corners and sides are intact, and with `whole` its top
-    and bottom borders too (edges cross a group's borders)."""
+    """How many occurrences of `label` sit in a box whose corners and sides are intact, each of its lines on a row
+    of its own inside the box, one below the other. With `whole` (a node) the box's top and bottom borders are
+    intact too and nothing but the label is inside it; without (a group) edges may cross its borders and the
+    group's nodes sit inside it."""
+    first, *rest = label.split("\n")
     count = 0
     for y, row in enumerate(rows):
-        for match in re.finditer(re.escape(label), row):
-            if _in_intact_box(rows, y, match.start(), match.end(), glyphs, whole):
+        for match in re.finditer(re.escape(first), row):
+            box = _intact_box(rows, y, match.start(), match.end(), glyphs, whole)
+            if box is not None and _lines_inside(rows, box, y, rest, whole):
                 count += 1
     return count
 
 
-def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs, whole: bool) -> bool:
+def _intact_box(
+    rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs, whole: bool
+) -> tuple[int, int, int, int] | None:
+    """The box (left, right, top, bottom) around the text at `start:end` of row `y`, alone on its row inside it,
+    when its corners, its sides and (with `whole`) its top and bottom borders are intact."""
     row = rows[y]
     left = start - 1
     while left >= 0 and row[left] == " ":
@@ -230,19 +239,35 @@ def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyph
     while right < len(row) and row[right] == " ":
         right += 1
     if left < 0 or right >= len(row) or row[left] != glyphs.vertical or row[right] != glyphs.vertical:
-        return False
+        return None
     top, bottom = y - 1, y + 1
     while top >= 0 and rows[top][left] == glyphs.vertical == rows[top][right]:
         top -= 1
     while bottom < len(rows) and rows[bottom][left] == glyphs.vertical == rows[bottom][right]:
         bottom += 1
     if top < 0 or bottom >= len(rows):
-        return False
+        return None
     top_left, top_right, bottom_left, bottom_right = glyphs.corners
     border = glyphs.horizontal * (right - left - 1)
     corners = (rows[top][left], rows[top][right], rows[bottom][left], rows[bottom][right])
     borders = not whole or rows[top][left + 1 : right] == border == rows[bottom][left + 1 : right]
-    return corners == (top_left, top_right, bottom_left, bottom_right) and borders
+    return (
+        (left, right, top, bottom) if corners == (top_left, top_right, bottom_left, bottom_right) and borders else None
+    )
+
+
+def _lines_inside(rows: list[str], box: tuple[int, int, int, int], y: int, rest: list[str], whole: bool) -> bool:
+    """Whether the label's other lines are alone on the rows below its first inside the box, and (with `whole`)
+    every other row inside the box is empty."""
+    left, right, top, bottom = box
+    if y + len(rest) >= bottom:
+        return False
+    if any(rows[y + 1 + index][left + 1 : right].strip() != line for index, line in enumerate(rest)):
+        return False
+    label_rows = range(y, y + 1 + len(rest))
+    return not whole or all(
+        not rows[other][left + 1 : right].strip() for other in range(top + 1, bottom) if other not in label_rows
+    )
 
 
 def _label_pattern(label: str) -> re.Pattern[str]:
@@ -251,8 +276,18 @@ def _label_pattern(label: str) -> re.Pattern[str]:
 
 
 def _find_label(rows: list[str], label: str) -> bool:
-    pattern = _label_pattern(label)
-    return any(pattern.search(row) for row in rows)
+    """Whether the label is drawn: its first line somewhere, and each other line below it, starting in the same
+    column (d2 writes an edge's label left-aligned)."""
+    first, *rest = [_label_pattern(line) for line in label.split("\n")]
+    for y, row in enumerate(rows):
+        for match in first.finditer(row):
+            x = match.start()
+            if all(
+                y + 1 + index < len(rows) and pattern.match(rows[y + 1 + index], x)
+                for index, pattern in enumerate(rest)
+            ):
+                return True
+    return False
 
 
 def _masked(rows: list[str], graph: Graph) -> list[str]:
@@ -260,7 +295,8 @@ def _masked(rows: list[str], graph: Graph) -> list[str]:
     labels = {node.label for node in graph.nodes.values()}
     labels |= {container.label for container in graph.containers.values()}
     labels |= {edge.label for edge in graph.edges if edge.label}
-    patterns = [_label_pattern(label) for label in sorted(labels, key=len, reverse=True)]
+    lines = {line for label in labels for line in label.split("\n")}
+    patterns = [_label_pattern(line) for line in sorted(lines, key=len, reverse=True)]
     masked = []
     for row in rows:
         for pattern in patterns:
