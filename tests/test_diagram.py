@@ -8,7 +8,17 @@ import re
 
 import pytest
 
-from sdx.domain.diagram import Edge, Node, edge_list, is_mermaid_flowchart, mermaid_blocks, parse_mermaid, to_d2
+from sdx.domain.diagram import (
+    Edge,
+    Node,
+    edge_list,
+    group_lines,
+    is_mermaid_flowchart,
+    mermaid_blocks,
+    parse_mermaid,
+    to_d2,
+    without_containers,
+)
 
 LLAMA_RATE_LIMITER = """\
 graph TD
@@ -355,6 +365,24 @@ def test_escaped_and_hostile_labels_become_d2_strings_and_nothing_else() -> None
         "n6 -> n7\n"
     )
     assert graph.label("f") == "C:\\\\temp\\\\ \\x"  # as written: Mermaid has no backslash escapes
+
+
+def test_a_graph_without_its_subgraphs_and_the_groups_in_words() -> None:
+    source = (
+        'flowchart TD\n  subgraph cloud["Cloud"]\n    lb["LB"]\n    subgraph a["Region A"]\n      api["API A"]\n'
+        '    end\n  end\n  subgraph empty["Empty"]\n  end\n  lb --> api --> db[("DB")]\n'
+    )
+    graph = parse_mermaid(source).graph
+    assert graph is not None
+
+    flat = without_containers(graph)
+
+    assert flat is not None
+    assert (flat.containers, [node.container for node in flat.nodes.values()]) == ({}, [None, None, None])
+    assert flat.edges == graph.edges
+    assert group_lines(graph) == ["Cloud: LB, API A", "Region A (in Cloud): API A", "Empty: (empty)"]
+    assert without_containers(parse_mermaid(QWEN_URL_SHORTENER).graph) is None  # an edge ends at a subgraph
+    assert without_containers(parse_mermaid(LLAMA_RATE_LIMITER).graph) is None  # no subgraph to take away
 
 
 # Markdown --------------------------------------------------------------------------------------------------------

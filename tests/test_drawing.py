@@ -12,7 +12,7 @@ import pytest
 
 from sdx.domain.diagram import parse_mermaid
 from sdx.environment import Environment, installed
-from sdx.terminal.drawing import MAX_NODES, ascii_mode_for, check_drawing, draw, start_drawing
+from sdx.terminal.drawing import _EXTENDED, _STANDARD, MAX_NODES, ascii_mode_for, check_drawing, draw, start_drawing
 
 # what gpt-4o-mini wrote for "Design a URL shortener" when asked for the subset
 ARCHITECTURE = """\
@@ -265,3 +265,55 @@ def test_a_drawing_whose_labels_do_not_match_the_graph_is_refused(environ: dict[
     right = rows[y].rindex("│")
     rows[y] = rows[y][: right - 1] + "x" + rows[y][right:]
     assert check_drawing("\n".join(rows), graph) == "d2 did not draw the box of 'DB' intact"
+
+
+# gpt-4o-mini's cache in front of a database, grouped: d2 writes the edge label "write" over the group's title
+GROUPED = """\
+flowchart TD
+    client["Client"] --> api["Shortener API"]
+    subgraph storage["Storage"]
+        db[("URL DB")]
+        cache(("Cache"))
+    end
+    api -->|read| cache
+    cache -->|miss| db
+    api -->|write| db
+"""
+
+
+@pytest.mark.parametrize("ascii_mode", ["extended", "standard"])
+def test_a_subgraph_d2_garbles_is_drawn_ungrouped_with_its_groups_listed(environ: dict[str, str], ascii_mode) -> None:
+    from sdx.domain.diagram import to_d2, without_containers
+    from sdx.terminal import d2
+
+    graph = parse_mermaid(GROUPED).graph
+    assert graph is not None
+    glyphs = _STANDARD if ascii_mode == "standard" else _EXTENDED
+    boxed = d2.render_text(to_d2(graph, shapes=False), ascii_mode=ascii_mode)
+    assert check_drawing(boxed, graph, glyphs) == "d2 did not draw the group 'Storage' intact"
+
+    drawing = draw(GROUPED, columns=80, ascii_mode=ascii_mode)
+
+    assert drawing.reason == ""
+    assert drawing.text is not None
+    picture, groups = drawing.text.split("\n\nGroups (drawn without their boxes):\n")
+    assert groups == "  Storage: URL DB, Cache\n"
+    flat = without_containers(graph)
+    assert flat is not None and not flat.containers and len(flat.nodes) == 4
+    assert check_drawing(picture, flat, glyphs) == ""
+    assert "Storage" not in picture
+    assert drawing.edges == [
+        "Client → Shortener API",
+        "Shortener API → Cache [read], URL DB [write]",
+        "Cache → URL DB [miss]",
+    ]
+
+
+def test_a_subgraph_that_an_edge_ends_at_is_never_drawn_ungrouped(environ: dict[str, str]) -> None:
+    from tests.test_diagram import QWEN_URL_SHORTENER
+
+    drawing = draw(QWEN_URL_SHORTENER, columns=200)
+
+    assert drawing.text is None  # `lb -> services` means something only with the group drawn: not drawn at all
+    assert drawing.reason == "diagram not drawn: d2 did not draw the box of 'PostgreSQL (Primary)' intact"
+    assert drawing.edges[2] == "Load Balancer → Application Layer"

@@ -564,6 +564,39 @@ def _d2_members(graph: Graph, parent: str | None, ids: dict[str, str], shapes: b
     return lines
 
 
+def without_containers(graph: Graph) -> Graph | None:
+    """The graph with its subgraphs taken away (their nodes kept, ungrouped), or None when an edge starts or ends at
+    a subgraph: that edge means something only with the subgraph drawn."""
+    if not graph.containers or any(
+        edge.source in graph.containers or edge.target in graph.containers for edge in graph.edges
+    ):
+        return None
+    nodes = {ident: Node(node.id, node.label, node.shape) for ident, node in graph.nodes.items()}
+    return Graph(graph.direction, nodes, {}, list(graph.edges))
+
+
+def group_lines(graph: Graph) -> list[str]:
+    """Each subgraph and the nodes in it (in subgraphs inside it too), one line each: `Storage: Cache, URL DB`; a
+    subgraph inside another says so: `Region A (in Cloud): API A`."""
+    lines = []
+    for container in graph.containers.values():
+        members = [
+            one_line(node.label) for node in graph.nodes.values() if _inside(graph, node.container, container.id)
+        ]
+        parent = graph.containers.get(container.parent or "")
+        within = f" (in {one_line(parent.label)})" if parent else ""
+        lines.append(f"{one_line(container.label)}{within}: {', '.join(members) or '(empty)'}")
+    return lines
+
+
+def _inside(graph: Graph, ident: str | None, container: str) -> bool:
+    while ident is not None:
+        if ident == container:
+            return True
+        ident = graph.containers[ident].parent
+    return False
+
+
 def edge_list(graph: Graph) -> list[str]:
     """The edges as lines a reader can check, one per source and kind of arrow, targets in the order written:
     `Load Balancer → API 1, API 2, API 3`; an edge's label follows its target in brackets."""

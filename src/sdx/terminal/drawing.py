@@ -4,10 +4,13 @@ The diagram is parsed (`sdx.domain.diagram`), turned into D2 by sdx, and drawn b
 box drawing, or plain ASCII for a terminal whose encoding lacks it. d2's text output is young and sometimes
 overprints a border or merges two boxes, so every drawing is checked before it is shown: each node's label inside
 an intact box with nothing else in it (a label of several lines, from `<br>`, line by line in order), every
-container's and edge's label present, one arrowhead per arrow. A drawing wider than the
-terminal is tried in the other direction (top-down for left-right, and back). What fails any of this is not drawn:
-a wrong drawing is worse than none. Labels a terminal may not lay out cell for cell (wide characters, combining
-marks, right-to-left text, or characters the encoding lacks) are not drawn either.
+container's and edge's label present, one arrowhead per arrow. A drawing wider than the terminal is tried in the
+other direction (top-down for left-right, and back). d2 garbles subgraphs often (an edge or its label over the
+group's title, a group's border broken): when both directions fail and no edge starts or ends at a subgraph, the
+nodes are drawn ungrouped, checked the same way, and the groups listed under the drawing (`Storage: Cache, URL
+DB`). What fails all of this is not drawn: a wrong drawing is worse than none. Labels a terminal may not lay out
+cell for cell (wide characters, combining marks, right-to-left text, or characters the encoding lacks) are not
+drawn either.
 
 `start_drawing` returns at once; `PendingDrawing.done()` says, without waiting, whether the result is ready, and
 `result()` waits for it (each d2 run is bounded by its time limit).
@@ -19,10 +22,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sdx.domain.diagram import Graph, edge_list, parse_mermaid, to_d2
+from sdx.domain.diagram import Graph, edge_list, group_lines, parse_mermaid, to_d2, without_containers
 from sdx.terminal import d2
 
 MAX_NODES = 80  # more than fits a terminal in either direction: not worth d2's time
+GROUPS = "Groups (drawn without their boxes):"  # above the list of subgraphs, under a drawing made without them
 _OTHER_DIRECTION = {"TD": "LR", "BT": "LR", "LR": "TD", "RL": "TD"}
 
 
@@ -60,7 +64,8 @@ class PendingDrawing:
         self._timeout = timeout
         self._outcome: Drawing | None = None
         self._job: d2.D2Job | None = None
-        self._directions: list[str] = []
+        self._attempts: list[tuple[Graph, str]] = []  # the graph to draw (with its subgraphs, or without) and how
+        self._drawn: Graph | None = None  # the graph of the attempt under way
         self._graph: Graph | None = None
         self._repairs: list[str] = []
         self._first_reason = ""
@@ -95,15 +100,18 @@ class PendingDrawing:
         if problem:
             self._fall_back(problem)
             return
-        self._directions = [parsed.graph.direction, _OTHER_DIRECTION[parsed.graph.direction]]
+        directions = [parsed.graph.direction, _OTHER_DIRECTION[parsed.graph.direction]]
+        self._attempts = [(parsed.graph, direction) for direction in directions]
+        flat = without_containers(parsed.graph)
+        if flat is not None:  # d2 often garbles subgraphs: then the nodes ungrouped, the groups listed below
+            self._attempts += [(flat, direction) for direction in directions]
         self._start_next()
 
     def _start_next(self) -> None:
-        assert self._graph is not None
-        direction = self._directions.pop(0)
+        self._drawn, direction = self._attempts.pop(0)
         try:
             self._job = d2.start(
-                to_d2(self._graph, direction, shapes=False), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
+                to_d2(self._drawn, direction, shapes=False), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
             )
         except d2.D2Failure as failure:
             self._fall_back(str(failure))
@@ -115,8 +123,12 @@ class PendingDrawing:
         except d2.D2Failure as failure:
             self._fall_back(str(failure))
             return
+        assert self._drawn is not None
         glyphs = _STANDARD if self._ascii_mode == "standard" else _EXTENDED
-        problem = check_drawing(text, self._graph, glyphs)
+        problem = check_drawing(text, self._drawn, glyphs)
+        if not problem and self._drawn is not self._graph:
+            text += "".join(f"\n{line}" for line in [GROUPS, *(f"  {group}" for group in group_lines(self._graph))])
+            text += "\n"
         width = max((len(line) for line in text.splitlines()), default=0)
         if not problem and self._columns is not None and width > self._columns:
             problem = f"too wide for {self._columns} columns"
@@ -124,7 +136,7 @@ class PendingDrawing:
             self._outcome = Drawing(self.source, text, edge_list(self._graph), "", self._repairs)
             return
         self._first_reason = self._first_reason or problem
-        if self._directions:
+        if self._attempts:
             self._start_next()
         else:
             self._fall_back(self._first_reason)
