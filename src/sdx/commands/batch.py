@@ -938,7 +938,7 @@ def run_locked(
     if options.html:  # pages for answers of an earlier run without --html
         for row in rows:
             if row.earlier and not page_path(row.job).exists():
-                write_page(row.job, lambda text: say(f"sdx: {text}"))
+                write_page(row.job, lambda text: say(f"sdx: {text}"), options.force)
     index = IndexWriter(out / INDEX_NAME, rows, model_name, options.html)
     index.write()
     if not todo:
