@@ -8,7 +8,17 @@ import re
 
 import pytest
 
-from sdx.domain.diagram import Edge, Node, edge_list, is_mermaid_flowchart, mermaid_blocks, parse_mermaid, to_d2
+from sdx.domain.diagram import (
+    Edge,
+    Node,
+    edge_list,
+    group_lines,
+    is_mermaid_flowchart,
+    mermaid_blocks,
+    parse_mermaid,
+    to_d2,
+    without_containers,
+)
 
 LLAMA_RATE_LIMITER = """\
 graph TD
@@ -122,7 +132,7 @@ def test_subgraphs_are_containers_and_edge_endpoints_and_the_missing_end_is_repa
         ("flowchart TD\n  A -->\n", ["line 2: expected a node id, found the end of the line"]),
         ("flowchart TD\n  A --> B\n  end\n", ["line 3: `end` without a `subgraph` to close"]),
         (
-            'flowchart TD\n  A["He said "hi""] --> B\n',
+            'flowchart TD\n  A["He said "hi" --> B\n',
             ["line 2: the label of 'A' is not closed: expected `]` to match `[`"],
         ),
         ("flowchart TD\n  A <-- B\n", ["line 2: expected an edge such as `-->`, found '<-- B'"]),
@@ -210,18 +220,52 @@ def test_a_later_definition_gives_a_node_its_label_and_a_subgraph_takes_nodes_na
     assert graph.nodes["lb"] == Node("lb", "lb", "service", None)
 
 
-def test_labels_become_one_line_of_visible_text() -> None:
+def test_labels_become_lines_of_visible_text() -> None:
     source = (
         "flowchart TD\n"
-        '  a["Red \x1b[31malert\x1b[0m\x07"] --> b["line one<br/>line two"]\n'
+        '  a["Red \x1b[31malert\x1b[0m\x07"] --> b["line one<br/>line two<BR>three <br />four\\nfive"]\n'
         '  b --> c["\u202eevil\u202c #quot;x#quot;"]\n'
     )
     graph = parse_mermaid(source).graph
     assert graph is not None
 
     assert graph.label("a") == "Red ^[[31malert^[[0m^G"
-    assert graph.label("b") == "line one line two"
+    assert graph.label("b") == "line one\nline two\nthree\nfour\nfive"
     assert graph.label("c") == '?evil? "x"'
+    assert edge_list(graph)[0] == "Red ^[[31malert^[[0m^G → line one line two three four five"
+
+
+@pytest.mark.parametrize(
+    ("written", "label"),
+    [
+        ("A double quote:#quot;", 'A double quote:"'),  # Mermaid's own examples
+        ("A dec char:#9829;", "A dec char:♥"),
+        ("Step #35;1", "Step #1"),
+        ("#lt;br#gt; #amp; #gt; #nbsp;x", "<br> & > x"),  # an entity's `<br>` is text, as Mermaid shows it
+        ("#27;[2J #8238;rtl #10;next #0; #x41; #99999999; #nosuch;", "^[[2J ?rtl next #0; #x41; #99999999; #nosuch;"),
+        ("<br><br>a<br>", "a"),
+    ],
+)
+def test_mermaid_entity_codes_are_decoded_into_visible_text(written: str, label: str) -> None:
+    graph = parse_mermaid(f'flowchart TD\n  a["{written}"] --> b[{written}]\n').graph
+    assert graph is not None
+
+    assert (graph.label("a"), graph.label("b")) == (label, label)  # quoted or not: `;` in a code ends nothing
+
+
+def test_quotes_inside_a_quoted_label_and_pipes_inside_a_quoted_edge_label() -> None:
+    parsed = parse_mermaid(
+        'flowchart LR\n  a["He said "hi""] -->|"a | b"| b(["pick "x" or "y""]) & c\n  c -- "say #quot;no#quot;" --> a\n'
+    )
+
+    assert parsed.errors == []
+    assert parsed.repairs == [
+        "line 2: kept the quotes inside the label of 'a'",
+        "line 2: kept the quotes inside the label of 'b'",
+    ]
+    assert parsed.graph is not None
+    assert (parsed.graph.label("a"), parsed.graph.label("b")) == ('He said "hi"', 'pick "x" or "y"')
+    assert [edge.label for edge in parsed.graph.edges] == ["a | b", "a | b", 'say "no"']
 
 
 def test_a_huge_graph_parses() -> None:
@@ -290,6 +334,55 @@ def test_hostile_labels_stay_inside_quoted_d2_strings() -> None:
     assert "\\${HOME}" in source
     assert r'n1 -> n2: "\${HOME} \\\\ \\\""' in source  # the label `${HOME} \\ \"`, every character escaped
     assert "$" not in source.replace("\\$", "")
+
+
+ESCAPED = (
+    "flowchart TD\n"
+    '  a["#quot;a#quot; -> b"] -->|"x | y"| b["{"]\n'
+    '  b --> c["|"] --> d["@import x.d2"] --> e["...@x"]\n'
+    '  e -->|"$var ${x}"| f["C:\\\\temp\\\\ \\x"] --> g["two<br>lines #35; not a comment"]\n'
+)
+
+
+def test_escaped_and_hostile_labels_become_d2_strings_and_nothing_else() -> None:
+    graph = parse_mermaid(ESCAPED).graph
+    assert graph is not None
+
+    assert to_d2(graph, shapes=False) == (
+        "direction: down\n"
+        'n1: "\\"a\\" -> b"\n'
+        'n2: "{"\n'
+        'n3: "|"\n'
+        'n4: "@import x.d2"\n'
+        'n5: "...@x"\n'
+        'n6: "C:\\\\\\\\temp\\\\\\\\ \\\\x"\n'
+        'n7: "two\\nlines # not a comment"\n'
+        'n1 -> n2: "x | y"\n'
+        "n2 -> n3\n"
+        "n3 -> n4\n"
+        "n4 -> n5\n"
+        'n5 -> n6: "\\$var \\${x}"\n'
+        "n6 -> n7\n"
+    )
+    assert graph.label("f") == "C:\\\\temp\\\\ \\x"  # as written: Mermaid has no backslash escapes
+
+
+def test_a_graph_without_its_subgraphs_and_the_groups_in_words() -> None:
+    source = (
+        'flowchart TD\n  subgraph cloud["Cloud"]\n    lb["LB"]\n    subgraph a["Region A"]\n      api["API A"]\n'
+        '    end\n  end\n  subgraph empty["Empty"]\n  end\n  lb --> api --> db[("DB")]\n'
+    )
+    graph = parse_mermaid(source).graph
+    assert graph is not None
+
+    flat = without_containers(graph)
+
+    assert flat is not None
+    assert (flat.containers, [node.container for node in flat.nodes.values()]) == ({}, [None, None, None])
+    assert flat.edges == graph.edges
+    assert group_lines(graph) == ["Cloud: LB, API A", "Region A (in Cloud): API A", "Empty: (empty)"]
+    assert without_containers(parse_mermaid(QWEN_URL_SHORTENER).graph) is None  # an edge ends at a subgraph
+    assert without_containers(parse_mermaid(LLAMA_RATE_LIMITER).graph) is None  # no subgraph to take away
 
 
 # Markdown --------------------------------------------------------------------------------------------------------

@@ -159,3 +159,50 @@ def test_show_draws_a_stored_diagram_and_keeps_the_stored_answer(sdx, fake) -> N
     rows = drawn(DIAGRAM, 100).rstrip("\n").splitlines()
     assert occurrences(screen_of(shown.stdout), rows) == 1
     assert ANSWER in raw.out
+
+
+def latin1_terminal(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    """The environment of a terminal whose encoding is Latin-1: a real locale, compiled here when the system has
+    the sources (`localedef`), else Python told the terminal's encoding (PYTHONIOENCODING) as it would have read it."""
+    import shutil
+    import subprocess
+
+    locales = tmp_path / "locales"
+    localedef = shutil.which("localedef")
+    if localedef is not None:
+        made = subprocess.run(
+            [localedef, "-i", "en_US", "-f", "ISO-8859-1", str(locales / "en_US.ISO-8859-1")], capture_output=True
+        )
+        if made.returncode in (0, 1) and (locales / "en_US.ISO-8859-1").is_dir():  # 1: made, with warnings
+            return {"LOCPATH": str(locales), "LANG": "en_US.ISO-8859-1", "LC_ALL": "en_US.ISO-8859-1"}
+    return {"LANG": "en_US.ISO-8859-1", "PYTHONIOENCODING": "latin-1"}
+
+
+def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    import pexpect
+
+    (sdx.home / "notes.md").write_text(NOTES, encoding="utf-8")
+    child = pexpect.spawn(
+        sys.executable,
+        ["-c", "import sys; print(sys.stdout.encoding); from sdx.cli import main; main()", "diagram", "notes.md"],
+        env={**sdx.env, **latin1_terminal(tmp_path), "TERM": "xterm-256color"},
+        cwd=str(sdx.home),
+        dimensions=(60, 200),
+        timeout=20,
+    )
+    output = child.read()
+    child.close()
+
+    assert child.exitstatus == 0, output
+    encoding, _, screen = output.partition(b"\r\n")
+    assert encoding.lower().replace(b"-", b"") in (b"iso88591", b"latin1")  # what sdx was told the terminal is
+    assert screen.isascii()
+    assert not any(glyph.encode() in screen for glyph in "┌┐└┘─│▼▲◀▶")
+    text = screen.decode("ascii").replace("\r\n", "\n")
+    assert "|Client" in text.replace(" ", "") and "+-----" in text and "Orders DB" in text
+    ascii_drawings = [
+        draw(source, columns=200, ascii_mode="standard", encoding="latin-1") for source in (DIAGRAM, WIDE)
+    ]
+    assert text == "\n".join(drawing.text or "" for drawing in ascii_drawings)  # both drawn, checked, in ASCII

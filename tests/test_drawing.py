@@ -12,7 +12,7 @@ import pytest
 
 from sdx.domain.diagram import parse_mermaid
 from sdx.environment import Environment, installed
-from sdx.terminal.drawing import MAX_NODES, ascii_mode_for, check_drawing, draw, start_drawing
+from sdx.terminal.drawing import _EXTENDED, _STANDARD, MAX_NODES, ascii_mode_for, check_drawing, draw, start_drawing
 
 # what gpt-4o-mini wrote for "Design a URL shortener" when asked for the subset
 ARCHITECTURE = """\
@@ -223,3 +223,97 @@ def test_the_prompt_s_own_example_is_drawn_on_an_80_column_terminal(environ: dic
     (example,) = mermaid_blocks(DIAGRAM_GUIDE)
 
     assert draw(example.source, columns=80).reason == ""
+
+
+@pytest.mark.parametrize(("ascii_mode", "corner", "corners"), [("extended", "┌", 7), ("standard", "+", 4 * 7)])
+def test_escaped_and_hostile_labels_are_drawn_as_written_and_nothing_more(
+    environ: dict[str, str], ascii_mode: str, corner: str, corners: int
+) -> None:
+    from tests.test_diagram import ESCAPED
+
+    drawing = draw(ESCAPED, columns=80, ascii_mode=ascii_mode)
+
+    assert drawing.reason == ""
+    text = drawing.text
+    assert text is not None
+    for label in ('"a" -> b', "@import x.d2", "...@x", "C:\\\\temp\\\\ \\x", "x | y", "$var ${x}"):
+        assert len(rows_with(text, label)) == 1, label
+    rows = text.splitlines()
+    (first,) = rows_with(text, "two")
+    assert rows[rows.index(first) + 1].strip(" │|") == "lines # not a comment"  # <br>: a line break, in its box
+    assert text.count(corner) == corners  # seven boxes: no label became a node, an import or a container
+
+
+def test_a_drawing_whose_labels_do_not_match_the_graph_is_refused(environ: dict[str, str]) -> None:
+    source = 'flowchart TD\n  a["API<br>servers"] -->|"two<br>lines"| b["DB"]\n'
+    graph = parse_mermaid(source).graph
+    assert graph is not None
+    text = draw(source, columns=80).text
+    assert text is not None
+    assert check_drawing(text, graph) == ""
+
+    swapped = text.replace("API    ", "XXX    ", 1).replace("servers", "API    ", 1).replace("XXX    ", "servers", 1)
+    assert check_drawing(swapped, graph) == "d2 did not draw the box of 'API\\nservers' intact"
+    one_line = parse_mermaid('flowchart TD\n  a["API servers"] -->|"two<br>lines"| b["DB"]\n').graph
+    assert one_line is not None
+    assert check_drawing(text, one_line) == "d2 did not draw the box of 'API servers' intact"
+    moved = text.replace("lines", " lines", 1)
+    assert check_drawing(moved, graph) == "d2 did not draw the label 'two\\nlines'"
+    rows = text.splitlines()
+    (db,) = rows_with(text, "DB")
+    y = rows.index(db) + 1  # the empty row under the label, inside the box
+    right = rows[y].rindex("│")
+    rows[y] = rows[y][: right - 1] + "x" + rows[y][right:]
+    assert check_drawing("\n".join(rows), graph) == "d2 did not draw the box of 'DB' intact"
+
+
+# gpt-4o-mini's cache in front of a database, grouped: d2 writes the edge label "write" over the group's title
+GROUPED = """\
+flowchart TD
+    client["Client"] --> api["Shortener API"]
+    subgraph storage["Storage"]
+        db[("URL DB")]
+        cache(("Cache"))
+    end
+    api -->|read| cache
+    cache -->|miss| db
+    api -->|write| db
+"""
+
+
+@pytest.mark.parametrize("ascii_mode", ["extended", "standard"])
+def test_a_subgraph_d2_garbles_is_drawn_ungrouped_with_its_groups_listed(environ: dict[str, str], ascii_mode) -> None:
+    from sdx.domain.diagram import to_d2, without_containers
+    from sdx.terminal import d2
+
+    graph = parse_mermaid(GROUPED).graph
+    assert graph is not None
+    glyphs = _STANDARD if ascii_mode == "standard" else _EXTENDED
+    boxed = d2.render_text(to_d2(graph, shapes=False), ascii_mode=ascii_mode)
+    assert check_drawing(boxed, graph, glyphs) == "d2 did not draw the group 'Storage' intact"
+
+    drawing = draw(GROUPED, columns=80, ascii_mode=ascii_mode)
+
+    assert drawing.reason == ""
+    assert drawing.text is not None
+    picture, groups = drawing.text.split("\n\nGroups (drawn without their boxes):\n")
+    assert groups == "  Storage: URL DB, Cache\n"
+    flat = without_containers(graph)
+    assert flat is not None and not flat.containers and len(flat.nodes) == 4
+    assert check_drawing(picture, flat, glyphs) == ""
+    assert "Storage" not in picture
+    assert drawing.edges == [
+        "Client → Shortener API",
+        "Shortener API → Cache [read], URL DB [write]",
+        "Cache → URL DB [miss]",
+    ]
+
+
+def test_a_subgraph_that_an_edge_ends_at_is_never_drawn_ungrouped(environ: dict[str, str]) -> None:
+    from tests.test_diagram import QWEN_URL_SHORTENER
+
+    drawing = draw(QWEN_URL_SHORTENER, columns=200)
+
+    assert drawing.text is None  # `lb -> services` means something only with the group drawn: not drawn at all
+    assert drawing.reason == "diagram not drawn: d2 did not draw the box of 'PostgreSQL (Primary)' intact"
+    assert drawing.edges[2] == "Load Balancer → Application Layer"

@@ -10,11 +10,14 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 
 from sdx.terminal.html_page import markdown_page
 from tests.browser import Browser, Opened, chromium, png_pixels
+from tests.fake_server import Failure
+from tests.test_batch import server  # noqa: F401  (the fixture)
 from tests.test_html_export import ANSWER
 
 LABELS = {"Mobile app", "Load balancer", "API 1", "API 2", "Redis", "Orders DB", "HTTPS"}
@@ -98,3 +101,29 @@ def test_the_check_itself_sees_a_request_a_script_and_an_error(browser, tmp_path
     assert opened.scripts == 1 and any("boom" in problem for problem in opened.problems)
     width, height, rows = png_pixels(opened.screenshot)
     assert sum(1 for row in rows for x in range(0, len(row), 3) if min(row[x : x + 3]) < 200) < width * height // 50
+
+
+LINKS = "Array.from(document.querySelectorAll('main a')).map(a => [a.textContent, a.href])"
+
+
+def test_the_batch_index_page_links_every_answered_question_to_its_page(browser, sdx, server):  # noqa: F811
+    server.scenario.answer = ANSWER
+    server.fail_when["rate limiter"] = Failure.json_error(402, "Insufficient credits")
+    questions = ["Design an order service", "Design a <b>feed</b> & more", "Design a rate limiter"]
+    (sdx.home / "q.txt").write_text("\n".join(questions) + "\n", encoding="utf-8")
+    assert sdx.call("batch", "q.txt", "--out", "guide", "--html").code == 4
+    index = sdx.home / "guide" / "index.html"
+
+    opened = browser.open(index, probes={"links": LINKS})
+
+    assert opened.requests == [] and opened.problems == [] and opened.scripts == 0
+    assert "2 of 3 questions answered" in opened.text
+    assert "Design a rate limiter\tfailed: openrouter says the account is out of credits (402)" in opened.text
+    links = opened.values["links"]
+    assert [text for text, _ in links] == questions[:2]
+    for text, href in links:
+        target = Path(unquote(urlparse(href).path))
+        assert target.parent == index.parent and target.suffix == ".html"
+        page = browser.open(target)  # the link leads to the question's page, which loads as cleanly
+        assert page.requests == [] and page.problems == []
+        assert page.text.startswith(f"{text}\n") and labels_shown(page) >= LABELS

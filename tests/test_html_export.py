@@ -216,6 +216,7 @@ def test_batch_html_writes_a_page_beside_each_answer(batch_user, fake):
         "01-design-an-order-service.md",
         "02-design-a-feed.html",
         "02-design-a-feed.md",
+        "index.html",
         "index.md",
     ]
     page = (guide / "02-design-a-feed.html").read_text(encoding="utf-8")
@@ -236,4 +237,5 @@ def test_batch_html_on_a_rerun_makes_pages_for_earlier_answers(batch_user, fake)
     assert sorted(p.name for p in guide.glob("*.html")) == [
         "01-design-an-order-service.html",
         "02-design-a-feed.html",
+        "index.html",
     ]

@@ -6,13 +6,26 @@ collects the workers' outcomes from a queue.
 
 Files: an answer streams into `.NN-slug.md.part` and is renamed to `NN-slug.md` only when it is complete, so a
 final name always holds a whole answer: that is what makes a rerun skip it. `index.md` is rewritten (temp file
-and rename) after each answer. A rate-limit (429) or server-error wait announced by any request pauses every
-worker before its next request (one shared budget). Ctrl-C removes the in-flight temporary files, writes the
+and rename) after each answer, and with --html `index.html` and a page `NN-slug.html` beside each answer.
+
+What sdx owns in the directory, and may rename or remove on a rerun, is what it wrote for a question and can tell
+it wrote: an answer (`NN-slug.md`, starting with the question block), a cut-off answer (`NN-slug.cut-off.md`: the
+question block, the cut-off note, sdx's trailer), a page carrying sdx's batch mark with its question's key, the
+index files with their marks, its temporaries. These follow their question when it moves in the list; a cut-off
+answer is removed once its question has a whole answer (its note says a rerun replaces it), a page once its answer
+is gone. Everything else is the user's and is never renamed, replaced or removed: their own files, a page they
+exported into the directory (`sdx export --html` writes no batch mark), a file whose mark they deleted, and the
+files of questions no longer in the list (kept as they are, and said).
+
+A rate-limit (429) or server-error wait announced by any request pauses every worker before its next request (one
+shared budget). Ctrl-C removes the in-flight temporary files, writes the
 index and ends at once, leaving the abandoned requests to die with the process.
 """
 
 from __future__ import annotations
 
+import hashlib
+import html
 import os
 import queue
 import re
@@ -32,6 +45,7 @@ from sdx.domain import prompts, question_bank
 from sdx.domain.batch_input import (
     CUT_OFF_SUFFIX,
     INDEX_NAME,
+    INDEX_PAGE_NAME,
     Question,
     cut_off_name,
     file_name,
@@ -280,24 +294,120 @@ def adopt_earlier_answers(rows: list[Row], out: Path) -> None:
         for text, path in by_text.items()
         if text in wanted and path != wanted[text].job.path
     ]
-    staged = []
-    for source, target in moves:  # in two steps: a new name may be an old name of another answer
-        if target.exists() and target not in {path for path, _ in moves}:
-            continue  # another file holds the name: the question is asked again, and that file replaced then
-        stage = source.with_name(f".{source.name}.moving")
-        os.replace(source, stage)
-        staged.append((stage, target))
-    for stage, target in staged:
-        os.replace(stage, target)
+    staged, _ = move_files(moves)  # a name held by a file that stays: the question is asked again
     if staged:
         say(f"sdx: note: {len(staged)} earlier answer{plural(len(staged))} moved in the list and renamed to match")
     gone = sorted(path.name for text, path in by_text.items() if text not in wanted)
+    settle_cut_offs(rows, out)
+    settle_pages(rows, out)
     if gone:
         shown = ", ".join(gone[:3]) + (", …" if len(gone) > 3 else "")
         say(
             f"sdx: note: {len(gone)} file{plural(len(gone))} in {out.name}/ answer questions no longer in the list"
             f" (kept as they are): {shown}"
         )
+
+
+def move_files(moves: list[tuple[Path, Path]]) -> tuple[list[tuple[Path, Path]], list[tuple[Path, Path]]]:
+    """Rename each (source, target), in two steps since a new name may be the old name of another file that moves;
+    a move whose target is held by a file that stays, or that another move takes first, is not made. Returns the
+    moves made and those not made."""
+    moving = dict(moves)
+    settled = False
+    while not settled:  # a move left out may hold the target of another: leave that out too
+        settled, taken = True, set()
+        for source, target in list(moving.items()):
+            if target in taken or (target.exists() and target not in moving):
+                del moving[source]
+                settled = False
+            else:
+                taken.add(target)
+    staged = []
+    for source, target in moving.items():
+        stage = source.with_name(f".{source.name}.moving")
+        os.replace(source, stage)
+        staged.append((stage, target))
+    for stage, target in staged:
+        os.replace(stage, target)
+    return list(moving.items()), [(source, target) for source, target in moves if source not in moving]
+
+
+CUT_OFF_NOTE = "> **Cut off** at the token limit"
+
+
+def cut_off_question(path: Path) -> str | None:
+    """The question of a cut-off answer sdx wrote (the question block, its cut-off note and trailer), else None."""
+    text = question_in_file(path)
+    if text is None:
+        return None
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 1024))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    return text if CUT_OFF_NOTE in tail and TRAILER.search(tail) else None
+
+
+def settle_cut_offs(rows: list[Row], out: Path) -> None:
+    """Cut-off answers follow their question: removed once it has a whole answer (the rerun that completed it, or
+    an answer that moved in), renamed when it moved in the list, so that none is left looking current."""
+    jobs = {row.job.question.text: row.job for row in rows}
+    moves = []
+    for path in sorted(out.glob(f"*{CUT_OFF_SUFFIX}")):
+        text = cut_off_question(path)
+        job = jobs.get(text) if text is not None else None
+        if job is None:
+            continue  # not sdx's, or its question is no longer in the list
+        if question_in_file(job.path) == text:
+            path.unlink(missing_ok=True)
+        elif path != job.cut_off:
+            moves.append((path, job.cut_off))
+    _, blocked = move_files(moves)
+    for source, target in blocked:
+        if cut_off_question(target) == cut_off_question(source):  # the same question's, already in place
+            source.unlink(missing_ok=True)
+
+
+def question_key(text: str) -> str:
+    """A question's key in its page's mark: no question text in an HTML comment, where `-->` would end it."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+PAGE_MARK = re.compile(r"<!-- sdx batch page: question (?P<key>[0-9a-f]{20}) -->\n?\Z")
+INDEX_PAGE_MARK = "<!-- sdx batch index -->"
+
+
+def page_question(path: Path) -> str | None:
+    """The question key of a page sdx batch wrote (its last line is the mark), else None."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(max(0, path.stat().st_size - 200))
+            tail = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = PAGE_MARK.search(tail)
+    return found["key"] if found else None
+
+
+def settle_pages(rows: list[Row], out: Path) -> None:
+    """Pages follow their answer: renamed with it when it moved in the list, removed when it is gone (the question
+    is asked again, and its page made again)."""
+    jobs = {question_key(row.job.question.text): row.job for row in rows}
+    moves = []
+    for path in sorted(out.glob("*.html")):
+        key = page_question(path)
+        job = jobs.get(key) if key is not None else None
+        if job is None:
+            continue  # not sdx's page, or its question is no longer in the list
+        if question_in_file(job.path) != job.question.text:
+            path.unlink(missing_ok=True)
+        elif path != page_path(job):
+            moves.append((path, page_path(job)))
+    _, blocked = move_files(moves)
+    for source, target in blocked:
+        if page_question(target) == page_question(source):
+            source.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -436,12 +546,16 @@ def page_path(job: Job) -> Path:
     return job.path.with_suffix(".html")
 
 
-def write_page(job: Job, report: Callable[[str], None]) -> None:
-    """`--html`: the answer file as a self-contained HTML page beside it. A page that cannot be made costs a line,
-    never the answer; a diagram that is not drawn, a line too."""
+def write_page(job: Job, report: Callable[[str], None], force: bool = False) -> None:
+    """`--html`: the answer file as a self-contained HTML page beside it, its last line sdx's mark. A page that
+    cannot be made costs a line, never the answer; a diagram that is not drawn, a line too. A file under the
+    page's name that sdx did not write is replaced only with --force."""
     from sdx.terminal.html_page import markdown_page, undrawn_note
 
     path = page_path(job)
+    if not force and path.exists() and page_question(path) is None:
+        report(f"{path.name} not written: a file sdx did not write has that name (--force replaces it)")
+        return
     try:
         answer = TRAILER.sub("", job.path.read_text(encoding="utf-8")).rstrip() + "\n"
     except (OSError, UnicodeDecodeError) as exc:
@@ -451,9 +565,53 @@ def write_page(job: Job, report: Callable[[str], None]) -> None:
     if page.undrawn:
         report(f"{path.name}: {undrawn_note(page.undrawn)}")
     try:
-        write_atomically(path, page.html)
+        write_atomically(path, f"{page.html}<!-- sdx batch page: question {question_key(job.question.text)} -->\n")
     except SdxError as exc:
         report(f"{path.name} not written: {exc.what}")
+
+
+def render_index_page(rows: list[Row], model: str, updated: str) -> str:
+    """`index.html`: what `index.md` says, as a page: each answered question linked to its page (or its file,
+    when it has none: a cut-off answer, or a page that could not be written), every text escaped."""
+    from sdx.terminal.html_page import document
+
+    done = sum(row.status == "done" for row in rows)
+    cost = guide_cost([row for row in rows if row.status == "done"])
+    summary = (
+        f"{done} of {len(rows)} questions answered · model <code>{html.escape(model)}</code>"
+        f"{f' · cost {html.escape(cost)}' if cost else ''} · updated {html.escape(updated)}"
+    )
+    lines = [
+        f"<h1>{INDEX_TITLE.removeprefix('# ')}</h1>",
+        f'<p class="summary">{summary}</p>',
+        '<table class="index">',
+        "<thead><tr><th>#</th><th>Question</th><th>Status</th><th>Model</th><th>Date</th><th>Tokens</th>"
+        "<th>Cost</th></tr></thead>",
+        "<tbody>",
+    ]
+    for row in rows:
+        title = html.escape(title_from(row.job.question.text, 100))
+        if row.status == "done":
+            has_page = page_question(page_path(row.job)) == question_key(row.job.question.text)
+            target = page_path(row.job).name if has_page else row.job.name
+            title = f'<a href="{html.escape(target)}">{title}</a>'
+        elif row.status == "cut off":
+            title = f'<a href="{html.escape(row.job.cut_off.name)}">{title}</a>'
+        status = html.escape(
+            {
+                "done": "done",
+                "cut off": "cut off at the token limit (asked again by the next run)",
+                "failed": f"failed: {' '.join(row.reason.split())}",
+                "pending": "not answered yet",
+            }[row.status]
+        )
+        cost = pricing.cost_text(row.cost, row.cost_source) or ("unknown" if row.status == "done" else "")
+        cells = [str(row.job.question.number), title, status, html.escape(row.model), html.escape(row.date)]
+        cells += [html.escape(row.tokens), html.escape(cost)]
+        kind = row.status.replace(" ", "-")
+        lines.append(f'<tr class="{kind}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>")
+    lines += ["</tbody>", "</table>", ""]
+    return document(INDEX_TITLE.removeprefix("# "), "\n".join(lines)) + INDEX_PAGE_MARK + "\n"
 
 
 def utc_date(seconds: float) -> str:
@@ -493,6 +651,7 @@ class Shared:
     jobs: queue.Queue[Job | None]
     outcomes: queue.Queue[Outcome | Notice]
     pages: bool = False  # --html
+    force: bool = False  # --force: a page replaces a file sdx did not write
     gate: RateGate = field(default_factory=RateGate)
     stop: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)  # guards `open_files` against the Ctrl-C cleanup
@@ -772,14 +931,16 @@ def run_locked(
     total = len(questions)
     rows = [Row(make_job(question, total, out)) for question in questions]
     check_index_is_ours(out / INDEX_NAME, options.force)
+    if options.html:
+        check_index_page_is_ours(out / INDEX_PAGE_NAME, options.force)
     adopt_earlier_answers(rows, out)
     todo = plan(rows, options.force)
-    index = IndexWriter(out / INDEX_NAME, rows, model_name)
-    index.write()
     if options.html:  # pages for answers of an earlier run without --html
         for row in rows:
             if row.earlier and not page_path(row.job).exists():
-                write_page(row.job, lambda text: say(f"sdx: {text}"))
+                write_page(row.job, lambda text: say(f"sdx: {text}"), options.force)
+    index = IndexWriter(out / INDEX_NAME, rows, model_name, options.html)
+    index.write()
     if not todo:
         say(f"sdx: all {total} answers are already in {shown_dir(options)} (--force asks them again)")
         return
@@ -798,6 +959,7 @@ def run_locked(
         queue.Queue(),
         estimate=options.estimate,
         pages=options.html,
+        force=options.force,
     )
     if options.max_cost is not None:
         shared.budget = cost_budget(options.max_cost, [row.job for row in todo], target, context, options)
@@ -826,6 +988,20 @@ def check_index_is_ours(path: Path, force: bool) -> None:
     except OSError:
         return  # unreadable: writing it will say what is wrong
     if first.rstrip("\n") != INDEX_TITLE and not force:
+        raise UsageError(
+            f"{path} exists and was not written by sdx batch", "add --force to replace it, or give another --out"
+        )
+
+
+def check_index_page_is_ours(path: Path, force: bool) -> None:
+    """`index.html`, like `index.md`: one that sdx did not write (no mark at its end) is only replaced with --force."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        return
+    except OSError:
+        return
+    if not text.rstrip().endswith(INDEX_PAGE_MARK) and not force:
         raise UsageError(
             f"{path} exists and was not written by sdx batch", "add --force to replace it, or give another --out"
         )
@@ -873,9 +1049,13 @@ class IndexWriter:
     path: Path
     rows: list[Row]
     model: str
+    page: bool = False  # --html: index.html too
 
     def write(self) -> None:
-        write_atomically(self.path, render_index(self.rows, self.model, utc_date(current().wall_clock())))
+        updated = utc_date(current().wall_clock())
+        write_atomically(self.path, render_index(self.rows, self.model, updated))
+        if self.page:
+            write_atomically(self.path.with_name(INDEX_PAGE_NAME), render_index_page(self.rows, self.model, updated))
 
 
 def collect(
@@ -936,8 +1116,8 @@ def land(
             with job.temporary.open("ab") as handle:
                 handle.write((cut_off_note(row) if cut else "").encode("utf-8") + trailer(row).encode("utf-8"))
             os.replace(job.temporary, job.cut_off if cut else job.path)
-            if not cut:
-                job.cut_off.unlink(missing_ok=True)  # an earlier run's cut-off answer, now asked whole
+            if not cut and cut_off_question(job.cut_off) == job.question.text:
+                job.cut_off.unlink()  # an earlier run's cut-off answer, now asked whole
         except OSError as exc:
             outcome.error = write_failure(str(job.path), exc)
     if outcome.error is not None:
@@ -954,7 +1134,7 @@ def land(
     if row.status == "done":
         progress.done(row, turn.duration or current().monotonic() - started)
         if shared.pages:
-            write_page(job, progress.line)
+            write_page(job, progress.line, shared.force)
     else:
         progress.fail(row)
 
@@ -1006,7 +1186,8 @@ def summarise(rows: list[Row], options: BatchOptions) -> None:
     earlier = sum(row.earlier for row in rows)
     note = f" ({earlier} from an earlier run)" if earlier else ""
     index = Path(shown_dir(options)) / INDEX_NAME
-    say(f"sdx: {done} of {len(rows)} answers are in {shown_dir(options)}{note}; index: {index}")
+    also = f" and {index.with_name(INDEX_PAGE_NAME)}" if options.html else ""
+    say(f"sdx: {done} of {len(rows)} answers are in {shown_dir(options)}{note}; index: {index}{also}")
     if done:
         cost = guide_cost([row for row in rows if row.status == "done"])
         say(f"sdx: the {done} answer{plural(done)} cost {cost}" if cost else "sdx: what the answers cost is unknown")

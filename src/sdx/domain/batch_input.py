@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 SEPARATOR = "---"
 SLUG_MAX = 60  # characters of the question kept in a file name
 INDEX_NAME = "index.md"
+INDEX_PAGE_NAME = "index.html"  # `--html`: the index as a page, beside index.md
 _LIST_NUMBER = re.compile(r"\s*\d{1,4}[.)]\s+(?=\S)")  # ` 7. `, `12) `
 CUT_OFF_SUFFIX = ".cut-off.md"  # an answer the model stopped at the token limit (see `cut_off_name`)
 

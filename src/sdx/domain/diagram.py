@@ -18,18 +18,24 @@ sdx shows). Mistakes small models make are repaired where the intent is plain, e
 unquoted label with parentheses or brackets (which makes Mermaid itself reject the diagram), `->` for `-->`, a
 `subgraph` without its `end`. Anything else is an error, `line N: what is wrong`, and no graph.
 
-Labels end up as one line of visible ASCII-safe text: control characters in caret notation (ESC as `^[`, as
-`cat -v` shows them; d2 measures Unicode's control pictures as two columns), C1 controls and bidi controls as `?`,
-so no label can drive a terminal or reorder what is around it.
+Labels are read as Mermaid shows them: its entity codes decoded (`#quot;` is `"`, `#35;` is `#`, `#9829;` is
+`♥`: `#` and a decimal number, or an HTML entity's name), and `<br>` (`<br/>`, `<br />`) or a literal `\\n` as
+a line break; a label is its lines joined by newlines. Each line is visible text: control characters in caret notation
+(ESC as `^[`, as `cat -v` shows them; d2 measures Unicode's control pictures as two columns), C1 controls and bidi
+controls as `?`, so no label can drive a terminal or reorder what is around it. A quoted label with quotes inside
+it (`["He said "hi""]`, which Mermaid rejects) is read with those quotes when where it ends is plain, and the repair
+is reported.
 
 `to_d2` never copies the model's text into D2 syntax: ids are sdx's own (`n1`, `c1`), every label is a quoted
-string with `\\`, `"` and `$` escaped, so D2's imports, substitutions, icons and links cannot be reached.
+string with `\\`, `"` and `$` escaped and its line breaks as `\\n`, so D2's imports, substitutions, icons and links
+cannot be reached.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from html.entities import html5
 
 DIRECTIONS = {"TD": "TD", "TB": "TD", "BT": "BT", "LR": "LR", "RL": "RL"}
 SHAPES = ("service", "database", "queue", "cache", "decision")
@@ -68,11 +74,12 @@ _TEXT_EDGE = re.compile(
     r"(?P<head><)?(?P<open>--|==|-\.)\s+(?P<text>\"[^\"]*\"|[^\"|]+?)\s+(?P<close>-{2,}>|-{3,}|={2,}>|={3,}|\.-+>|\.-+)"
 )
 _SINGLE_ARROW = re.compile(r"(?P<head><)?->")
-_PIPE_LABEL = re.compile(r"\|(?P<text>[^|]*)\|")
+_PIPE_LABEL = re.compile(r"\|(?P<text>\s*\"[^\"]*\"\s*|[^|]*)\|")
 _CLASS_SUFFIX = re.compile(r":::[\w-]+")
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _BREAK = re.compile(r"<br\s*/?>|\\n", re.IGNORECASE)
+_ENTITY = re.compile(r"#(?:(?P<number>\d+)|(?P<name>[A-Za-z][A-Za-z0-9]*));")
 
 
 @dataclass(frozen=True)
@@ -307,20 +314,31 @@ class _Parser:
         return ident, position
 
     def _shape(self, text: str, position: int, ident: str) -> tuple[str, str, int] | None:
-        """The label and shape after a node's id, if it has any, and where they end."""
+        """The label and shape after a node's id, if it has any, and where they end: a quoted label closed where
+        it should be, else one with quotes inside it (a repair), else an unquoted one."""
         candidates = [entry for entry in _SHAPE_BRACKETS if text.startswith(entry[0], position)]
         if not candidates:
             return None
+        quotes_inside: tuple[str, str, int] | None = None
+        for opener, closer, shape in candidates:
+            inner = _skip_spaces(text, position + len(opener))
+            if inner >= len(text) or text[inner] != '"':
+                continue
+            end_quote = text.find('"', inner + 1)
+            if end_quote < 0:
+                raise _Invalid(f"the label of {ident!r} has no closing quote")
+            after = _skip_spaces(text, end_quote + 1)
+            if text.startswith(closer, after):
+                return _clean(text[inner + 1 : end_quote]), shape, after + len(closer)
+            last = _closing_quote(text, end_quote + 1, closer)
+            if last is not None and quotes_inside is None:
+                quotes_inside = (_clean(text[inner + 1 : last]), shape, _skip_spaces(text, last + 1) + len(closer))
+        if quotes_inside is not None:
+            self.repairs.append(f"line {self.line}: kept the quotes inside the label of {ident!r}")
+            return quotes_inside
         for opener, closer, shape in candidates:
             start = position + len(opener)
-            inner = _skip_spaces(text, start)
-            if inner < len(text) and text[inner] == '"':
-                end_quote = text.find('"', inner + 1)
-                if end_quote < 0:
-                    raise _Invalid(f"the label of {ident!r} has no closing quote")
-                after = _skip_spaces(text, end_quote + 1)
-                if text.startswith(closer, after):
-                    return _clean(text[inner + 1 : end_quote]), shape, after + len(closer)
+            if text.startswith('"', _skip_spaces(text, start)):
                 continue
             end = _closer_position(text, start, closer)
             if end is not None:
@@ -392,17 +410,22 @@ class _Parser:
 
 
 def _statements(line: str) -> list[str]:
-    """A line's statements: split at `;` outside quotes, without empty ones."""
-    parts, current, quoted = [], [], False
-    for char in line:
+    """A line's statements: split at `;` outside quotes and entity codes (`#quot;`), without empty ones."""
+    parts, start, quoted = [], 0, False
+    position = 0
+    while position < len(line):
+        char = line[position]
+        entity = _ENTITY.match(line, position) if char == "#" else None
+        if entity:
+            position = entity.end()
+            continue
         if char == '"':
             quoted = not quoted
-        if char == ";" and not quoted:
-            parts.append("".join(current))
-            current = []
-        else:
-            current.append(char)
-    parts.append("".join(current))
+        elif char == ";" and not quoted:
+            parts.append(line[start:position])
+            start = position + 1
+        position += 1
+    parts.append(line[start:])
     return [part.strip() for part in parts if part.strip()]
 
 
@@ -424,6 +447,18 @@ def _closer_position(text: str, start: int, closer: str) -> int | None:
     return None
 
 
+def _closing_quote(text: str, start: int, closer: str) -> int | None:
+    """The quote that ends a quoted label holding quotes of its own (`["He said "hi""]`): the first one after
+    `start` followed by `closer` after which the statement can go on, as `_closer_position` has it."""
+    position = text.find('"', start)
+    while position >= 0:
+        after = _skip_spaces(text, position + 1)
+        if text.startswith(closer, after) and _closer_position(text, after, closer) == after:
+            return position
+        position = text.find('"', position + 1)
+    return None
+
+
 def _quoted(text: str, position: int) -> str:
     end = text.find('"', position + 1)
     if end < 0:
@@ -436,12 +471,24 @@ def _unquote(text: str) -> str:
 
 
 def _clean(label: str) -> str:
-    """One line of visible text: line breaks (`<br>`, `\\n`) as spaces, control characters in caret notation,
-    bidi controls as `?`, Mermaid's `#quot;` as a quote."""
-    label = _BREAK.sub(" ", label).replace("#quot;", '"')
-    label = _UNSAFE.sub(_caret, label)
-    label = _BIDI_CONTROLS.sub("?", label)
-    return " ".join(label.split())
+    """A label as lines of visible text joined by newlines: Mermaid's line breaks (`<br>`, `\\n`) as breaks, its
+    entity codes decoded, control characters in caret notation, bidi controls as `?`, runs of spaces as one."""
+    lines = (_clean_line(_ENTITY.sub(_entity, line)) for line in _BREAK.split(label))
+    return "\n".join(line for line in lines if line)
+
+
+def _clean_line(text: str) -> str:
+    text = _UNSAFE.sub(lambda match: " " if match.group() in "\t\n\r\f\v" else _caret(match), text)
+    return " ".join(_BIDI_CONTROLS.sub("?", text).split())
+
+
+def _entity(match: re.Match[str]) -> str:
+    """What Mermaid shows for `#quot;`, `#35;`, `#9829;` (it hands them to the browser as `&quot;`, `&#35;` ...);
+    a code that is no character is left as written."""
+    if match.group("number"):
+        code = int(match.group("number"))
+        return chr(code) if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else match.group()
+    return html5.get(match.group("name") + ";", match.group())
 
 
 def _caret(match: re.Match[str]) -> str:
@@ -476,9 +523,11 @@ def to_d2(graph: Graph, direction: str | None = None, *, shapes: bool = True) ->
 
 
 def d2_string(text: str) -> str:
-    """A D2 double-quoted string holding `text` literally: no substitution (`${x}`), no escape but its own."""
-    text = _clean(text)
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$") + '"'
+    """A D2 double-quoted string holding `text` literally, its lines as `\\n`: no substitution (`${x}`), no escape
+    but its own (d2 reads an unknown escape such as `\\x` as `x`, so every backslash is doubled)."""
+    escaped = "\n".join(_clean_line(line) for line in text.split("\n"))
+    escaped = escaped.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
+    return f'"{escaped}"'
 
 
 def _d2_ids(graph: Graph) -> dict[str, str]:
@@ -515,13 +564,52 @@ def _d2_members(graph: Graph, parent: str | None, ids: dict[str, str], shapes: b
     return lines
 
 
+def without_containers(graph: Graph) -> Graph | None:
+    """The graph with its subgraphs taken away (their nodes kept, ungrouped), or None when an edge starts or ends at
+    a subgraph: that edge means something only with the subgraph drawn."""
+    if not graph.containers or any(
+        edge.source in graph.containers or edge.target in graph.containers for edge in graph.edges
+    ):
+        return None
+    nodes = {ident: Node(node.id, node.label, node.shape) for ident, node in graph.nodes.items()}
+    return Graph(graph.direction, nodes, {}, list(graph.edges))
+
+
+def group_lines(graph: Graph) -> list[str]:
+    """Each subgraph and the nodes in it (in subgraphs inside it too), one line each: `Storage: Cache, URL DB`; a
+    subgraph inside another says so: `Region A (in Cloud): API A`."""
+    lines = []
+    for container in graph.containers.values():
+        members = [
+            one_line(node.label) for node in graph.nodes.values() if _inside(graph, node.container, container.id)
+        ]
+        parent = graph.containers.get(container.parent or "")
+        within = f" (in {one_line(parent.label)})" if parent else ""
+        lines.append(f"{one_line(container.label)}{within}: {', '.join(members) or '(empty)'}")
+    return lines
+
+
+def _inside(graph: Graph, ident: str | None, container: str) -> bool:
+    while ident is not None:
+        if ident == container:
+            return True
+        ident = graph.containers[ident].parent
+    return False
+
+
 def edge_list(graph: Graph) -> list[str]:
     """The edges as lines a reader can check, one per source and kind of arrow, targets in the order written:
     `Load Balancer → API 1, API 2, API 3`; an edge's label follows its target in brackets."""
     groups: dict[tuple[str, str], list[str]] = {}
     for edge in graph.edges:
-        target = graph.label(edge.target) + (f" [{edge.label}]" if edge.label else "")
+        target = one_line(graph.label(edge.target)) + (f" [{one_line(edge.label)}]" if edge.label else "")
         groups.setdefault((edge.source, edge.arrow), []).append(target)
     return [
-        f"{graph.label(source)} {_ARROWS[arrow]} {', '.join(targets)}" for (source, arrow), targets in groups.items()
+        f"{one_line(graph.label(source))} {_ARROWS[arrow]} {', '.join(targets)}"
+        for (source, arrow), targets in groups.items()
     ]
+
+
+def one_line(label: str) -> str:
+    """A label of several lines on one, for a list."""
+    return label.replace("\n", " ")

@@ -3,10 +3,14 @@
 The diagram is parsed (`sdx.domain.diagram`), turned into D2 by sdx, and drawn by d2's text renderer: Unicode
 box drawing, or plain ASCII for a terminal whose encoding lacks it. d2's text output is young and sometimes
 overprints a border or merges two boxes, so every drawing is checked before it is shown: each node's label inside
-an intact box, every container's and edge's label present, one arrowhead per arrow. A drawing wider than the
-terminal is tried in the other direction (top-down for left-right, and back). What fails any of this is not drawn:
-a wrong drawing is worse than none. Labels a terminal may not lay out cell for cell (wide characters, combining
-marks, right-to-left text, or characters the encoding lacks) are not drawn either.
+an intact box with nothing else in it (a label of several lines, from `<br>`, line by line in order), every
+container's and edge's label present, one arrowhead per arrow. A drawing wider than the terminal is tried in the
+other direction (top-down for left-right, and back). d2 garbles subgraphs often (an edge or its label over the
+group's title, a group's border broken): when both directions fail and no edge starts or ends at a subgraph, the
+nodes are drawn ungrouped, checked the same way, and the groups listed under the drawing (`Storage: Cache, URL
+DB`). What fails all of this is not drawn: a wrong drawing is worse than none. Labels a terminal may not lay out
+cell for cell (wide characters, combining marks, right-to-left text, or characters the encoding lacks) are not
+drawn either.
 
 `start_drawing` returns at once; `PendingDrawing.done()` says, without waiting, whether the result is ready, and
 `result()` waits for it (each d2 run is bounded by its time limit).
@@ -18,10 +22,11 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 
-from sdx.domain.diagram import Graph, edge_list, parse_mermaid, to_d2
+from sdx.domain.diagram import Graph, edge_list, group_lines, parse_mermaid, to_d2, without_containers
 from sdx.terminal import d2
 
 MAX_NODES = 80  # more than fits a terminal in either direction: not worth d2's time
+GROUPS = "Groups (drawn without their boxes):"  # above the list of subgraphs, under a drawing made without them
 _OTHER_DIRECTION = {"TD": "LR", "BT": "LR", "LR": "TD", "RL": "TD"}
 
 
@@ -59,7 +64,8 @@ class PendingDrawing:
         self._timeout = timeout
         self._outcome: Drawing | None = None
         self._job: d2.D2Job | None = None
-        self._directions: list[str] = []
+        self._attempts: list[tuple[Graph, str]] = []  # the graph to draw (with its subgraphs, or without) and how
+        self._drawn: Graph | None = None  # the graph of the attempt under way
         self._graph: Graph | None = None
         self._repairs: list[str] = []
         self._first_reason = ""
@@ -94,15 +100,18 @@ class PendingDrawing:
         if problem:
             self._fall_back(problem)
             return
-        self._directions = [parsed.graph.direction, _OTHER_DIRECTION[parsed.graph.direction]]
+        directions = [parsed.graph.direction, _OTHER_DIRECTION[parsed.graph.direction]]
+        self._attempts = [(parsed.graph, direction) for direction in directions]
+        flat = without_containers(parsed.graph)
+        if flat is not None:  # d2 often garbles subgraphs: then the nodes ungrouped, the groups listed below
+            self._attempts += [(flat, direction) for direction in directions]
         self._start_next()
 
     def _start_next(self) -> None:
-        assert self._graph is not None
-        direction = self._directions.pop(0)
+        self._drawn, direction = self._attempts.pop(0)
         try:
             self._job = d2.start(
-                to_d2(self._graph, direction, shapes=False), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
+                to_d2(self._drawn, direction, shapes=False), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
             )
         except d2.D2Failure as failure:
             self._fall_back(str(failure))
@@ -114,8 +123,12 @@ class PendingDrawing:
         except d2.D2Failure as failure:
             self._fall_back(str(failure))
             return
+        assert self._drawn is not None
         glyphs = _STANDARD if self._ascii_mode == "standard" else _EXTENDED
-        problem = check_drawing(text, self._graph, glyphs)
+        problem = check_drawing(text, self._drawn, glyphs)
+        if not problem and self._drawn is not self._graph:
+            text += "".join(f"\n{line}" for line in [GROUPS, *(f"  {group}" for group in group_lines(self._graph))])
+            text += "\n"
         width = max((len(line) for line in text.splitlines()), default=0)
         if not problem and self._columns is not None and width > self._columns:
             problem = f"too wide for {self._columns} columns"
@@ -123,7 +136,7 @@ class PendingDrawing:
             self._outcome = Drawing(self.source, text, edge_list(self._graph), "", self._repairs)
             return
         self._first_reason = self._first_reason or problem
-        if self._directions:
+        if self._attempts:
             self._start_next()
         else:
             self._fall_back(self._first_reason)
@@ -211,17 +224,25 @@ def check_drawing(text: str, graph: Graph, glyphs: _Glyphs = _EXTENDED) -> str:
 
 
 def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs, whole: bool = True) -> int:
-    """How many occurrences of `label` sit in a box whose corners and sides are intact, and with `whole` its top
-    and bottom borders too (edges cross a group's borders)."""
+    """How many occurrences of `label` sit in a box whose corners and sides are intact, each of its lines on a row
+    of its own inside the box, one below the other. With `whole` (a node) the box's top and bottom borders are
+    intact too and nothing but the label is inside it; without (a group) edges may cross its borders and the
+    group's nodes sit inside it."""
+    first, *rest = label.split("\n")
     count = 0
     for y, row in enumerate(rows):
-        for match in re.finditer(re.escape(label), row):
-            if _in_intact_box(rows, y, match.start(), match.end(), glyphs, whole):
+        for match in re.finditer(re.escape(first), row):
+            box = _intact_box(rows, y, match.start(), match.end(), glyphs, whole)
+            if box is not None and _lines_inside(rows, box, y, rest, whole):
                 count += 1
     return count
 
 
-def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs, whole: bool) -> bool:
+def _intact_box(
+    rows: list[str], y: int, start: int, end: int, glyphs: _Glyphs, whole: bool
+) -> tuple[int, int, int, int] | None:
+    """The box (left, right, top, bottom) around the text at `start:end` of row `y`, alone on its row inside it,
+    when its corners, its sides and (with `whole`) its top and bottom borders are intact."""
     row = rows[y]
     left = start - 1
     while left >= 0 and row[left] == " ":
@@ -230,19 +251,35 @@ def _in_intact_box(rows: list[str], y: int, start: int, end: int, glyphs: _Glyph
     while right < len(row) and row[right] == " ":
         right += 1
     if left < 0 or right >= len(row) or row[left] != glyphs.vertical or row[right] != glyphs.vertical:
-        return False
+        return None
     top, bottom = y - 1, y + 1
     while top >= 0 and rows[top][left] == glyphs.vertical == rows[top][right]:
         top -= 1
     while bottom < len(rows) and rows[bottom][left] == glyphs.vertical == rows[bottom][right]:
         bottom += 1
     if top < 0 or bottom >= len(rows):
-        return False
+        return None
     top_left, top_right, bottom_left, bottom_right = glyphs.corners
     border = glyphs.horizontal * (right - left - 1)
     corners = (rows[top][left], rows[top][right], rows[bottom][left], rows[bottom][right])
     borders = not whole or rows[top][left + 1 : right] == border == rows[bottom][left + 1 : right]
-    return corners == (top_left, top_right, bottom_left, bottom_right) and borders
+    return (
+        (left, right, top, bottom) if corners == (top_left, top_right, bottom_left, bottom_right) and borders else None
+    )
+
+
+def _lines_inside(rows: list[str], box: tuple[int, int, int, int], y: int, rest: list[str], whole: bool) -> bool:
+    """Whether the label's other lines are alone on the rows below its first inside the box, and (with `whole`)
+    every other row inside the box is empty."""
+    left, right, top, bottom = box
+    if y + len(rest) >= bottom:
+        return False
+    if any(rows[y + 1 + index][left + 1 : right].strip() != line for index, line in enumerate(rest)):
+        return False
+    label_rows = range(y, y + 1 + len(rest))
+    return not whole or all(
+        not rows[other][left + 1 : right].strip() for other in range(top + 1, bottom) if other not in label_rows
+    )
 
 
 def _label_pattern(label: str) -> re.Pattern[str]:
@@ -251,8 +288,18 @@ def _label_pattern(label: str) -> re.Pattern[str]:
 
 
 def _find_label(rows: list[str], label: str) -> bool:
-    pattern = _label_pattern(label)
-    return any(pattern.search(row) for row in rows)
+    """Whether the label is drawn: its first line somewhere, and each other line below it, starting in the same
+    column (d2 writes an edge's label left-aligned)."""
+    first, *rest = [_label_pattern(line) for line in label.split("\n")]
+    for y, row in enumerate(rows):
+        for match in first.finditer(row):
+            x = match.start()
+            if all(
+                y + 1 + index < len(rows) and pattern.match(rows[y + 1 + index], x)
+                for index, pattern in enumerate(rest)
+            ):
+                return True
+    return False
 
 
 def _masked(rows: list[str], graph: Graph) -> list[str]:
@@ -260,7 +307,8 @@ def _masked(rows: list[str], graph: Graph) -> list[str]:
     labels = {node.label for node in graph.nodes.values()}
     labels |= {container.label for container in graph.containers.values()}
     labels |= {edge.label for edge in graph.edges if edge.label}
-    patterns = [_label_pattern(label) for label in sorted(labels, key=len, reverse=True)]
+    lines = {line for label in labels for line in label.split("\n")}
+    patterns = [_label_pattern(line) for line in sorted(lines, key=len, reverse=True)]
     masked = []
     for row in rows:
         for pattern in patterns:

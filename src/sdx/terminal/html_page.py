@@ -72,7 +72,7 @@ def markdown_page(title: str, markdown: str, cut_off: Collection[str] = ()) -> P
     diagrams = draw_diagrams(fences, {source.strip() for source in cut_off})
     body = md.renderer.render(tokens, md.options, {"diagrams": diagrams})
     undrawn = [diagram.failure for diagram in diagrams.values() if diagram.failure]
-    return Page(_document(title, body), undrawn)
+    return Page(document(title, body), undrawn)
 
 
 def draw_diagrams(fences: list[Token], cut_off: set[str]) -> dict[int, Diagram]:
@@ -223,7 +223,8 @@ def diagram_html(diagram: Diagram) -> str:
     )
 
 
-def _document(title: str, body: str) -> str:
+def document(title: str, body: str) -> str:
+    """A whole self-contained page: `body` (HTML) under `title`, with the page's CSS and its Content-Security-Policy."""
     from pygments.formatters import HtmlFormatter
 
     colours = HtmlFormatter().get_style_defs(".highlight")
