@@ -4,8 +4,10 @@ source and edges with one line on stderr; SVG and PNG for files. And `sdx show` 
 from __future__ import annotations
 
 import json
+import sys
 
 from sdx.terminal.drawing import draw
+from tests.terminal_session import TerminalSession
 from tests.test_live_diagram import ANSWER, DIAGRAM, occurrences, screen_of
 from tests.test_startup import main_in_a_process
 
@@ -179,18 +181,15 @@ def latin1_terminal(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
 
 
 def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    import sys
-
-    import pexpect
-
     (sdx.home / "notes.md").write_text(NOTES, encoding="utf-8")
-    child = pexpect.spawn(
+    child = TerminalSession(
         sys.executable,
         ["-c", "import sys; print(sys.stdout.encoding); from sdx.cli import main; main()", "diagram", "notes.md"],
         env={**sdx.env, **latin1_terminal(tmp_path), "TERM": "xterm-256color"},
         cwd=str(sdx.home),
         dimensions=(60, 200),
         timeout=20,
+        encoding=None,
     )
     output = child.read()
     child.close()
