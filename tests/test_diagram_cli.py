@@ -205,3 +205,23 @@ def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path)
         draw(source, columns=200, ascii_mode="standard", encoding="latin-1") for source in (DIAGRAM, WIDE)
     ]
     assert text == "\n".join(drawing.text or "" for drawing in ascii_drawings)  # both drawn, checked, in ASCII
+
+
+def test_on_a_latin1_terminal_the_edge_list_of_a_diagram_not_drawn_is_in_latin1(sdx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    chain = "\n".join(f"  n{i} --> n{i + 1}" for i in range(85))
+    (sdx.home / "big.md").write_text(f"# Big\n\n```mermaid\nflowchart LR\n{chain}\n```\n", encoding="utf-8")
+    child = TerminalSession(
+        sys.executable,
+        ["-m", "sdx", "diagram", "big.md"],
+        env={**sdx.env, **latin1_terminal(tmp_path), "TERM": "xterm-256color"},
+        cwd=str(sdx.home),
+        dimensions=(60, 200),
+        timeout=20,
+        encoding=None,
+    )
+    output = child.read()
+    child.close()
+    assert child.exitstatus == 0, output
+    assert output.isascii(), output[-300:]
+    assert b"n0 -> n1\r\n" in output and b"n84 -> n85\r\n" in output
+    assert "→".encode() not in output

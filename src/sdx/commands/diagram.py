@@ -7,6 +7,7 @@ diagram with d2's shapes, for a file (`-o`).
 
 from __future__ import annotations
 
+import codecs
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.terminal import d2
 from sdx.terminal.drawing import ascii_mode_for, draw
-from sdx.terminal.render import sanitize_for_terminal, say
+from sdx.terminal.render import fit_to_encoding, sanitize_for_terminal, say
 
 INPUT_LIMIT = 4 * 1024 * 1024
 FORMATS = ("txt", "svg", "png")
@@ -105,8 +106,18 @@ def _draw_text(diagrams: list[_Diagram], output: Path | None, force: bool) -> in
         if not drawing.edges:
             status = ExitStatus.USAGE  # it did not parse
     text = "\n".join(parts)
-    _write(text.encode("utf-8") if not terminal else sanitize_for_terminal(text).encode("utf-8"), output, force)
+    _write(_for_terminal(text, encoding) if terminal else text.encode("utf-8"), output, force)
     return status
+
+
+def _for_terminal(text: str, encoding: str) -> bytes:
+    """What a terminal can show: no control sequences, and in its own encoding (an edge's `→` as `->` on a
+    Latin-1 terminal, never UTF-8 bytes it would show as mojibake)."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        encoding = "utf-8"
+    return fit_to_encoding(sanitize_for_terminal(text), encoding).encode(encoding, "replace")
 
 
 def _draw_image(source: str, fmt: str) -> bytes:
