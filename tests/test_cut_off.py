@@ -77,3 +77,16 @@ def test_a_batch_keeps_a_cut_off_answer_under_its_own_name_and_a_rerun_asks_it_a
     assert "2 of 2 questions answered" in (guide / "index.md").read_text(encoding="utf-8")
     assert sdx.call("batch", "questions.txt", "-o", "guide").code == 0
     assert len(fake.chat_requests()) == 4  # whole answers are not asked again
+
+
+def test_an_answer_cut_off_inside_a_code_block_has_it_closed_before_the_note(sdx, fake):
+    """The note and the trailer must not land inside the block the model left open (they would render as code)."""
+    (sdx.home / "questions.txt").write_text("Design a URL shortener\n", encoding="utf-8")
+    fake.scenario.answer = "# URL shortener\n\n```mermaid\nflowchart LR\n  a --> b\n  b --> c"
+    fake.scenario.finish_reason = "length"
+    assert sdx.call("batch", "questions.txt", "-o", "guide").code == 4
+    kept = (sdx.home / "guide" / "01-design-a-url-shortener.cut-off.md").read_text(encoding="utf-8")
+    assert "  b --> c\n```\n\n> **Cut off** at the token limit" in kept
+    assert kept.count("```") == 2
+    show = sdx.call("show").out
+    assert "  b --> c\n```\n\n> **Cut off:** the answer stopped here" in show

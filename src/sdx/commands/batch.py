@@ -53,6 +53,7 @@ from sdx.domain.batch_input import (
     temporary_name,
 )
 from sdx.domain.conversation import ERROR, INTERRUPTED, TRUNCATED, Conversation, Turn, title_from
+from sdx.domain.fences import open_fence
 from sdx.environment import current
 from sdx.errors import ConfigError, ExitStatus, SdxError, Terminated, UsageError, redact
 from sdx.model import pricing
@@ -1114,7 +1115,8 @@ def land(
         row.cost, row.cost_source = turn.cost, turn.cost_source
         try:
             with job.temporary.open("ab") as handle:
-                handle.write((cut_off_note(row) if cut else "").encode("utf-8") + trailer(row).encode("utf-8"))
+                ending = _close_open_fence(turn.answer) + (cut_off_note(row) if cut else "") + trailer(row)
+                handle.write(ending.encode("utf-8"))
             os.replace(job.temporary, job.cut_off if cut else job.path)
             if not cut and cut_off_question(job.cut_off) == job.question.text:
                 job.cut_off.unlink()  # an earlier run's cut-off answer, now asked whole
@@ -1137,6 +1139,12 @@ def land(
             write_page(job, progress.line, shared.force)
     else:
         progress.fail(row)
+
+
+def _close_open_fence(answer: str) -> str:
+    """A fence the answer left open (cut off inside a code block), closed: sdx's note and trailer stay outside it."""
+    marker = open_fence(answer)
+    return f"\n{marker}" if marker else ""
 
 
 def cut_off_note(row: Row) -> str:

@@ -22,6 +22,7 @@ from sdx.domain.conversation import (
     Turn,
     title_from,
 )
+from sdx.domain.fences import closed_fences
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.model.pricing import PRICE_LIST, REPORTED, cost_text, total_cost
@@ -29,7 +30,6 @@ from sdx.store.history import ConversationSummary, History, snippet_parts
 from sdx.terminal.render import choose_renderer, sanitize_for_terminal, say
 
 MIN_ID_LENGTH = 8  # shown ids are at least this long (ids made in the same second share their first 8)
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 
 
 # sdx history
@@ -311,7 +311,7 @@ def _turn_markdown(number: int, turn: Turn, question: str, context: str) -> list
     if context:
         parts.append(_quote(context))
     if turn.answer.strip():
-        parts.append(_closed_fences(turn.answer.strip("\n")))
+        parts.append(closed_fences(turn.answer.strip("\n")))
     if turn.status == TRUNCATED:
         tokens = f" ({turn.completion_tokens} tokens)" if turn.completion_tokens else ""
         parts.append(f"> **Cut off:** the answer stopped here, at the token limit{tokens}.")
@@ -340,21 +340,6 @@ def _turn_facts(turn: Turn) -> str:
 
 def _quote(text: str) -> str:
     return "\n".join(f"> {line}".rstrip() for line in text.strip("\n").splitlines())
-
-
-def _closed_fences(answer: str) -> str:
-    """An interrupted answer may end inside a code fence: close it, so what follows is not swallowed."""
-    open_marker = ""
-    for line in answer.splitlines():
-        match = _FENCE.match(line)
-        if match is None:
-            continue
-        marker = match.group(1)
-        if not open_marker:
-            open_marker = marker
-        elif marker[0] == open_marker[0] and len(marker) >= len(open_marker) and not line.strip()[len(marker) :]:
-            open_marker = ""
-    return f"{answer}\n{open_marker}" if open_marker else answer
 
 
 def _grade_markdown(meta: dict[str, object]) -> str:
