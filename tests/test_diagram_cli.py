@@ -180,11 +180,11 @@ def latin1_terminal(tmp_path) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"LANG": "en_US.ISO-8859-1", "PYTHONIOENCODING": "latin-1"}
 
 
-def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    (sdx.home / "notes.md").write_text(NOTES, encoding="utf-8")
+def on_a_latin1_terminal(sdx, tmp_path, args: list[str]) -> tuple[TerminalSession, bytes]:  # type: ignore[no-untyped-def]
+    """Python with `args` on a 60x200 Latin-1 pseudo-terminal, run to its end: the session and all it showed."""
     child = TerminalSession(
         sys.executable,
-        ["-c", "import sys; print(sys.stdout.encoding); from sdx.cli import main; main()", "diagram", "notes.md"],
+        args,
         env={**sdx.env, **latin1_terminal(tmp_path), "TERM": "xterm-256color"},
         cwd=str(sdx.home),
         dimensions=(60, 200),
@@ -193,6 +193,13 @@ def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path)
     )
     output = child.read()
     child.close()
+    return child, output
+
+
+def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (sdx.home / "notes.md").write_text(NOTES, encoding="utf-8")
+    program = "import sys; print(sys.stdout.encoding); from sdx.cli import main; main()"
+    child, output = on_a_latin1_terminal(sdx, tmp_path, ["-c", program, "diagram", "notes.md"])
 
     assert child.exitstatus == 0, output
     encoding, _, screen = output.partition(b"\r\n")
@@ -210,17 +217,7 @@ def test_a_terminal_that_cannot_show_box_drawing_gets_plain_ascii(sdx, tmp_path)
 def test_on_a_latin1_terminal_the_edge_list_of_a_diagram_not_drawn_is_in_latin1(sdx, tmp_path) -> None:  # type: ignore[no-untyped-def]
     chain = "\n".join(f"  n{i} --> n{i + 1}" for i in range(85))
     (sdx.home / "big.md").write_text(f"# Big\n\n```mermaid\nflowchart LR\n{chain}\n```\n", encoding="utf-8")
-    child = TerminalSession(
-        sys.executable,
-        ["-m", "sdx", "diagram", "big.md"],
-        env={**sdx.env, **latin1_terminal(tmp_path), "TERM": "xterm-256color"},
-        cwd=str(sdx.home),
-        dimensions=(60, 200),
-        timeout=20,
-        encoding=None,
-    )
-    output = child.read()
-    child.close()
+    child, output = on_a_latin1_terminal(sdx, tmp_path, ["-m", "sdx", "diagram", "big.md"])
     assert child.exitstatus == 0, output
     assert output.isascii(), output[-300:]
     assert b"n0 -> n1\r\n" in output and b"n84 -> n85\r\n" in output

@@ -341,13 +341,18 @@ def cut_off_question(path: Path) -> str | None:
     text = question_in_file(path)
     if text is None:
         return None
+    tail = _file_tail(path, 1024)
+    return text if tail is not None and CUT_OFF_NOTE in tail and TRAILER.search(tail) else None
+
+
+def _file_tail(path: Path, size: int) -> str | None:
+    """The last `size` bytes of a file as text, or None when it cannot be read."""
     try:
         with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 1024))
-            tail = handle.read().decode("utf-8", "replace")
+            handle.seek(max(0, path.stat().st_size - size))
+            return handle.read().decode("utf-8", "replace")
     except OSError:
         return None
-    return text if CUT_OFF_NOTE in tail and TRAILER.search(tail) else None
 
 
 def settle_cut_offs(rows: list[Row], out: Path) -> None:
@@ -381,13 +386,8 @@ INDEX_PAGE_MARK = "<!-- sdx batch index -->"
 
 def page_question(path: Path) -> str | None:
     """The question key of a page sdx batch wrote (its last line is the mark), else None."""
-    try:
-        with path.open("rb") as handle:
-            handle.seek(max(0, path.stat().st_size - 200))
-            tail = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return None
-    found = PAGE_MARK.search(tail)
+    tail = _file_tail(path, 200)
+    found = PAGE_MARK.search(tail) if tail is not None else None
     return found["key"] if found else None
 
 
