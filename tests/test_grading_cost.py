@@ -321,3 +321,18 @@ def test_the_usage_queries_read_only_their_covering_indexes(tmp_path, by: str) -
     for index, plan in plans.items():
         details = [row[-1] for row in plan if " t " in f" {row[-1]} "]
         assert details == [f"SEARCH t USING COVERING INDEX {index} (created_at>?)"], plan
+
+
+def test_a_review_regrade_counts_its_grading_and_a_failed_one_too(sdx: Sdx, fake: CostServer) -> None:
+    fake.scenario.cost = 0.001
+    fake.grades.append(review_grade())
+    assert sdx.call("review", "-", input=DESIGN).code == 0
+    [stored] = [c for c in stored_conversations(sdx) if c.kind == "review"]
+    fake.grades.append(review_grade())
+    regraded = sdx.call("review", "--regrade", stored.id or "")
+    assert regraded.code == 0, regraded.stderr
+    assert [(row[0], row[1], row[8]) for row in grading_rows(sdx)] == [(stored.id, "review", 0.001)] * 2
+    fake.grades.extend(["not json", "still not json"])
+    assert sdx.call("review", "--regrade", stored.id or "").code == 4
+    assert [row[0] for row in grading_rows(sdx)] == [stored.id] * 4  # the failed regrade's two requests were paid
+    assert usage_json(sdx, "--by", "kind")["rows"][0]["gradings"] == 4

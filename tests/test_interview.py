@@ -339,7 +339,7 @@ def test_a_random_question_from_the_examples(sdx: Sdx, fake: GradingServer) -> N
         ([QUESTION, "--random"], "sdx: error: give a question or --random, not both"),
         ([QUESTION, "--level", "principal"], "sdx: error: unknown level 'principal' — choose one of: mid, senior"),
         ([QUESTION, "--minutes", "0"], "sdx: error: Invalid value for '--minutes'"),
-        ([QUESTION, "--regrade", "01ABC"], "sdx: error: --regrade grades a stored interview: give no question"),
+        ([QUESTION, "--regrade", "01ABC"], "sdx: error: --regrade grades a stored interview: give it without a"),
     ],
 )
 def test_usage_errors(sdx: Sdx, fake: GradingServer, args: list[str], message: str) -> None:

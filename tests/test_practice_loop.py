@@ -119,7 +119,9 @@ def test_weak_drills_the_lowest_dimensions_and_tells_the_interviewer(sdx: Sdx, f
 def test_weak_without_a_graded_interview_is_a_usage_error(sdx: Sdx, fake: GradingServer):
     result = sdx.call("interview", "--weak", input=SCRIPT)
     assert result.code == 2
-    assert result.stderr.startswith("sdx: error: --weak needs a graded interview to find the weakest dimensions")
+    assert result.stderr.startswith(
+        "sdx: error: --weak needs a graded interview or review to find the weakest dimensions"
+    )
     assert fake.requests == []
     result = sdx.call("interview", "--weak", QUESTION, input=SCRIPT)
     assert result.code == 2 and fake.requests == []
@@ -158,7 +160,7 @@ def test_retry_of_what_is_not_a_graded_interview_fails_in_one_line_and_stores_no
         before = [(c.id, c.updated_at, c.meta) for c in history.list(limit=50)]
     requests = len(fake.requests)
     for target, message in [
-        (asked.id, f"{asked.id} is a ask conversation, not an interview"),
+        (asked.id, f"{asked.id} is an ask conversation, not an interview"),
         (ungraded.id, f"{ungraded.id} was never graded, so there is nothing to compare a retry with"),
         ("ZZZZ", "no conversation has an id starting with 'ZZZZ'"),
     ]:
@@ -214,3 +216,133 @@ def test_resume_refuses_a_graded_interview_or_one_out_of_time(sdx: Sdx, fake: Gr
     assert result.code == 2
     assert result.stderr.startswith(f"sdx: error: {graded.id} is already graded, so there is nothing to resume")
     assert "sdx interview --retry" in result.stderr
+
+
+def interrupted_interview(sdx: Sdx, fake: GradingServer, *args: str, used: float | None = None):
+    """An interview whose grade failed (kept, not graded) after 12 minutes of a 30-minute interview at mid; `used`:
+    the time it had used when it stopped instead (as stored with its last turn)."""
+    fake.grading_failures.append(Failure.json_error(400, "bad request"))
+    script = "Requirements first: who uses it?\n"
+    result = sdx.call(
+        "interview", QUESTION, "--minutes", "30", "--level", "mid", *args, input=script, monotonic=clock_after(12 * 60)
+    )
+    assert result.code == 4, result.stderr
+    interrupted = stored_interview(sdx)
+    if used is not None:
+        interrupted.meta["elapsed"] = used
+        with History.open(sdx.config_dir / "history.db") as history:
+            history.update_meta(interrupted)
+    return stored_interview(sdx)
+
+
+def history_rows(sdx: Sdx) -> list[tuple]:
+    with History.open(sdx.config_dir / "history.db") as history:
+        return [(c.id, c.model, c.updated_at, c.meta) for c in history.list(limit=50)]
+
+
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (["--level", "staff"], "is at the mid level, and --resume continues it at that level — drop --level; to"
+         " practise at staff, start a new interview with --level staff"),
+        (["--minutes", "45"], "is 30 minutes long, and --resume continues it with the time it had left"
+         " — drop --minutes"),
+        (["Design a chat app"], f"asks “{QUESTION}”, and --resume continues it — give no question with --resume"),
+        (["--random"], f"asks “{QUESTION}”, and --resume continues it — give no --random with --resume"),
+        (["--weak"], f"asks “{QUESTION}”, and --resume continues it — give no --weak with --resume"),
+        (["-c", "50M DAU"], "was presented with no constraints, and --resume continues it as it was — drop -c"),
+        (["--no-log"], "is in history, and --resume stores its new turns there — drop --no-log"),
+    ],
+)  # fmt: skip
+def test_resume_refuses_an_option_that_would_change_the_stored_interview(
+    sdx: Sdx, fake: GradingServer, args: list[str], line: str
+):
+    interrupted = interrupted_interview(sdx, fake)
+    before, requests = history_rows(sdx), len(fake.requests)
+    result = sdx.call("interview", "--resume", interrupted.id[:10], *args, input="more\n")
+    assert (result.code, result.out) == (2, "")
+    assert result.stderr == f"sdx: error: the interview {interrupted.id[:8]} {line}\n"
+    assert len(fake.requests) == requests and history_rows(sdx) == before
+
+
+def test_resume_takes_the_stored_values_given_again_and_m_answers_from_then_on(sdx: Sdx, fake: GradingServer):
+    interrupted = interrupted_interview(sdx, fake, "-c", "50M DAU")
+    fake.grades.append(grade_json())
+    result = sdx.call(
+        "interview", "--resume", interrupted.id, QUESTION, "--level", "mid", "--minutes", "30", "-c", "50M DAU",
+        "-m", "openrouter:vendor/other", input="Then a cache in front\n",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    interviewer, grader = fake.chat_requests()[-2:]
+    assert interviewer.body["model"] == "vendor/other" and grader.body["model"] == "vendor/other"
+    resumed = stored_interview(sdx)
+    assert resumed.model == "openrouter:vendor/other"  # a later --resume goes on with it, as chat --cid -m does
+    assert resumed.meta["grade_status"] == "graded" and resumed.meta["level"] == "mid"
+
+
+def test_resume_with_no_time_left_grades_at_once_and_keeps_the_clock(sdx: Sdx, fake: GradingServer):
+    interrupted = interrupted_interview(sdx, fake, used=31 * 60)
+    assert interrupted.meta["elapsed"] == 31 * 60
+    requests = len(fake.chat_requests())
+    fake.grades.append(grade_json())
+    result = sdx.call("interview", "--resume", interrupted.id, input="this is never read\n")
+    assert result.code == 0, result.stderr
+    assert result.stderr.startswith(
+        f"sdx: the interview “{QUESTION}” has no time left (31:00 of 30 minutes used): grading it now\n"
+    )
+    assert result.out.startswith("---\n\n## Grade: hire (mid bar)\n")
+    [grading] = fake.chat_requests()[requests:]  # no interviewer turn: straight to the grade
+    assert grading.body.get("stream") is not True
+    graded = stored_interview(sdx)
+    assert graded.turns == interrupted.turns and graded.meta["elapsed"] == 31 * 60
+    assert graded.meta["grade_status"] == "graded"
+
+
+def test_resume_with_no_time_left_and_a_failing_grade_keeps_the_transcript(sdx: Sdx, fake: GradingServer):
+    interrupted = interrupted_interview(sdx, fake, used=30 * 60)
+    fake.grading_failures.append(Failure.json_error(400, "bad request"))
+    result = sdx.call("interview", "--resume", interrupted.id, input="")
+    assert result.code == 4, result.stderr
+    kept = stored_interview(sdx)
+    assert kept.turns == interrupted.turns and kept.meta["elapsed"] == 30 * 60
+    assert kept.meta["grade_status"] == "not graded"
+
+
+def test_resume_of_what_cannot_be_resumed_is_one_line(sdx: Sdx, fake: GradingServer):
+    interview(sdx, fake, QUESTION)
+    graded = stored_interview(sdx)
+    assert sdx.call("ask", "Design a cache").code == 0
+    asked = next(c for c in stored_conversations(sdx) if c.kind == "ask")
+    before, requests = history_rows(sdx), len(fake.requests)
+    for target, line in [
+        (graded.id, f"{graded.id} is already graded, so there is nothing to resume — ask the same question again:"
+         f" sdx interview --retry {graded.id[:8]}"),
+        (asked.id, f"{asked.id} is an ask conversation, not an interview — see `sdx history --kind interview`"),
+        ("ZZZZ", "no conversation has an id starting with 'ZZZZ' — see `sdx history` for the ids"),
+    ]:  # fmt: skip
+        result = sdx.call("interview", "--resume", target, input="more\n")
+        assert (result.code, result.out, result.stderr) == (2, "", f"sdx: error: {line}\n")
+    assert len(fake.requests) == requests and history_rows(sdx) == before
+
+
+def test_regrade_refuses_another_level_or_length_and_takes_the_stored_ones(sdx: Sdx, fake: GradingServer):
+    interrupted = interrupted_interview(sdx, fake)
+    before = history_rows(sdx)
+    for args, line in [
+        (["--level", "staff"], "is at the mid level, and --regrade grades it against that level's bar — drop"
+         " --level; to practise at staff, start a new interview with --level staff"),
+        (["--minutes", "45"], "is 30 minutes long, and --regrade grades it as a 30-minute interview — drop --minutes"),
+        (["--no-log"], "is in history, and --regrade stores the new grade there — drop --no-log"),
+    ]:  # fmt: skip
+        result = sdx.call("interview", "--regrade", interrupted.id, *args)
+        assert (result.code, result.stderr) == (2, f"sdx: error: the interview {interrupted.id[:8]} {line}\n")
+    assert history_rows(sdx) == before
+    fake.grades.append(grade_json())
+    result = sdx.call("interview", "--regrade", interrupted.id, "--level", "mid", "--minutes", "30")
+    assert result.code == 0, result.stderr
+    assert stored_interview(sdx).meta["grade_status"] == "graded"
+    graded = stored_interview(sdx)
+    result = sdx.call("interview", "--regrade", graded.id, "--level", "staff")
+    assert result.stderr.endswith(
+        f"— drop --level; to be graded at staff: sdx interview --retry {graded.id[:8]} --level staff\n"
+    )

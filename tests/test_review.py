@@ -205,3 +205,108 @@ def test_a_review_is_not_continued_by_chat_minus_c(sdx: Sdx, fake: GradingServer
         history.create(Conversation(kind="review", model="gpt-4o-mini", system_prompt="s", prompt_version="1"))
     result = sdx.call("chat", "-C", input="hello\n")
     assert result.code == 2 and "there is no earlier conversation to continue" in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# sdx review --regrade ID
+
+
+def stored_review(sdx: Sdx, fake: GradingServer) -> Conversation:
+    fake.grades.append(review_grade(invented=True))
+    fake.grades.append(review_grade(invented=True))
+    assert sdx.call("review", "-", input=DESIGN).code == 0
+    [review] = reviews(sdx)
+    return review
+
+
+def test_regrade_grades_the_stored_design_again_at_another_level_focus_and_model(sdx: Sdx, fake: GradingServer):
+    review = stored_review(sdx, fake)
+    assert review.meta["grade"]["evidence_check"]["not_found"] == {"deep_dive": [INVENTED]}
+    before = len(fake.grading_requests())
+    fake.grades.append(review_grade())
+    result = sdx.call(
+        "review", "--regrade", review.id[:10], "--level", "staff", "--focus", "cost",
+        "-m", "openrouter:vendor/ignored", "--grader-model", "openrouter:vendor/grader", "--json",
+    )  # fmt: skip
+    assert result.code == 0, result.stderr
+    [request] = fake.grading_requests()[before:]
+    assert request.body["model"] == "vendor/grader"  # --grader-model wins over -m, as in interview --regrade
+    assert request.body["messages"][0]["content"] == rubric.review_prompt("staff", ("cost",))
+    assert request.body["messages"][1]["content"] == rubric.review_request_text(
+        "staff", "Design a URL shortener", DESIGN
+    )
+    report = json.loads(result.out)
+    assert (report["id"], report["level"], report["focus"], report["unverified"]) == (review.id, "staff", ["cost"], [])
+    assert report["model"] == "openrouter:vendor/grader"
+    [again] = reviews(sdx)
+    assert again.id == review.id and again.turns == review.turns
+    assert (again.meta["level"], again.meta["focus"], again.model) == ("staff", ["cost"], "openrouter:vendor/grader")
+    assert again.meta["grade"]["evidence_check"]["not_found"] == {}
+    progress = json.loads(sdx.call("progress", "--json", "--kind", "review").out)
+    assert (progress["reviews"], progress["attempts"][0]["kind"]) == (1, "review")
+    assert not any(any(item["unverified"]) for item in progress["dimensions"])
+
+
+def test_regrade_keeps_the_stored_level_and_focus_and_shows_the_grade(sdx: Sdx, fake: GradingServer):
+    fake.grades.append(review_grade())
+    assert sdx.call("review", "-", "--level", "mid", "--focus", "reliability", input=DESIGN).code == 0
+    [review] = reviews(sdx)
+    fake.grades.append(review_grade())
+    result = sdx.call("review", "--regrade", review.id, "-m", "openrouter:vendor/other")
+    assert result.code == 0, result.stderr
+    assert result.out.startswith("---\n\n## Grade: hire (mid bar)\n")
+    request = fake.grading_requests()[-1]
+    assert request.body["model"] == "vendor/other"
+    assert request.body["messages"][0]["content"] == rubric.review_prompt("mid", ("reliability",))
+    [again] = reviews(sdx)
+    assert (again.meta["level"], again.meta["focus"], again.model) == (
+        "mid",
+        ["reliability"],
+        "openrouter:vendor/other",
+    )
+
+
+def test_a_failed_regrade_changes_nothing_stored(sdx: Sdx, fake: GradingServer):
+    review = stored_review(sdx, fake)
+    with History.open(sdx.config_dir / "history.db") as history:
+        before = history.load(review.id or "")
+    fake.grades.extend(["not a grade", "still not"])
+    result = sdx.call("review", "--regrade", review.id, "--level", "staff", "--focus", "cost")
+    assert result.code == 4
+    assert result.stderr.splitlines()[-1] == (
+        "sdx: error: gpt-4o-mini did not produce a valid grade twice (not valid JSON: Expecting value at line 1"
+        " column 1); the earlier grade stands — the stored review is unchanged; grade it again with"
+        f" `sdx review --regrade {review.id}` (try a larger model)"
+    )
+    with History.open(sdx.config_dir / "history.db") as history:
+        after = history.load(review.id or "")
+    assert (after.meta, after.model, after.updated_at) == (before.meta, before.model, before.updated_at)
+
+
+def test_regrade_of_what_is_not_a_review_is_one_line(sdx: Sdx, fake: GradingServer):
+    review = stored_review(sdx, fake)
+    with History.open(sdx.config_dir / "history.db") as history:
+        interview = Conversation(kind="interview", model="gpt-4o-mini", system_prompt="s", prompt_version="1")
+        history.create(interview)
+        chat = Conversation(kind="chat", model="gpt-4o-mini", system_prompt="s", prompt_version="1")
+        history.create(chat)
+    requests = len(fake.requests)
+    for args, line in [
+        ([interview.id], f"{interview.id} is an interview conversation, not a review — grade it again with"
+         f" `sdx interview --regrade {interview.id}`"),
+        ([chat.id], f"{chat.id} is a chat conversation, not a review — see `sdx history --kind review`"),
+        (["ZZZZ"], "no conversation has an id starting with 'ZZZZ' — see `sdx history` for the ids"),
+        ([review.id, "design.md"], "--regrade grades a stored design again: give it without FILE — sdx review"
+         " --regrade ID"),
+        ([review.id, "--no-log"], f"the review {review.id[:8]} is in history, and --regrade stores the new grade"
+         " there — drop --no-log"),
+        ([review.id, "--focus", "vibes"], "unknown focus 'vibes' — choose from: reliability, scale, cost, latency,"
+         " consistency, security, operations, data, api, simplicity (several: --focus reliability,cost)"),
+    ]:  # fmt: skip
+        result = sdx.call("review", "--regrade", *args)
+        assert (result.code, result.out, result.stderr) == (2, "", f"sdx: error: {line}\n")
+    assert len(fake.requests) == requests
+    assert sdx.call("interview", "--regrade", review.id).stderr == (
+        f"sdx: error: {review.id} is a review conversation, not an interview — grade it again with"
+        f" `sdx review --regrade {review.id}`\n"
+    )

@@ -258,11 +258,12 @@ def progress(
     level: Annotated[str | None, typer.Option("--level", help="Only interviews at mid, senior or staff.")] = None,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many recent interviews the trends cover.")] = 10,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    kind: Annotated[str | None, typer.Option("--kind", help="Only interview or review grades (default: both).")] = None,
 ) -> None:
     """Your grades over time: per dimension the latest score and trend, the weakest, drills due, what to practise."""
     from sdx.commands.progress import ProgressOptions, run_progress
 
-    run_progress(ProgressOptions(since, level, limit, as_json))
+    run_progress(ProgressOptions(since, level, limit, as_json, kind))
 
 
 @app.command()
@@ -344,7 +345,9 @@ def doctor(
 def interview(
     question: Annotated[str | None, typer.Argument(help='The design question, e.g. "Design a URL shortener".')] = None,
     random_question: Annotated[bool, typer.Option("--random", help="One of the built-in questions.")] = False,
-    minutes: Annotated[int, typer.Option("--minutes", min=1, max=240, help="The interview's length.")] = 45,
+    minutes: Annotated[
+        int | None, typer.Option("--minutes", min=1, max=240, help="The interview's length (default 45).")
+    ] = None,
     level: Annotated[
         str | None, typer.Option("--level", help="What the grade expects: mid, senior (default) or staff.")
     ] = None,
@@ -397,7 +400,9 @@ def review(
     question: Annotated[
         str | None, typer.Option("--question", help="The question it answers (default: its first heading).")
     ] = None,
-    level: Annotated[str, typer.Option("--level", help="What the grade expects: mid, senior or staff.")] = "senior",
+    level: Annotated[
+        str | None, typer.Option("--level", help="What the grade expects: mid, senior (default) or staff.")
+    ] = None,
     focus: Annotated[
         str | None, typer.Option("--focus", help="Weigh the feedback toward reliability, scale, cost, … (comma list).")
     ] = None,
@@ -405,11 +410,15 @@ def review(
     as_json: Annotated[bool, typer.Option("--json", help="The grade as one JSON object.")] = False,
     log: Annotated[bool, log_option("the review")] = True,
     timeout: TimeoutOption = None,
+    grader_model: GraderModelOption = None,
+    regrade: Annotated[
+        str | None, typer.Option("--regrade", metavar="ID", help="Grade a stored review again (an id prefix).")
+    ] = None,
 ) -> None:
     """Grade a design you wrote against the interview rubric (its text is sent to the model)."""
     from sdx.commands.review import ReviewOptions, run_review
 
-    options = ReviewOptions(source, question, level, focus, model, as_json, log, timeout)
+    options = ReviewOptions(source, question, level, focus, model, as_json, log, timeout, grader_model, regrade)
     env = current()
     run_review(options, load_config(), None if env.stdin is None or env.stdin_isatty else env.stdin)
 

@@ -184,13 +184,18 @@ def _timed_out(exc: SdxError) -> bool:
 
 
 def _what_is_kept(conversation: Conversation, job: GradingJob) -> str:
-    if "{id}" not in job.command:  # a review: stored only once graded (what the grading cost is stored)
-        return f"the {conversation.kind} was not stored"
+    if "{id}" not in job.command:
+        return _kept(conversation, job)
     return f"{job.source_name} and the grader's text are kept"
 
 
 def _kept(conversation: Conversation, job: GradingJob) -> str:
-    return f"the {conversation.kind} is kept" if "{id}" in job.command else f"the {conversation.kind} was not stored"
+    """What a failed grading leaves. A review is stored only once graded; a stored one (a regrade) is untouched."""
+    if "{id}" in job.command:
+        return f"the {conversation.kind} is kept"
+    if conversation.id is not None:
+        return f"the stored {conversation.kind} is unchanged"
+    return f"the {conversation.kind} was not stored"
 
 
 def grader(asked: str | None, config: Config, fallback: str) -> Target:

@@ -61,6 +61,27 @@ def earlier_conversation(
     return history.load(latest)
 
 
+def wrong_kind(conversation: Conversation, wanted: str, fix: str = "") -> UsageError:
+    """`01JD… is an ask conversation, not an interview`, for a command that only acts on conversations of `wanted`."""
+    return UsageError(
+        f"{conversation.id} is {_article(conversation.kind)} {conversation.kind} conversation, not {_article(wanted)}"
+        f" {wanted}",
+        fix or f"see `sdx history --kind {wanted}`",
+    )
+
+
+def regrade_elsewhere(conversation: Conversation, wanted: str) -> UsageError:
+    """`--regrade` of a conversation of the other graded kind says which command grades it again."""
+    if conversation.kind in GRADED_KINDS:
+        command = f"sdx {conversation.kind} --regrade {conversation.id}"
+        return wrong_kind(conversation, wanted, f"grade it again with `{command}`")
+    return wrong_kind(conversation, wanted)
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
+
+
 def new_conversation(kind: str, model_name: str) -> Conversation:
     """A new conversation on today's answering system prompt (titled by the store from its first question)."""
     return Conversation(

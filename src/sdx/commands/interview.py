@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Protocol
 from sdx import grading
 from sdx.commands import interview_practice as practice
 from sdx.commands.chat import end_marker
-from sdx.commands.conversations import open_history
+from sdx.commands.conversations import open_history, regrade_elsewhere
 from sdx.config import Config
 from sdx.domain import question_bank, rubric
 from sdx.domain.conversation import Conversation, Turn, title_from
@@ -46,7 +46,7 @@ _COMMAND_WORD = re.compile(r"/[a-z]+")
 class InterviewOptions:
     question: str | None = None
     random_question: bool = False
-    minutes: int = rubric.STANDARD_MINUTES
+    minutes: int | None = None  # None: STANDARD_MINUTES, or for --resume/--regrade the stored interview's
     level: str | None = None  # None: senior, or for --retry the earlier attempt's
     model: str | None = None
     regrade: str | None = None
@@ -63,28 +63,28 @@ class InterviewOptions:
 def run_interview(options: InterviewOptions, config: Config) -> None:
     config = replace(config, timeout=options.timeout or config.timeout)  # the replies' and the grade's
     if options.regrade is not None:
-        if options.question or options.random_question or options.weak or options.retry or options.resume:
-            raise UsageError("--regrade grades a stored interview: give no question or --random with it")
-        regrade(options.regrade, options.grader_model or options.model, config, options.timeout)
+        practice.check_alone("--regrade", options)
+        regrade(options, config)
         return
     if options.resume is not None:
-        practice.check_alone("--resume", options)
         practice.resume_interview(options, config)
         return
     plan = choose_plan(options)
     problem, level = plan.question, plan.level
     question = with_constraints(problem, options.context)
+    minutes = options.minutes or rubric.STANDARD_MINUTES
     name = chosen_model_name(options.model, config)
     target = resolve(name, config)
+    grader = grading.grader(options.grader_model, config, name)  # an unknown grader fails now, not after the interview
     conversation = Conversation(
         kind="interview",
         model=name,
-        system_prompt=practice.interviewer_prompt(question, plan, options.minutes),
+        system_prompt=practice.interviewer_prompt(question, plan, minutes),
         prompt_version=rubric.INTERVIEW_PROMPT_VERSION,
         title=title_from(problem),
         meta={
             "level": level,
-            "minutes": options.minutes,
+            "minutes": minutes,
             "question": question,
             "hints": 0,
             "grade_status": grading.NOT_GRADED,
@@ -98,7 +98,6 @@ def run_interview(options: InterviewOptions, config: Config) -> None:
         interview = Interview(conversation, target, config, history, max_tokens=options.max_tokens)
         interview.run()
         interview.send_waiting_diagram()
-        grader = grading.grader(options.grader_model, config, name)
         grade = grade_interview(conversation, grader, history, config, options.timeout)
         if plan.earlier is not None and grade is not None:
             practice.print_changes(plan.earlier, grade)
@@ -132,7 +131,7 @@ def choose_question(options: InterviewOptions) -> str:
 def with_constraints(question: str, context: str | None) -> str:
     """The problem with `-c`'s constraints, as the interviewer presents it and the grader reads it."""
     constraints = (context or "").strip()
-    return f"{question}\n\nConstraints: {constraints}" if constraints else question
+    return f"{question}{practice.CONSTRAINTS}{constraints}" if constraints else question
 
 
 def check_level(level: str) -> str:
@@ -422,17 +421,17 @@ class Interview:
 # Grading
 
 
-def regrade(prefix: str, model: str | None, config: Config, timeout: float | None = None) -> None:
-    """Grade a stored interview again (after a failed grade, or with another model)."""
+def regrade(options: InterviewOptions, config: Config) -> None:
+    """Grade a stored interview again (after a failed grade, or with another model: --grader-model, else -m, else
+    grader_model, else the interview's model), at its level and length."""
+    assert options.regrade is not None
     with History.open() as history:
-        conversation = history.load(history.resolve(prefix))
+        conversation = history.load(history.resolve(options.regrade))
         if conversation.kind != "interview":
-            raise UsageError(
-                f"{conversation.id} is {'an' if conversation.kind[:1] in 'aeiou' else 'a'} {conversation.kind}"
-                " conversation, not an interview",
-                "see `sdx history --kind interview`",
-            )
-        grade_interview(conversation, grading.grader(model, config, conversation.model), history, config, timeout)
+            raise regrade_elsewhere(conversation, "interview")
+        practice.check_stored_options("--regrade", conversation, options)
+        grader = grading.grader(options.grader_model or options.model, config, conversation.model)
+        grade_interview(conversation, grader, history, config, options.timeout)
 
 
 def grade_interview(

@@ -4,7 +4,8 @@ interview rubric, with the evidence checked against the file.
 The question is `--question`, else the file's first heading. Nothing is stored until the grade is valid: the
 design stays the user's file, and a failed grade says how to run the review again. A graded review is stored as a
 conversation of kind `review`: one turn whose question is the question and whose context is the design, and the
-grade in its `meta` as an interview's.
+grade in its `meta` as an interview's. `--regrade ID` grades the stored design again (another model, level or
+focus); the new grade replaces the stored one only once it is valid.
 """
 
 from __future__ import annotations
@@ -36,22 +37,27 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 class ReviewOptions:
     source: str | None = None  # a file, or "-" for stdin
     question: str | None = None
-    level: str = rubric.DEFAULT_LEVEL
-    focus: str | None = None  # comma-separated keys of rubric.FOCUSES
+    level: str | None = None  # None: senior, or for --regrade the stored review's
+    focus: str | None = None  # comma-separated keys of rubric.FOCUSES; for --regrade None keeps the stored focus
     model: str | None = None
     as_json: bool = False
     log: bool = True
     timeout: float | None = None
+    grader_model: str | None = None  # as -m here: grades with this model (it wins when both are given)
+    regrade: str | None = None  # the id of a stored review to grade again
 
 
 def run_review(options: ReviewOptions, config: Config, stdin: BinaryIO | None) -> None:
-    level = check_level(options.level)
+    if options.regrade is not None:
+        regrade(options, config)
+        return
+    level = check_level(options.level or rubric.DEFAULT_LEVEL)
     focus = parse_focus(options.focus)
     document, shown = read_design(options.source, stdin, config.max_input_kb)
     question = (options.question or "").strip() or first_heading(document)
     if not question:
         raise UsageError(f"{shown} has no heading to take the question from", 'give it: --question "Design …"')
-    target = grading.grader(options.model, config, chosen_model_name(None, config))
+    target = grading.grader(options.grader_model or options.model, config, chosen_model_name(None, config))
     conversation = Conversation(
         kind="review",
         model=target.name,
@@ -69,14 +75,7 @@ def run_review(options: ReviewOptions, config: Config, stdin: BinaryIO | None) -
             "grade_raw": "",
         },
     )
-    job = grading.GradingJob(
-        conversation.system_prompt,
-        rubric.review_request_text(level, question, document),
-        source=document,
-        source_name="the design",
-        command=f"sdx review {again(shown)}",
-        model_option="-m",
-    )
+    job = review_job(conversation, f"sdx review {again(shown)}")
     try:
         grade = grading.grade_conversation(
             conversation, job, target, None, config, options.timeout, show=not options.as_json
@@ -87,6 +86,58 @@ def run_review(options: ReviewOptions, config: Config, stdin: BinaryIO | None) -
     store(conversation, options.log and config.log)
     if options.as_json:
         print_json(conversation, grade)
+
+
+def review_job(review: Conversation, command: str) -> grading.GradingJob:
+    """The grading of a review's design (its one turn's context) at the level and focus in its meta; `command`
+    runs it again."""
+    meta, document = review.meta, review.turns[0].context
+    level, focus = str(meta["level"]), tuple(meta.get("focus") or ())  # type: ignore[call-overload]
+    return grading.GradingJob(
+        rubric.review_prompt(level, focus),
+        rubric.review_request_text(level, str(meta["question"]), document),
+        source=document,
+        source_name="the design",
+        command=command,
+        model_option="-m",
+    )
+
+
+def regrade(options: ReviewOptions, config: Config) -> None:
+    """Grade a stored review again: --grader-model, else -m, else grader_model, else the model that graded it; at
+    --level and --focus when given, else the stored ones. The grade is stored (with that level and focus) only
+    once it is valid: a failed regrade leaves the stored review as it was."""
+    from sdx.commands.conversations import regrade_elsewhere
+    from sdx.store.history import History
+
+    if options.source is not None or options.question is not None:
+        given = " or ".join(name for name, on in (("FILE", options.source), ("--question", options.question)) if on)
+        raise UsageError(f"--regrade grades a stored design again: give it without {given}", "sdx review --regrade ID")
+    level = check_level(options.level) if options.level is not None else None
+    focus = parse_focus(options.focus) if options.focus is not None else None
+    with History.open() as history:
+        review = history.load(history.resolve(options.regrade))
+        if review.kind != "review":
+            raise regrade_elsewhere(review, "review")
+        if not options.log:
+            stored = f"the review {(review.id or '')[:8]} is in history"
+            raise UsageError(f"{stored}, and --regrade stores the new grade there", "drop --no-log")
+        if not review.turns or not review.turns[0].context.strip():
+            raise UsageError(f"{review.id} has no design stored to grade", "review the file again: sdx review FILE")
+        target = grading.grader(options.grader_model or options.model, config, review.model)
+        review.meta.update(level=level or review.meta.get("level") or rubric.DEFAULT_LEVEL)
+        review.meta.update(focus=list(focus if focus is not None else review.meta.get("focus") or []))
+        job = review_job(review, f"sdx review --regrade {review.id}")
+        try:  # no history here: a failed regrade leaves the stored review as it was
+            grade = grading.grade_conversation(
+                review, job, target, None, config, options.timeout, show=not options.as_json
+            )
+        finally:  # but the requests that were answered were paid for
+            grading.keep_spending(review, history)
+        review.model = target.name  # the model that graded it, as a new review stores
+        grading.store_meta(review, history)
+    if options.as_json:
+        print_json(review, grade)
 
 
 def check_level(level: str) -> str:

@@ -4,6 +4,11 @@ built-in question drills them. Pure functions over graded interviews; no I/O, no
 Drills come back on a spaced schedule, by calendar days in UTC: a dimension scored 2 or less is due again the
 next day; each later interview that scores it 3 or more pushes it out, to 3 days after that interview, then 7;
 after a third such interview it is no longer due. Scoring it 2 or less again starts over at 1 day.
+
+An unverified score (an evidence quote behind it not found in what was graded, or a grade from before sdx checked
+quotes) is shown marked, and counts everywhere except one: a 3 or 4 whose quote was not found does not push a
+drill out. A drill wrongly due costs one practice round; a weakness cleared on an invented quote would not come
+back. A grade from before the check is not known to be wrong, so it counts as it always did.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 
+from sdx.domain.evidence import evidence_view
 from sdx.domain.question_bank import BankQuestion
 
 WEAK_SCORE = 2  # this or less puts a dimension on the drill schedule
@@ -26,13 +32,22 @@ _UNIT_DAYS = {"h": 1 / 24, "d": 1, "w": 7, "mo": 30, "y": 365}
 
 @dataclass(frozen=True)
 class GradedInterview:
+    """A graded attempt: an interview, or a review of a design the user wrote (`kind`), graded on the same rubric."""
+
     id: str
     question: str
     level: str
-    at: float  # when the interview started (seconds since the epoch)
+    at: float  # when the interview started, or the review was graded (seconds since the epoch)
     scores: dict[str, int]  # dimension key -> 1..4, every dimension
     recommendation: str
     practice_next: tuple[str, ...] = ()
+    kind: str = "interview"
+    unverified: frozenset[str] = frozenset()  # the dimension keys whose score is unverified (module docstring)
+    checked: bool = True  # False: graded before sdx checked evidence (every score unverified, none known wrong)
+
+    def counts_for_schedule(self, key: str) -> bool:
+        """Whether this score moves the drill schedule: a 3 or 4 whose evidence was not found does not."""
+        return self.scores[key] <= WEAK_SCORE or not self.checked or key not in self.unverified
 
 
 @dataclass(frozen=True)
@@ -40,10 +55,15 @@ class DimensionProgress:
     key: str
     scores: tuple[int, ...]  # the trend: the last interviews' scores, oldest first
     due_on: date | None  # when it is (or was) due for a drill; None: not on the schedule
+    unverified: tuple[bool, ...] = ()  # for each score of the trend, whether it is unverified
 
     @property
     def latest(self) -> int:
         return self.scores[-1]
+
+    @property
+    def latest_unverified(self) -> bool:
+        return bool(self.unverified) and self.unverified[-1]
 
     @property
     def mean(self) -> float:
@@ -64,6 +84,7 @@ class Practised:
     ids: tuple[str, ...]  # oldest first
     last: float
     recommendation: str  # of the latest attempt
+    kinds: tuple[str, ...] = ()  # each attempt's kind (interview, review), as `ids`
 
 
 @dataclass
@@ -72,6 +93,10 @@ class Progress:
     dimensions: list[DimensionProgress]  # in rubric order
     today: date
     practised: list[Practised] = field(default_factory=list)  # most recent first
+
+    def trend_attempts(self) -> list[GradedInterview]:
+        """The graded attempts the trends cover, oldest first (a trend's scores are theirs, in this order)."""
+        return self.interviews[-len(self.dimensions[0].scores) :] if self.dimensions else []
 
     def due(self) -> list[DimensionProgress]:
         """The dimensions due for a drill today, the longest overdue first."""
@@ -101,9 +126,10 @@ def utc_day(seconds: float) -> date:
 
 
 def graded_interview(
-    conversation_id: str, title: str, at: float, meta: dict[str, object], keys: Sequence[str]
+    conversation_id: str, title: str, at: float, meta: dict[str, object], keys: Sequence[str], kind: str = "interview"
 ) -> GradedInterview | None:
-    """The interview's grade as a GradedInterview, or None when it has no grade this rubric can read."""
+    """The interview's (or review's) grade as a GradedInterview, or None when it has no grade this rubric can read.
+    A grade without the evidence check's result (stored before sdx checked quotes) has every score unverified."""
     grade = meta.get("grade")
     if meta.get("grade_status") != "graded" or not isinstance(grade, dict):
         return None
@@ -118,6 +144,7 @@ def graded_interview(
             return None
         scores[key] = score
     practice_next = grade.get("practice_next")
+    check = evidence_view(grade)
     return GradedInterview(
         id=conversation_id,
         question=str(meta.get("question") or title),
@@ -126,6 +153,9 @@ def graded_interview(
         scores=scores,
         recommendation=str(grade.get("recommendation", "")),
         practice_next=tuple(str(item) for item in practice_next) if isinstance(practice_next, list) else (),
+        kind=kind,
+        unverified=frozenset(key for key in keys if check.unverified(key)),
+        checked=check.checked,
     )
 
 
@@ -152,7 +182,8 @@ def progress(interviews: Sequence[GradedInterview], keys: Sequence[str], now: fl
         DimensionProgress(
             key,
             tuple(interview.scores[key] for interview in ordered[-window:]),
-            due_on((interview.at, interview.scores[key]) for interview in ordered),
+            due_on((i.at, i.scores[key]) for i in ordered if i.counts_for_schedule(key)),
+            tuple(key in interview.unverified for interview in ordered[-window:]),
         )
         for key in keys
     ]
@@ -165,7 +196,13 @@ def practised(ordered: Sequence[GradedInterview]) -> list[Practised]:
     for interview in ordered:
         attempts.setdefault(" ".join(interview.question.split()).casefold(), []).append(interview)
     rows = [
-        Practised(runs[-1].question, tuple(run.id for run in runs), runs[-1].at, runs[-1].recommendation)
+        Practised(
+            runs[-1].question,
+            tuple(run.id for run in runs),
+            runs[-1].at,
+            runs[-1].recommendation,
+            tuple(run.kind for run in runs),
+        )
         for runs in attempts.values()
     ]
     return sorted(rows, key=lambda row: row.last, reverse=True)
