@@ -317,3 +317,96 @@ def test_a_subgraph_that_an_edge_ends_at_is_never_drawn_ungrouped(environ: dict[
     assert drawing.text is None  # `lb -> services` means something only with the group drawn: not drawn at all
     assert drawing.reason == "diagram not drawn: d2 did not draw the box of 'PostgreSQL (Primary)' intact"
     assert drawing.edges[2] == "Load Balancer → Application Layer"
+
+
+def test_an_arrow_drawn_into_the_wrong_box_is_refused(environ: dict[str, str]) -> None:
+    graph = parse_mermaid(ARCHITECTURE).graph
+    text = draw(ARCHITECTURE, columns=80).text
+    assert graph is not None and text is not None
+    assert check_drawing(text, graph) == ""
+    rerouted = parse_mermaid(ARCHITECTURE.replace("api3 --> cache", "api3 --> db")).graph
+    assert rerouted is not None
+
+    assert check_drawing(text, rerouted) == "d2 drew an arrow from 'API 3' to 'Redis Cache' that is not in the diagram"
+
+
+def test_an_arrow_whose_line_is_broken_or_missing_is_refused(environ: dict[str, str]) -> None:
+    graph = parse_mermaid(ARCHITECTURE).graph
+    text = draw(ARCHITECTURE, columns=80).text
+    assert graph is not None and text is not None
+    rows = text.splitlines()
+    y = next(y for y, row in enumerate(rows) if row.strip() == "miss")
+    x = rows[y - 1].index("│")
+    broken = rows[:]  # the line from Redis Cache to URL Database, cut above its label
+    broken[y - 1] = broken[y - 1][:x] + " " + broken[y - 1][x + 1 :]
+    assert check_drawing("\n".join(broken), graph) == (
+        f"d2 drew a line into 'URL Database' that starts nowhere (row {y + 1})"  # the label's row, 1-based
+    )
+
+    headless = rows[:]  # the line into Load Balancer, its arrowhead kept
+    headless[4] = headless[4].replace("│", " ")
+    assert check_drawing("\n".join(headless), graph) == (
+        "d2 drew an arrowhead into 'Load Balancer' with no line behind it (row 6)"
+    )
+
+
+# a cache in front of a database, written for this test: in plain ASCII d2 runs two lines into one column, and a
+# corner drawn `+` cannot say which of them turns where
+MERGING = """\
+flowchart LR
+  blob["Blob Store"] --> db["DB"]
+  db --> cache["Cache"]
+  db --> cdn["CDN"]
+  cache --- blob
+  queue["Queue"] --> metrics["Metrics"]
+  cache --- client["Client"]
+  metrics -->|"events"| cdn
+"""
+
+
+def test_lines_d2_merges_into_one_are_refused(environ: dict[str, str]) -> None:
+    from sdx.domain.diagram import to_d2
+    from sdx.terminal import d2
+
+    graph = parse_mermaid(MERGING).graph
+    assert graph is not None
+    unicode = d2.render_text(to_d2(graph, shapes=False))
+    assert check_drawing(unicode, graph) == ""  # the same layout: its corners say which line goes where
+    ascii_text = d2.render_text(to_d2(graph, shapes=False), ascii_mode="standard")
+
+    assert check_drawing(ascii_text, graph, _STANDARD) == (
+        "d2 drew one line from 'CDN' and 'DB' into 'Cache': which box it comes from is unclear"
+    )
+
+
+def test_lines_without_arrowheads_are_checked_between_their_boxes(environ: dict[str, str]) -> None:
+    source = 'flowchart LR\n  api["API"] --- db["DB"]\n  api --> cache["Cache"]\n'
+    graph = parse_mermaid(source).graph
+    text = draw(source, columns=80).text
+    assert graph is not None and text is not None
+    assert check_drawing(text, graph) == ""
+    swapped = parse_mermaid('flowchart LR\n  api["API"] --> db["DB"]\n  api --- cache["Cache"]\n').graph
+    assert swapped is not None
+
+    assert check_drawing(text, swapped) == "d2 drew an arrow from 'API' to 'Cache' that is not in the diagram"
+    unjoined = parse_mermaid('flowchart LR\n  api["API"] --> cache["Cache"]\n  db["DB"]\n').graph
+    assert unjoined is not None
+    assert check_drawing(text, unjoined) == "d2 did not draw the lines without arrowheads between their boxes"
+
+
+def test_an_arrow_into_a_subgraph_is_traced_to_the_group(environ: dict[str, str]) -> None:
+    from sdx.domain.diagram import mermaid_blocks, to_d2
+    from sdx.domain.prompts import DIAGRAM_GUIDE
+    from sdx.terminal import d2
+
+    (example,) = mermaid_blocks(DIAGRAM_GUIDE)  # `lb --> app`, app a subgraph; edges crossing its border
+    graph = parse_mermaid(example.source).graph
+    assert graph is not None
+    text = d2.render_text(to_d2(graph, "TD", shapes=False))
+    assert check_drawing(text, graph) == ""
+    elsewhere = parse_mermaid(example.source.replace("lb --> app", "lb --> api1")).graph
+    assert elsewhere is not None
+
+    assert check_drawing(text, elsewhere) == (
+        "d2 drew an arrow from 'Load balancer' to 'API tier' that is not in the diagram"
+    )

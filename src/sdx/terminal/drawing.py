@@ -4,7 +4,8 @@ The diagram is parsed (`sdx.domain.diagram`), turned into D2 by sdx, and drawn b
 box drawing, or plain ASCII for a terminal whose encoding lacks it. d2's text output is young and sometimes
 overprints a border or merges two boxes, so every drawing is checked before it is shown: each node's label inside
 an intact box with nothing else in it (a label of several lines, from `<br>`, line by line in order), every
-container's and edge's label present, one arrowhead per arrow. A drawing wider than the terminal is tried in the
+container's and edge's label present, one arrowhead per arrow, and every arrow and line joining the boxes of its
+edge (`sdx.terminal.traced_edges` follows each back along its line). A drawing wider than the terminal is tried in the
 other direction (top-down for left-right, and back). d2 garbles subgraphs often (an edge or its label over the
 group's title, a group's border broken): when both directions fail and no edge starts or ends at a subgraph, the
 nodes are drawn ungrouped, checked the same way, and the groups listed under the drawing (`Storage: Cache, URL
@@ -20,10 +21,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass, field
 
 from sdx.domain.diagram import Graph, edge_list, group_lines, parse_mermaid, to_d2, without_containers
 from sdx.terminal import d2
+from sdx.terminal.traced_edges import LABEL, Box, traced_problem
 
 MAX_NODES = 80  # more than fits a terminal in either direction: not worth d2's time
 GROUPS = "Groups (drawn without their boxes):"  # above the list of subgraphs, under a drawing made without them
@@ -199,43 +202,72 @@ def _undrawable(graph: Graph, ascii_mode: str, encoding: str) -> str:
 
 def check_drawing(text: str, graph: Graph, glyphs: _Glyphs = _EXTENDED) -> str:
     """What is wrong with d2's drawing of `graph`, or "": a node's label not inside an intact box, a container's
-    or edge's label missing, or the arrowheads not one per arrow."""
+    or edge's label missing, the arrowheads not one per arrow, or an arrow or line that does not join the boxes of
+    its edge (`traced_edges`)."""
     rows = text.splitlines()
     width = max((len(row) for row in rows), default=0)
     rows = [row.ljust(width) for row in rows]
     wanted: dict[str, int] = {}
     for node in graph.nodes.values():
         wanted[node.label] = wanted.get(node.label, 0) + 1
+    nodes: list[Box] = []
     for label, count in wanted.items():
-        if _boxes_around(rows, label, glyphs) < count:
+        boxes = _boxes_around(rows, label, glyphs)
+        if len(boxes) < count:
             return f"d2 did not draw the box of {label!r} intact"
+        nodes += boxes
+    groups: list[Box] = []
     for container in graph.containers.values():
-        if not _boxes_around(rows, container.label, glyphs, whole=False):
+        boxes = _boxes_around(rows, container.label, glyphs, whole=False)
+        if not boxes:
             return f"d2 did not draw the group {container.label!r} intact"
+        groups += boxes
     for label in [edge.label for edge in graph.edges]:
         if label and not _find_label(rows, label):
             return f"d2 did not draw the label {label!r}"
     expected = sum({"forward": 1, "both": 2, "none": 0}[edge.arrow] for edge in graph.edges)
-    masked = _masked(rows, graph)
+    masked = _masked(rows, graph, nodes + groups)
     found = sum(row.count(head) for row in masked for head in glyphs.arrowheads)
     if found != expected:
         return f"d2 drew {found} arrowheads for {expected} arrows"
-    return ""
+    arrows, lines = _joined(graph)
+    return traced_problem(masked, nodes, groups, arrows, lines)
 
 
-def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs, whole: bool = True) -> int:
-    """How many occurrences of `label` sit in a box whose corners and sides are intact, each of its lines on a row
+def _joined(graph: Graph) -> tuple[Counter[tuple[str, str]], Counter[frozenset[str]]]:
+    """The (source, target) labels each arrowhead of the graph joins, and the label pairs of its headless lines."""
+    labels = {node.id: node.label for node in graph.nodes.values()}
+    labels |= {container.id: container.label for container in graph.containers.values()}
+    arrows: Counter[tuple[str, str]] = Counter()
+    lines: Counter[frozenset[str]] = Counter()
+    for edge in graph.edges:
+        source, target = labels[edge.source], labels[edge.target]
+        if edge.arrow == "none":
+            lines[frozenset((source, target))] += 1
+            continue
+        arrows[(source, target)] += 1
+        if edge.arrow == "both":
+            arrows[(target, source)] += 1
+    return arrows, lines
+
+
+def _boxes_around(rows: list[str], label: str, glyphs: _Glyphs, whole: bool = True) -> list[Box]:
+    """The boxes holding an occurrence of `label` whose corners and sides are intact, each of its lines on a row
     of its own inside the box, one below the other. With `whole` (a node) the box's top and bottom borders are
     intact too and nothing but the label is inside it; without (a group) edges may cross its borders and the
     group's nodes sit inside it."""
     first, *rest = label.split("\n")
-    count = 0
+    found = []
+    pattern = re.compile(re.escape(first))
     for y, row in enumerate(rows):
-        for match in re.finditer(re.escape(first), row):
+        if first not in row:
+            continue
+        for match in pattern.finditer(row):
             box = _intact_box(rows, y, match.start(), match.end(), glyphs, whole)
             if box is not None and _lines_inside(rows, box, y, rest, whole):
-                count += 1
-    return count
+                left, right, top, bottom = box
+                found.append(Box(label, top, left, bottom, right, range(y, y + 1 + len(rest))))
+    return found
 
 
 def _intact_box(
@@ -302,16 +334,18 @@ def _find_label(rows: list[str], label: str) -> bool:
     return False
 
 
-def _masked(rows: list[str], graph: Graph) -> list[str]:
-    """The rows with every label blanked out, so that a `v` or `>` in a label is not taken for an arrowhead."""
-    labels = {node.label for node in graph.nodes.values()}
-    labels |= {container.label for container in graph.containers.values()}
-    labels |= {edge.label for edge in graph.edges if edge.label}
-    lines = {line for label in labels for line in label.split("\n")}
-    patterns = [_label_pattern(line) for line in sorted(lines, key=len, reverse=True)]
+def _masked(rows: list[str], graph: Graph, boxes: list[Box]) -> list[str]:
+    """The rows with the labels of nodes and groups blanked out and every edge label's cells marked LABEL, so
+    that a `v` or `>` in a label is not taken for an arrowhead, and a line is followed across an edge's label."""
+    cells = [list(row) for row in rows]
+    for box in boxes:
+        for y in box.label_rows:
+            cells[y][box.left + 1 : box.right] = " " * (box.right - box.left - 1)
+    edge_lines = {line for edge in graph.edges if edge.label for line in edge.label.split("\n")}
+    patterns = [_label_pattern(line) for line in sorted(edge_lines, key=len, reverse=True)]
     masked = []
-    for row in rows:
+    for row in ["".join(row) for row in cells]:
         for pattern in patterns:
-            row = pattern.sub(lambda match: " " * len(match.group()), row)
+            row = pattern.sub(lambda match: LABEL * len(match.group()), row)
         masked.append(row)
     return masked
