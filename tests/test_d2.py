@@ -59,7 +59,7 @@ def test_hostile_labels_reach_d2_as_plain_text(env_with: dict[str, str]) -> None
     ).graph
     assert graph is not None
 
-    drawing = d2.render_text(to_d2(graph, shapes=False))
+    drawing = d2.render_text(to_d2(graph, for_text=True))
 
     assert "${HOME} ...@/etc/passwd" in drawing
     assert '@import x.d2 "\\ icon: https://evil.example/x.svg' in drawing

@@ -309,8 +309,8 @@ def test_the_generated_d2_uses_sdx_ids_shapes_and_container_paths() -> None:
         "c1.n5 -> n8\n"
         'c1.n4 -> n9: "publish click"\n'
     )
-    assert to_d2(graph, "LR", shapes=False).splitlines()[0] == "direction: right"
-    assert "shape" not in to_d2(graph, shapes=False)
+    assert to_d2(graph, "LR", for_text=True).splitlines()[0] == "direction: right"
+    assert "shape" not in to_d2(graph, for_text=True)
 
 
 HOSTILE = (
@@ -348,15 +348,15 @@ def test_escaped_and_hostile_labels_become_d2_strings_and_nothing_else() -> None
     graph = parse_mermaid(ESCAPED).graph
     assert graph is not None
 
-    assert to_d2(graph, shapes=False) == (
+    assert to_d2(graph, for_text=True) == (
         "direction: down\n"
-        'n1: "\\"a\\" -> b"\n'
-        'n2: "{"\n'
-        'n3: "|"\n'
-        'n4: "@import x.d2"\n'
-        'n5: "...@x"\n'
-        'n6: "C:\\\\\\\\temp\\\\\\\\ \\\\x"\n'
-        'n7: "two\\nlines # not a comment"\n'
+        'n1: "\\"a\\" -> b" {style.font-size: 20}\n'
+        'n2: "{" {style.font-size: 20}\n'
+        'n3: "|" {style.font-size: 20}\n'
+        'n4: "@import x.d2" {style.font-size: 20}\n'
+        'n5: "...@x" {style.font-size: 20}\n'
+        'n6: "C:\\\\\\\\temp\\\\\\\\ \\\\x" {style.font-size: 20}\n'
+        'n7: "two\\nlines # not a comment" {style.font-size: 20}\n'
         'n1 -> n2: "x | y"\n'
         "n2 -> n3\n"
         "n3 -> n4\n"

@@ -289,7 +289,7 @@ def test_a_subgraph_d2_garbles_is_drawn_ungrouped_with_its_groups_listed(environ
     graph = parse_mermaid(GROUPED).graph
     assert graph is not None
     glyphs = _STANDARD if ascii_mode == "standard" else _EXTENDED
-    boxed = d2.render_text(to_d2(graph, shapes=False), ascii_mode=ascii_mode)
+    boxed = d2.render_text(to_d2(graph, for_text=True), ascii_mode=ascii_mode)
     assert check_drawing(boxed, graph, glyphs) == "d2 did not draw the group 'Storage' intact"
 
     drawing = draw(GROUPED, columns=80, ascii_mode=ascii_mode)
@@ -315,7 +315,10 @@ def test_a_subgraph_that_an_edge_ends_at_is_never_drawn_ungrouped(environ: dict[
     drawing = draw(QWEN_URL_SHORTENER, columns=200)
 
     assert drawing.text is None  # `lb -> services` means something only with the group drawn: not drawn at all
-    assert drawing.reason == "diagram not drawn: d2 did not draw the box of 'PostgreSQL (Primary)' intact"
+    assert drawing.reason == (
+        "diagram not drawn: d2 drew one line from 'API Server 2' and 'Kafka: clicks' into 'Redis': which box it comes"
+        " from is unclear"
+    )
     assert drawing.edges[2] == "Load Balancer → Application Layer"
 
 
@@ -370,9 +373,9 @@ def test_lines_d2_merges_into_one_are_refused(environ: dict[str, str]) -> None:
 
     graph = parse_mermaid(MERGING).graph
     assert graph is not None
-    unicode = d2.render_text(to_d2(graph, shapes=False))
+    unicode = d2.render_text(to_d2(graph, for_text=True))
     assert check_drawing(unicode, graph) == ""  # the same layout: its corners say which line goes where
-    ascii_text = d2.render_text(to_d2(graph, shapes=False), ascii_mode="standard")
+    ascii_text = d2.render_text(to_d2(graph, for_text=True), ascii_mode="standard")
 
     assert check_drawing(ascii_text, graph, _STANDARD) == (
         "d2 drew one line from 'CDN' and 'DB' into 'Cache': which box it comes from is unclear"
@@ -402,7 +405,7 @@ def test_an_arrow_into_a_subgraph_is_traced_to_the_group(environ: dict[str, str]
     (example,) = mermaid_blocks(DIAGRAM_GUIDE)  # `lb --> app`, app a subgraph; edges crossing its border
     graph = parse_mermaid(example.source).graph
     assert graph is not None
-    text = d2.render_text(to_d2(graph, "TD", shapes=False))
+    text = d2.render_text(to_d2(graph, "TD", for_text=True))
     assert check_drawing(text, graph) == ""
     elsewhere = parse_mermaid(example.source.replace("lb --> app", "lb --> api1")).graph
     assert elsewhere is not None
@@ -410,3 +413,33 @@ def test_an_arrow_into_a_subgraph_is_traced_to_the_group(environ: dict[str, str]
     assert check_drawing(text, elsewhere) == (
         "d2 drew an arrow from 'Load balancer' to 'API tier' that is not in the diagram"
     )
+
+
+# the System Design Primer's Mint architecture (solutions/system_design/mint), its boxes and arrows as Mermaid
+MINT = """\
+flowchart TB
+  client["Client"] --> web["Web Server"] --> accounts["Accounts API"]
+  accounts --> extraction["Transaction Extraction Service"]
+  extraction --> category["Category Service"] & budget["Budget Service"] & notify["Notification Service"]
+  accounts --> sql[("SQL")]
+  extraction --> sql
+  extraction --> objects[("Object Store")]
+"""
+
+
+def test_labels_set_larger_keep_d2_s_boxes_apart(environ: dict[str, str]) -> None:
+    from sdx.domain.diagram import TEXT_FONT_SIZE, to_d2
+    from sdx.terminal import d2
+
+    graph = parse_mermaid(MINT).graph
+    assert graph is not None
+    default_size = to_d2(graph, for_text=True).replace(f" {{style.font-size: {TEXT_FONT_SIZE}}}", "")
+    assert (
+        check_drawing(d2.render_text(default_size), graph) == "d2 did not draw the box of 'Notification Service' intact"
+    )
+
+    drawing = draw(MINT, columns=100)
+
+    assert drawing.reason == ""
+    assert drawing.text is not None
+    assert len(rows_with(drawing.text, "│Notification Service │")) == 1

@@ -41,7 +41,7 @@ def interview(sdx: Sdx, fake: GradingServer, *lines: str, env: dict[str, str] | 
 def test_the_diagram_is_drawn_and_goes_with_the_next_message_into_the_transcript(sdx, fake):
     result = interview(sdx, fake, "/diagram", *DIAGRAM.splitlines(), "/end", "The API scales out", "/done")
     drawing = result.stderr.split("read `->` as `-->`\n")[1].split("sdx: the diagram goes")[0]
-    assert "│Mobile app │──────▶│API (stateless) │" in drawing
+    assert "│ Mobile app  │──────▶│ API (stateless)  │" in drawing
     assert "Orders DB" in drawing and "Redis" in drawing and drawing.count("▶") == 3  # three edges, three heads
     assert "sdx: the diagram goes to the interviewer with your next message\n" in result.stderr
 
@@ -112,7 +112,7 @@ def test_on_a_terminal_a_pasted_diagram_is_read_whole_and_drawn(sdx, fake):
     expect(child, "type or paste your diagram, then a line /end")
     expect(child, "diagram›")
     child.send("\x1b[200~" + DIAGRAM.replace("\n", "\r") + "\r/end\x1b[201~\r")
-    expect(child, "│Mobile app │──────▶│API \\(stateless\\) │")
+    expect(child, "│ Mobile app  │──────▶│ API \\(stateless\\)  │")
     expect(child, "the diagram goes to the interviewer with your next message")
     prompt(child)
     child.send("It scales out\r")

@@ -114,7 +114,7 @@ class PendingDrawing:
         self._drawn, direction = self._attempts.pop(0)
         try:
             self._job = d2.start(
-                to_d2(self._drawn, direction, shapes=False), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
+                to_d2(self._drawn, direction, for_text=True), "txt", ascii_mode=self._ascii_mode, timeout=self._timeout
             )
         except d2.D2Failure as failure:
             self._fall_back(str(failure))
