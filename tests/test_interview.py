@@ -216,7 +216,9 @@ def test_a_grade_invalid_twice_fails_in_one_line_and_keeps_the_transcript(sdx: S
     assert "Grade: strong hire (senior bar)" in again.out
     regrading = fake.grading_requests()[-1].body["messages"][1]["content"]
     assert "Candidate: I'd start with the requirements" in regrading
-    assert stored_interview(sdx).meta["grade_status"] == "graded"
+    regraded = stored_interview(sdx)
+    assert regraded.meta["grade_status"] == "graded" and regraded.meta["grader"] == "gpt-4o-mini"
+    assert regraded.system_prompt == stored.system_prompt  # the interviewer's: the grader's prompt is not stored
     assert len(fake.interviewer_requests()) == 2  # nothing was asked of the interviewer again
 
     # a regrade that fails leaves that grade as it was

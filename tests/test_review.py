@@ -241,6 +241,7 @@ def test_regrade_grades_the_stored_design_again_at_another_level_focus_and_model
     [again] = reviews(sdx)
     assert again.id == review.id and again.turns == review.turns
     assert (again.meta["level"], again.meta["focus"], again.model) == ("staff", ["cost"], "openrouter:vendor/grader")
+    assert again.system_prompt == rubric.review_prompt("staff", ("cost",))  # the prompt it was graded with
     assert again.meta["grade"]["evidence_check"]["not_found"] == {}
     progress = json.loads(sdx.call("progress", "--json", "--kind", "review").out)
     assert (progress["reviews"], progress["attempts"][0]["kind"]) == (1, "review")
@@ -281,6 +282,7 @@ def test_a_failed_regrade_changes_nothing_stored(sdx: Sdx, fake: GradingServer):
     with History.open(sdx.config_dir / "history.db") as history:
         after = history.load(review.id or "")
     assert (after.meta, after.model, after.updated_at) == (before.meta, before.model, before.updated_at)
+    assert after.system_prompt == before.system_prompt == rubric.review_prompt("senior", ())
 
 
 def test_regrade_of_what_is_not_a_review_is_one_line(sdx: Sdx, fake: GradingServer):
