@@ -92,22 +92,24 @@ def grade_conversation(
     try:
         outcome = obtain_grade(job, target, limit, raw, spent=conversation.gradings)
     except grades.GradeInvalid as second:
-        outcome_word = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
+        left = left_after_failure(conversation, job, raw[0])
         keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
         raise SdxError(
-            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {outcome_word}",
-            f"{_what_is_kept(conversation, job)}; {regrade_hint(conversation, job)} (try a larger model)",
+            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {left.outcome}",
+            f"{left.kept_and_hint()} (try a larger model)",
             ExitStatus.PROVIDER,
         ) from None
     except (SdxError, KeyboardInterrupt) as exc:  # the request failed, or Ctrl-C while waiting for the grade
+        left = left_after_failure(conversation, job, raw[0])
         keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
         if isinstance(exc, SdxError) and _timed_out(exc):
+            say(f"sdx: {left.outcome} — {left.kept or left.hint}")  # the error gives the advice
             raise SdxError(
                 f"{target.name} did not finish the grade within {limit:g}s",
                 f"{regrade_hint(conversation, job, other_model=True)}, or allow longer with --timeout",
                 ExitStatus.NETWORK,
             ) from None
-        say(f"sdx: {_kept(conversation, job)}: {regrade_hint(conversation, job)}")
+        say(f"sdx: {left.outcome} — {left.kept_and_hint()}")
         raise
     finally:  # the requests that were answered were paid for, whatever became of the grade
         keep_spending(conversation, history)
@@ -183,19 +185,42 @@ def _timed_out(exc: SdxError) -> bool:
     return exc.__cause__ is not None and is_timeout(exc.__cause__)
 
 
-def _what_is_kept(conversation: Conversation, job: GradingJob) -> str:
-    if "{id}" not in job.command:
-        return _kept(conversation, job)
-    return f"{job.source_name} and the grader's text are kept"
+@dataclass(frozen=True)
+class Left:
+    """What a failed grading leaves: the grade (`outcome`), what is stored (`kept`, "" when nothing is: --no-log)
+    and how to grade again (`hint`)."""
+
+    outcome: str
+    kept: str
+    hint: str
+
+    def kept_and_hint(self) -> str:
+        return f"{self.kept}; {self.hint}" if self.kept else self.hint
 
 
-def _kept(conversation: Conversation, job: GradingJob) -> str:
-    """What a failed grading leaves. A review is stored only once graded; a stored one (a regrade) is untouched."""
-    if "{id}" in job.command:
-        return f"the {conversation.kind} is kept"
-    if conversation.id is not None:
-        return f"the stored {conversation.kind} is unchanged"
-    return f"the {conversation.kind} was not stored"
+def left_after_failure(conversation: Conversation, job: GradingJob, raw: str) -> Left:
+    """What a failed grading leaves, as far as it is stored (`raw`: the grader's latest text). Asked before
+    `keep_outcome` stores it: an interview is stored as it goes, and keeps the grader's text only when it had no
+    grade (a failed regrade of a graded one stores nothing); a review is stored only once graded, and a stored one
+    being regraded is untouched; --no-log keeps nothing."""
+    kind = conversation.kind
+    earlier = conversation.meta.get("grade_status") == GRADED
+    outcome = "the earlier grade stands" if earlier else "not graded"
+    if _stored_as_it_goes(job) and conversation.id is None:
+        kept = ""
+    elif earlier or (conversation.id is not None and not _stored_as_it_goes(job)):
+        kept = f"the stored {kind} is unchanged"
+    elif not _stored_as_it_goes(job):
+        kept = f"the {kind} was not stored"
+    else:
+        kept = f"{job.source_name} and the grader's text are kept" if raw else f"the {kind} is kept"
+    return Left(outcome, kept, regrade_hint(conversation, job))
+
+
+def _stored_as_it_goes(job: GradingJob) -> bool:
+    """An interview is stored turn by turn, so the command that grades it again names its id; a review's names the
+    file."""
+    return "{id}" in job.command
 
 
 def grader(asked: str | None, config: Config, fallback: str) -> Target:
@@ -223,7 +248,9 @@ def _short(text: str, limit: int = 160) -> str:
 
 def regrade_hint(conversation: Conversation, job: GradingJob, other_model: bool = False) -> str:
     """How to grade it again (with another model): `grade it again with `sdx interview --regrade ID``."""
-    if "{id}" in job.command and conversation.id is None:
+    if _stored_as_it_goes(job) and conversation.id is None:
+        if other_model:
+            return f"next time grade with another model ({job.model_option} MODEL)"
         return "it was not stored (--no-log), so it cannot be graded later"
     command = job.command.format(id=conversation.id)
     if other_model:
@@ -233,9 +260,8 @@ def regrade_hint(conversation: Conversation, job: GradingJob, other_model: bool 
 
 def keep_outcome(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
     """Store the outcome of grading. A failed regrade leaves an earlier grade as it was: only a new grade replaces
-    a grade."""
+    a grade (`left_after_failure` says so)."""
     if status == NOT_GRADED and conversation.meta.get("grade_status") == GRADED:
-        say("sdx: the earlier grade is kept")
         return
     conversation.meta.update(grade_status=status, grade=grade, grade_raw=raw)
     store_meta(conversation, history)
