@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -152,6 +153,12 @@ def test_a_review_grade_that_cannot_finish_in_time(sdx: Sdx, fake: GradingServer
     )
     assert reviews(sdx) == []
     assert fake.requests == []
+    db = sqlite3.connect(sdx.config_dir / "history.db")
+    try:  # the request was received and never answered; a server on this machine costs nothing
+        rows = db.execute("SELECT conversation_id, kind, completion_tokens, cost, cost_source FROM gradings").fetchall()
+    finally:
+        db.close()
+    assert rows == [(None, "review", None, 0.0, "local")]
 
 
 @pytest.mark.parametrize(

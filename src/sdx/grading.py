@@ -5,9 +5,10 @@ unless the server refuses it, which is remembered per base URL), validated with 
 asked again once with the problems named; its evidence quotes checked against the material graded
 (`sdx.domain.evidence`) and sent back once naming those not found; then the outcome is kept in the conversation's
 `meta` (`grade_status`, `grade` with its `evidence_check`, `grade_raw`, `grader`) and the grade printed. Every
-request that got a reply was paid for: its tokens and cost go to `conversation.gradings` and the history's
-`gradings` table, whatever becomes of the grade, and the last line says what the grading cost. A command only
-builds the `GradingJob`.
+request that got a reply was paid for, and one the server received that got none (a timeout, a dropped
+connection, Ctrl-C while waiting) may have been: its tokens and cost go to `conversation.gradings` and the
+history's `gradings` table, whatever becomes of the grade (unknown, never zero, for one that got no reply), and
+the last line says what the grading cost. A command only builds the `GradingJob`.
 """
 
 from __future__ import annotations
@@ -337,8 +338,10 @@ def ask_grader(
 ) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx.
-    An answered request is added to `spent` with its tokens and cost."""
-    from sdx.model.client import ChatRequest, StreamStats, answer_deltas
+    A request is added to `spent` when it was answered, with its tokens and cost, and when the server received
+    it but its reply never came (`Delivery.unanswered`: it may have been billed), as of unknown cost. One that
+    never reached the server, or that it replied to with an error, is not: it cost nothing."""
+    from sdx.model.client import ChatRequest, Delivery, StreamStats, answer_deltas, watching
     from sdx.model.client_errors import server_message
 
     use_format = target.base_url not in refused_format_urls()
@@ -346,11 +349,16 @@ def ask_grader(
         while True:
             options = grading_options(target, use_format)
             request = ChatRequest(target, messages, False, timeout, max_tokens, options=options)
-            stats = StreamStats()
+            stats, delivery = StreamStats(), Delivery()
             sent_at = current().wall_clock()
             try:  # the client's whole-answer path: retries, and every odd reply explained
-                text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
-            except SdxError as exc:
+                with watching(delivery):
+                    text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
+            except BaseException as exc:  # the request failed, or Ctrl-C or a signal while waiting
+                if spent is not None and delivery.unanswered:
+                    spent.append(unanswered_request(target, messages, sent_at))
+                if not isinstance(exc, SdxError):
+                    raise
                 refusal = exc.__cause__  # the client's error, for its status and the server's words
                 status = getattr(refusal, "status_code", None)
                 if not (use_format and refusal and rejects_response_format(status, server_message(refusal))):
@@ -386,6 +394,20 @@ def answered_request(
             request.prompt_tokens = estimate_tokens(messages)
         if request.completion_tokens is None:
             request.completion_tokens = len(text) // CHARS_PER_TOKEN
+    pricing.price_request(request, target, fetch=False)
+    return request
+
+
+def unanswered_request(target: Target, messages: list[dict[str, str]], sent_at: float) -> GradingRequest:
+    """A grading request the server received and never answered: what it sent is estimated (flagged); what it
+    generated is unknown (`completion_tokens` None, never 0), and so is its cost, except $0 on this machine."""
+    request = GradingRequest(
+        created_at=sent_at,
+        model=target.name,
+        model_id=target.model_id,
+        prompt_tokens=estimate_tokens(messages),
+        tokens_estimated=True,
+    )
     pricing.price_request(request, target, fetch=False)
     return request
 
