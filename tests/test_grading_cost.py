@@ -5,7 +5,11 @@ grade's last line; against loopback servers answering grading requests with fixe
 from __future__ import annotations
 
 import json
+import os
+import signal
+import socket
 import sqlite3
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,13 +30,16 @@ LISTED = 50 * 0.000001 + GRADE_TOKENS * 0.000002  # a grade priced from PRICES
 
 
 class CostServer(GradingServer):
-    """A grading server that can leave the usage out of its grading replies (as some local servers do)."""
+    """A grading server that can leave the usage out of its grading replies (as some local servers do), or take
+    `grading_delay` seconds to answer them."""
 
     def __init__(self) -> None:
         super().__init__()
         self.grading_usage = True
+        self.grading_delay = 0.0
 
     def _completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.stop_event.wait(self.grading_delay)
         completion = super()._completion(body)
         if not self.grading_usage:
             del completion["usage"]
@@ -336,3 +343,71 @@ def test_a_review_regrade_counts_its_grading_and_a_failed_one_too(sdx: Sdx, fake
     assert sdx.call("review", "--regrade", stored.id or "").code == 4
     assert [row[0] for row in grading_rows(sdx)] == [stored.id] * 4  # the failed regrade's two requests were paid
     assert usage_json(sdx, "--by", "kind")["rows"][0]["gradings"] == 4
+
+
+def unanswered_row(sdx: Sdx, fake: CostServer, conversation_id: str | None, kind: str) -> tuple:
+    """The row of a grading request that got no reply: its prompt estimated, what it generated and its cost unknown."""
+    prompt = estimate_tokens(fake.grading_requests()[-1].body["messages"])
+    return (conversation_id, kind, MIDNIGHT, "gpt-4o-mini", "openai/gpt-4o-mini", prompt, None, 1, None, "")
+
+
+@pytest.mark.parametrize("failure", ["timeout", "dropped"])
+def test_a_grading_request_the_server_got_but_never_answered_is_counted_as_of_unknown_cost(
+    sdx: Sdx, fake: CostServer, failure: str
+) -> None:
+    fake.scenario.cost = 0.001
+    fake.grades.append(grade_json())
+    assert sdx.call("interview", QUESTION, input=ANSWERS, wall_clock=at(MIDNIGHT)).code == 0
+    interview = stored_interview(sdx)
+    args = ["interview", "--regrade", interview.id or ""]
+    if failure == "timeout":
+        fake.grading_delay = 2.0
+        result = sdx.call(*args, "--timeout", "0.3", wall_clock=at(MIDNIGHT))
+    else:
+        fake.scenario.break_whole_answer = True  # half the reply, then the connection is closed
+        result = sdx.call(*args, wall_clock=at(MIDNIGHT))
+    assert result.code == 5, result.stderr
+    answered = (interview.id, "interview", MIDNIGHT, "gpt-4o-mini", "openai/gpt-4o-mini", 50, 42, 0, 0.001, "reported")
+    assert grading_rows(sdx) == [answered, unanswered_row(sdx, fake, interview.id, "interview")]
+    assert price_list_requests(fake) == []  # nothing to price: what it generated is unknown
+
+    total = usage_json(sdx)["total"]
+    assert (total["gradings"], total["unknown_cost"], total["grading_cost_usd"]) == (2, 1, 0.001)
+    assert (total["tokens_out"], total["tokens_estimated"]) == (3 * CHUNKS + GRADE_TOKENS, True)
+    piped = sdx.call("usage", wall_clock=at(MIDNIGHT + 3600))
+    assert piped.code == 0 and piped.out.splitlines()[-1].split()[-2:] == ["$0.0040", "1"]
+    assert piped.stderr.startswith(
+        "sdx: note: the cost column leaves out 1 grading request of unknown cost: openai/gpt-4o-mini (1);"
+    )
+    assert sdx.call("history", "--json").out.count('"unknown_cost": 1') == 1
+    shown = sdx.call("show", interview.id or "", "--raw").out.splitlines()[2]
+    assert shown.endswith(" · cost $0.0040 (grading $0.0010) + 1 grading request of unknown cost*")
+
+
+def test_a_grading_request_that_never_reached_a_server_is_not_counted(sdx: Sdx, fake: CostServer) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]  # nothing listens there once it is closed: connection refused
+    sdx.write_config(sdx.config_file.read_text() + f'\n[providers.gone]\nbase_url = "http://127.0.0.1:{port}/v1"\n')
+    result = sdx.call("review", "-", "-m", "gone:model", input=DESIGN)
+    assert result.code == 5, result.stderr
+    assert usage_json(sdx)["total"]["gradings"] == 0
+    assert grading_rows(sdx) == []
+
+
+def test_a_grading_request_interrupted_by_ctrl_c_while_waiting_is_counted(sdx: Sdx, fake: CostServer) -> None:
+    """A real process and a real SIGINT, sent once the server has the request (the server never answers it)."""
+    fake.grading_delay = 30.0
+    (sdx.home / "design.md").write_text(DESIGN, encoding="utf-8")
+    proc = sdx.popen("review", "design.md")
+    deadline = time.monotonic() + 60
+    while not fake.grading_requests() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert fake.grading_requests(), "the grading request never arrived"
+    os.kill(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    [row] = grading_rows(sdx)
+    expected = unanswered_row(sdx, fake, None, "review")
+    assert row[:2] + row[3:] == expected[:2] + expected[3:]  # sent at the real time of day
+    assert usage_json(sdx, "--by", "kind")["rows"][0]["unknown_cost"] == 1

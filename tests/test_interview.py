@@ -216,16 +216,23 @@ def test_a_grade_invalid_twice_fails_in_one_line_and_keeps_the_transcript(sdx: S
     assert "Grade: strong hire (senior bar)" in again.out
     regrading = fake.grading_requests()[-1].body["messages"][1]["content"]
     assert "Candidate: I'd start with the requirements" in regrading
-    assert stored_interview(sdx).meta["grade_status"] == "graded"
+    regraded = stored_interview(sdx)
+    assert regraded.meta["grade_status"] == "graded" and regraded.meta["grader"] == "gpt-4o-mini"
+    assert regraded.system_prompt == stored.system_prompt  # the interviewer's: the grader's prompt is not stored
     assert len(fake.interviewer_requests()) == 2  # nothing was asked of the interviewer again
 
-    # a regrade that fails leaves that grade as it was
+    # a regrade that fails leaves that grade as it was, and stores nothing of the grader's text
     fake.grades.extend(["no JSON", "no JSON either"])
     failed = sdx.call("interview", "--regrade", stored.id[:10])
-    assert failed.code == 4 and "sdx: the earlier grade is kept" in failed.stderr
-    assert "; the earlier grade stands — " in failed.stderr
-    kept = stored_interview(sdx).meta
-    assert kept["grade_status"] == "graded" and kept["grade"]["recommendation"] == "strong hire"
+    assert failed.code == 4
+    assert failed.stderr.splitlines() == [
+        "sdx: the grade was not valid (not valid JSON: Expecting value at line 1 column 1); asking again",
+        "sdx: error: gpt-4o-mini did not produce a valid grade twice (not valid JSON: Expecting value at line 1"
+        " column 1); the earlier grade stands — the stored interview is unchanged; grade it again with"
+        f" `sdx interview --regrade {stored.id}` (try a larger model)",
+    ]
+    kept = stored_interview(sdx)
+    assert kept.meta == regraded.meta and kept.updated_at == regraded.updated_at
 
 
 def test_a_server_that_rejects_response_format_is_asked_without_it_and_remembered(
@@ -259,10 +266,56 @@ def test_a_grading_request_that_fails_keeps_the_interview_for_regrade(sdx: Sdx, 
     assert result.code == 4
     stored = stored_interview(sdx)
     assert "sdx: server error (503); retry 1/3 in 0s" in result.stderr and SLEPT == [0.5]
-    assert f"sdx: the interview is kept: grade it again with `sdx interview --regrade {stored.id}`" in result.stderr
+    assert f"sdx: not graded — the interview is kept; grade it again with `sdx interview --regrade {stored.id}`" in (
+        result.stderr.splitlines()
+    )
     assert result.stderr.rstrip().splitlines()[-1].startswith("sdx: error: openrouter says the account is out of")
     assert len(fake.grading_requests()) == 2
     assert stored.meta["grade_status"] == "not graded" and len(stored.turns) == 2
+
+
+def test_a_failed_regrade_of_a_graded_interview_says_the_stored_one_is_unchanged(sdx: Sdx, fake: GradingServer) -> None:
+    """The request failing (refused, or not answered within --timeout) after a grade was stored: every line true."""
+    fake.grades.append(grade_json("strong hire"))
+    assert sdx.call("interview", QUESTION, input="Requirements first\n").code == 0
+    graded = stored_interview(sdx)
+    unchanged = f"sdx: the earlier grade stands — the stored interview is unchanged; grade it again with" \
+        f" `sdx interview --regrade {graded.id}`"  # fmt: skip
+
+    fake.grading_failures.append(Failure.json_error(402, "no credits"))
+    refused = sdx.call("interview", "--regrade", graded.id or "")
+    assert refused.code == 4
+    assert refused.stderr.splitlines()[:1] == [unchanged]
+    assert refused.stderr.splitlines()[1].startswith("sdx: error: openrouter says the account is out of credits")
+
+    fake.scenario.delay_first = 2.0
+    late = sdx.call("interview", "--regrade", graded.id or "", "--timeout", "0.3")
+    assert late.code == 5
+    assert late.stderr.splitlines() == [
+        "sdx: the earlier grade stands — the stored interview is unchanged",
+        "sdx: error: gpt-4o-mini did not finish the grade within 0.3s — grade it with another model:"
+        f" `sdx interview --regrade {graded.id} --grader-model MODEL`, or allow longer with --timeout",
+    ]
+    kept = stored_interview(sdx)
+    assert (kept.meta, kept.updated_at) == (graded.meta, graded.updated_at)
+
+
+def test_a_failed_grade_with_no_log_says_nothing_is_kept(sdx: Sdx, fake: GradingServer) -> None:
+    fake.grades.extend(["no JSON", "no JSON either"])
+    invalid = sdx.call("interview", QUESTION, "--no-log", input="Requirements first\n")
+    assert invalid.code == 4
+    assert invalid.stderr.splitlines()[-1] == (
+        "sdx: error: gpt-4o-mini did not produce a valid grade twice (not valid JSON: Expecting value at line 1"
+        " column 1); not graded — it was not stored (--no-log), so it cannot be graded later (try a larger model)"
+    )
+    fake.grading_failures.append(Failure.json_error(402, "no credits"))
+    refused = sdx.call("interview", QUESTION, "--no-log", input="Requirements first\n")
+    assert refused.code == 4
+    assert (
+        refused.stderr.splitlines()[-2]
+        == "sdx: not graded — it was not stored (--no-log), so it cannot be graded later"
+    )
+    assert not (sdx.config_dir / "history.db").exists()
 
 
 def test_a_web_page_instead_of_a_grade_is_one_line_and_keeps_the_interview(sdx: Sdx, fake: GradingServer) -> None:

@@ -5,6 +5,7 @@ JSON. The clock is the environment's (`wall_clock`), never the real one."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timezone
 
 import pytest
@@ -326,7 +327,7 @@ def unverified(sdx: Sdx) -> list[str]:
 
 UNVERIFIED_LEGEND = (
     "* unverified: an evidence quote behind the score is not in what was graded (such a 3 or 4 does not clear a"
-    " drill), or the grade is older than sdx's evidence check"
+    " drill), or the grade is older than sdx's evidence check; a change or mean marked * is taken from such a score"
 )
 
 
@@ -336,14 +337,14 @@ def test_unverified_scores_are_marked_on_a_pipe(sdx: Sdx, unverified: list[str])
     assert result.out.startswith(
         "3 graded interviews, 2026-11-20 to 2026-12-02 (UTC); trends over the last 3\n"
         "dimension                 latest  change  trend    mean  drill\n"
-        "Requirements and scoping  3/4             3* 3 3   3.0\n"
-        "Estimation                2/4*    -1      2* 3 2*  2.3   due\n"  # the 2* of 12-02 restarted the drill
-        "API and data model        3/4             3* 3 3   3.0\n"
-        "High-level design         3/4             3* 3 3   3.0\n"
-        "Deep dive                 2/4     -1      3* 3 2   2.7   due\n"
-        "Trade-offs                3/4             3* 3 3   3.0\n"
-        "Reliability and scale     3/4             3* 3 3   3.0\n"
-        "Communication             3/4             3* 3 3   3.0\n"
+        "Requirements and scoping  3/4             3* 3 3   3.0*\n"  # the mean includes the unchecked 3
+        "Estimation                2/4*    -1*     2* 3 2*  2.3*  due\n"  # the 2* of 12-02 restarted the drill
+        "API and data model        3/4             3* 3 3   3.0*\n"
+        "High-level design         3/4             3* 3 3   3.0*\n"
+        "Deep dive                 2/4     -1      3* 3 2   2.7*  due\n"  # from 3 to 2, both verified
+        "Trade-offs                3/4             3* 3 3   3.0*\n"
+        "Reliability and scale     3/4             3* 3 3   3.0*\n"
+        "Communication             3/4             3* 3 3   3.0*\n"
         f"{UNVERIFIED_LEGEND}\n"
         "\n"
         "Weakest: Estimation (2*), Deep dive (2), Requirements and scoping (3)\n"
@@ -364,6 +365,19 @@ def test_unverified_scores_are_marked_in_json_and_on_a_terminal(sdx: Sdx, unveri
     assert "2/4*" in result.out and "▃*▅▃*" in result.out  # estimation: 2 (unchecked), 3, 2 (quote not found)
     assert "▅*▅▃" in result.out  # deep dive: only the unchecked 3 is marked
     assert UNVERIFIED_LEGEND in result.out and "Weakest: Estimation (2*), Deep dive (2)" in result.out
+    estimation = next(line for line in result.out.splitlines() if "Estimation" in line)
+    cells = re.sub(r"\x1b\[[0-9;]*m", "", estimation).split("│")[2:6]  # without the colours
+    assert [cell.strip() for cell in cells] == ["2/4*", "-1*", "▃*▅▃*", "2.3*"]
+
+
+def test_no_change_to_an_unverified_score_is_marked_too(sdx: Sdx):
+    store(sdx, "2026-11-27 09:00", scores(3))
+    store(sdx, "2026-12-02 09:00", scores(3), not_found={"estimation": ["10 PB"]})
+    result = progress(sdx, "2026-12-03 00:05")
+    assert result.code == 0, result.stderr
+    lines = result.out.splitlines()
+    assert lines[2].split() == ["Requirements", "and", "scoping", "3/4", "3", "3", "3.0"]
+    assert lines[3].split() == ["Estimation", "3/4*", "0*", "3", "3*", "3.0*"]
 
 
 @pytest.fixture

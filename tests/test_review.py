@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 from collections.abc import Iterator
 
 import pytest
@@ -152,6 +153,12 @@ def test_a_review_grade_that_cannot_finish_in_time(sdx: Sdx, fake: GradingServer
     )
     assert reviews(sdx) == []
     assert fake.requests == []
+    db = sqlite3.connect(sdx.config_dir / "history.db")
+    try:  # the request was received and never answered; a server on this machine costs nothing
+        rows = db.execute("SELECT conversation_id, kind, completion_tokens, cost, cost_source FROM gradings").fetchall()
+    finally:
+        db.close()
+    assert rows == [(None, "review", None, 0.0, "local")]
 
 
 @pytest.mark.parametrize(
@@ -241,6 +248,7 @@ def test_regrade_grades_the_stored_design_again_at_another_level_focus_and_model
     [again] = reviews(sdx)
     assert again.id == review.id and again.turns == review.turns
     assert (again.meta["level"], again.meta["focus"], again.model) == ("staff", ["cost"], "openrouter:vendor/grader")
+    assert again.system_prompt == rubric.review_prompt("staff", ("cost",))  # the prompt it was graded with
     assert again.meta["grade"]["evidence_check"]["not_found"] == {}
     progress = json.loads(sdx.call("progress", "--json", "--kind", "review").out)
     assert (progress["reviews"], progress["attempts"][0]["kind"]) == (1, "review")
@@ -281,6 +289,7 @@ def test_a_failed_regrade_changes_nothing_stored(sdx: Sdx, fake: GradingServer):
     with History.open(sdx.config_dir / "history.db") as history:
         after = history.load(review.id or "")
     assert (after.meta, after.model, after.updated_at) == (before.meta, before.model, before.updated_at)
+    assert after.system_prompt == before.system_prompt == rubric.review_prompt("senior", ())
 
 
 def test_regrade_of_what_is_not_a_review_is_one_line(sdx: Sdx, fake: GradingServer):

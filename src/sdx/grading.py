@@ -5,9 +5,10 @@ unless the server refuses it, which is remembered per base URL), validated with 
 asked again once with the problems named; its evidence quotes checked against the material graded
 (`sdx.domain.evidence`) and sent back once naming those not found; then the outcome is kept in the conversation's
 `meta` (`grade_status`, `grade` with its `evidence_check`, `grade_raw`, `grader`) and the grade printed. Every
-request that got a reply was paid for: its tokens and cost go to `conversation.gradings` and the history's
-`gradings` table, whatever becomes of the grade, and the last line says what the grading cost. A command only
-builds the `GradingJob`.
+request that got a reply was paid for, and one the server received that got none (a timeout, a dropped
+connection, Ctrl-C while waiting) may have been: its tokens and cost go to `conversation.gradings` and the
+history's `gradings` table, whatever becomes of the grade (unknown, never zero, for one that got no reply), and
+the last line says what the grading cost. A command only builds the `GradingJob`.
 """
 
 from __future__ import annotations
@@ -92,22 +93,24 @@ def grade_conversation(
     try:
         outcome = obtain_grade(job, target, limit, raw, spent=conversation.gradings)
     except grades.GradeInvalid as second:
-        outcome_word = "the earlier grade stands" if meta.get("grade_status") == GRADED else "not graded"
+        left = left_after_failure(conversation, job, raw[0])
         keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
         raise SdxError(
-            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {outcome_word}",
-            f"{_what_is_kept(conversation, job)}; {regrade_hint(conversation, job)} (try a larger model)",
+            f"{target.name} did not produce a valid grade twice ({_short(second.problems)}); {left.outcome}",
+            f"{left.kept_and_hint()} (try a larger model)",
             ExitStatus.PROVIDER,
         ) from None
     except (SdxError, KeyboardInterrupt) as exc:  # the request failed, or Ctrl-C while waiting for the grade
+        left = left_after_failure(conversation, job, raw[0])
         keep_outcome(conversation, history, NOT_GRADED, None, raw[0])
         if isinstance(exc, SdxError) and _timed_out(exc):
+            say(f"sdx: {left.outcome} — {left.kept or left.hint}")  # the error gives the advice
             raise SdxError(
                 f"{target.name} did not finish the grade within {limit:g}s",
                 f"{regrade_hint(conversation, job, other_model=True)}, or allow longer with --timeout",
                 ExitStatus.NETWORK,
             ) from None
-        say(f"sdx: {_kept(conversation, job)}: {regrade_hint(conversation, job)}")
+        say(f"sdx: {left.outcome} — {left.kept_and_hint()}")
         raise
     finally:  # the requests that were answered were paid for, whatever became of the grade
         keep_spending(conversation, history)
@@ -183,19 +186,42 @@ def _timed_out(exc: SdxError) -> bool:
     return exc.__cause__ is not None and is_timeout(exc.__cause__)
 
 
-def _what_is_kept(conversation: Conversation, job: GradingJob) -> str:
-    if "{id}" not in job.command:
-        return _kept(conversation, job)
-    return f"{job.source_name} and the grader's text are kept"
+@dataclass(frozen=True)
+class Left:
+    """What a failed grading leaves: the grade (`outcome`), what is stored (`kept`, "" when nothing is: --no-log)
+    and how to grade again (`hint`)."""
+
+    outcome: str
+    kept: str
+    hint: str
+
+    def kept_and_hint(self) -> str:
+        return f"{self.kept}; {self.hint}" if self.kept else self.hint
 
 
-def _kept(conversation: Conversation, job: GradingJob) -> str:
-    """What a failed grading leaves. A review is stored only once graded; a stored one (a regrade) is untouched."""
-    if "{id}" in job.command:
-        return f"the {conversation.kind} is kept"
-    if conversation.id is not None:
-        return f"the stored {conversation.kind} is unchanged"
-    return f"the {conversation.kind} was not stored"
+def left_after_failure(conversation: Conversation, job: GradingJob, raw: str) -> Left:
+    """What a failed grading leaves, as far as it is stored (`raw`: the grader's latest text). Asked before
+    `keep_outcome` stores it: an interview is stored as it goes, and keeps the grader's text only when it had no
+    grade (a failed regrade of a graded one stores nothing); a review is stored only once graded, and a stored one
+    being regraded is untouched; --no-log keeps nothing."""
+    kind = conversation.kind
+    earlier = conversation.meta.get("grade_status") == GRADED
+    outcome = "the earlier grade stands" if earlier else "not graded"
+    if _stored_as_it_goes(job) and conversation.id is None:
+        kept = ""
+    elif earlier or (conversation.id is not None and not _stored_as_it_goes(job)):
+        kept = f"the stored {kind} is unchanged"
+    elif not _stored_as_it_goes(job):
+        kept = f"the {kind} was not stored"
+    else:
+        kept = f"{job.source_name} and the grader's text are kept" if raw else f"the {kind} is kept"
+    return Left(outcome, kept, regrade_hint(conversation, job))
+
+
+def _stored_as_it_goes(job: GradingJob) -> bool:
+    """An interview is stored turn by turn, so the command that grades it again names its id; a review's names the
+    file."""
+    return "{id}" in job.command
 
 
 def grader(asked: str | None, config: Config, fallback: str) -> Target:
@@ -223,7 +249,9 @@ def _short(text: str, limit: int = 160) -> str:
 
 def regrade_hint(conversation: Conversation, job: GradingJob, other_model: bool = False) -> str:
     """How to grade it again (with another model): `grade it again with `sdx interview --regrade ID``."""
-    if "{id}" in job.command and conversation.id is None:
+    if _stored_as_it_goes(job) and conversation.id is None:
+        if other_model:
+            return f"next time grade with another model ({job.model_option} MODEL)"
         return "it was not stored (--no-log), so it cannot be graded later"
     command = job.command.format(id=conversation.id)
     if other_model:
@@ -233,9 +261,8 @@ def regrade_hint(conversation: Conversation, job: GradingJob, other_model: bool 
 
 def keep_outcome(conversation: Conversation, history: History | None, status: str, grade: Any, raw: str) -> None:
     """Store the outcome of grading. A failed regrade leaves an earlier grade as it was: only a new grade replaces
-    a grade."""
+    a grade (`left_after_failure` says so)."""
     if status == NOT_GRADED and conversation.meta.get("grade_status") == GRADED:
-        say("sdx: the earlier grade is kept")
         return
     conversation.meta.update(grade_status=status, grade=grade, grade_raw=raw)
     store_meta(conversation, history)
@@ -311,8 +338,10 @@ def ask_grader(
 ) -> str:
     """One grading request: not streamed, temperature 0, the schema as `response_format` unless the server
     refuses it (then asked again without it, and remembered for that base URL); the client retries 429 and 5xx.
-    An answered request is added to `spent` with its tokens and cost."""
-    from sdx.model.client import ChatRequest, StreamStats, answer_deltas
+    A request is added to `spent` when it was answered, with its tokens and cost, and when the server received
+    it but its reply never came (`Delivery.unanswered`: it may have been billed), as of unknown cost. One that
+    never reached the server, or that it replied to with an error, is not: it cost nothing."""
+    from sdx.model.client import ChatRequest, Delivery, StreamStats, answer_deltas, watching
     from sdx.model.client_errors import server_message
 
     use_format = target.base_url not in refused_format_urls()
@@ -320,11 +349,16 @@ def ask_grader(
         while True:
             options = grading_options(target, use_format)
             request = ChatRequest(target, messages, False, timeout, max_tokens, options=options)
-            stats = StreamStats()
+            stats, delivery = StreamStats(), Delivery()
             sent_at = current().wall_clock()
             try:  # the client's whole-answer path: retries, and every odd reply explained
-                text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
-            except SdxError as exc:
+                with watching(delivery):
+                    text = "".join(answer_deltas(request, stats, on_wait=lambda message, _s: say(f"sdx: {message}")))
+            except BaseException as exc:  # the request failed, or Ctrl-C or a signal while waiting
+                if spent is not None and delivery.unanswered:
+                    spent.append(unanswered_request(target, messages, sent_at))
+                if not isinstance(exc, SdxError):
+                    raise
                 refusal = exc.__cause__  # the client's error, for its status and the server's words
                 status = getattr(refusal, "status_code", None)
                 if not (use_format and refusal and rejects_response_format(status, server_message(refusal))):
@@ -360,6 +394,20 @@ def answered_request(
             request.prompt_tokens = estimate_tokens(messages)
         if request.completion_tokens is None:
             request.completion_tokens = len(text) // CHARS_PER_TOKEN
+    pricing.price_request(request, target, fetch=False)
+    return request
+
+
+def unanswered_request(target: Target, messages: list[dict[str, str]], sent_at: float) -> GradingRequest:
+    """A grading request the server received and never answered: what it sent is estimated (flagged); what it
+    generated is unknown (`completion_tokens` None, never 0), and so is its cost, except $0 on this machine."""
+    request = GradingRequest(
+        created_at=sent_at,
+        model=target.name,
+        model_id=target.model_id,
+        prompt_tokens=estimate_tokens(messages),
+        tokens_estimated=True,
+    )
     pricing.price_request(request, target, fetch=False)
     return request
 

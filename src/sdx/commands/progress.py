@@ -4,7 +4,8 @@ The grades are those of interviews and of reviews (`sdx review`: the same rubric
 Per dimension the latest score, the trend over the last interviews (a sparkline on a terminal), the mean, and
 whether a drill is due (domain/practice.py has the schedule); then the weakest dimensions, the questions
 practised and when, and what to practise next. A score whose evidence is unverified is marked `*` wherever it is
-shown (and `unverified` in `--json`). A Rich table on a terminal, plain aligned text on a pipe, JSON with
+shown (and `unverified` in `--json`), and so are a change and a mean taken from one (`--json` has the scores
+they are taken from, each marked in `unverified`). A Rich table on a terminal, plain aligned text on a pipe, JSON with
 `--json`. Talks to no model: imports neither openai nor rich.markdown.
 """
 
@@ -31,7 +32,7 @@ HOW_TO_GET_A_REVIEW = "grade a design you wrote: `sdx review design.md`"
 UNVERIFIED_MARK = "*"
 UNVERIFIED_NOTE = (
     "* unverified: an evidence quote behind the score is not in what was graded (such a 3 or 4 does not clear a"
-    " drill), or the grade is older than sdx's evidence check"
+    " drill), or the grade is older than sdx's evidence check; a change or mean marked * is taken from such a score"
 )
 
 
@@ -228,8 +229,12 @@ def drill_text(dimension: DimensionProgress, today: date) -> str:
     return "due tomorrow" if days == 1 else f"due in {days} days"
 
 
-def change_text(change: int | None) -> str:
-    return "" if change is None or change == 0 else f"{change:+d}"
+def change_text(dimension: DimensionProgress) -> str:
+    """`+1`, `-1*` (from or to an unverified score), `0*`; nothing for no change between verified scores."""
+    change = dimension.change
+    if change is None or (change == 0 and not dimension.change_unverified):
+        return ""
+    return marked(f"{change:+d}" if change else "0", dimension.change_unverified)
 
 
 def print_progress(result: Progress, level: str | None) -> None:
@@ -292,8 +297,8 @@ def trend_text(dimension: DimensionProgress, spark: bool) -> str:
 
 def _cells(dimension: DimensionProgress, title: str, today: date, spark: bool) -> tuple[str, ...]:
     latest = marked(f"{dimension.latest}/4", dimension.latest_unverified)
-    trend, mean = trend_text(dimension, spark), f"{dimension.mean:.1f}"
-    return title, latest, change_text(dimension.change), trend, mean, drill_text(dimension, today)
+    trend, mean = trend_text(dimension, spark), marked(f"{dimension.mean:.1f}", dimension.mean_unverified)
+    return title, latest, change_text(dimension), trend, mean, drill_text(dimension, today)
 
 
 def _plain_table(result: Progress, titles: dict[str, str]) -> None:

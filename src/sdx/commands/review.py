@@ -134,7 +134,8 @@ def regrade(options: ReviewOptions, config: Config) -> None:
             )
         finally:  # but the requests that were answered were paid for
             grading.keep_spending(review, history)
-        review.model = target.name  # the model that graded it, as a new review stores
+        review.model = target.name  # the model that graded it, and the prompt it graded with, as a new review stores
+        review.system_prompt = job.system
         grading.store_meta(review, history)
     if options.as_json:
         print_json(review, grade)

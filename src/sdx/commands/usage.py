@@ -6,8 +6,10 @@ column it reads, so the turns' text is never read: 20,000 turns take millisecond
 requests (`gradings_usage`, likewise); their rows are added together by group. A grading request is counted by
 when it was sent, under the grader model and under the graded conversation's kind. Days, weeks (from Monday) and
 months are UTC. A failed request that produced nothing is not an answer, nor is a turn no model answered (a
-review's design, stored as its one turn: `model_id` ''). A cost that is unknown is counted and said, never added
-as zero; a total that includes an estimate is marked `~`, as estimated token counts are.
+review's design, stored as its one turn: `model_id` ''). A grading request the server received but never
+answered is counted, its completion tokens unknown (NULL, left out of the sums, which are then marked as
+estimates). A cost that is unknown is counted and said, never added as zero; a total that includes an estimate is
+marked `~`, as estimated token counts are.
 """
 
 from __future__ import annotations

@@ -40,8 +40,10 @@ class Turn:
 
 @dataclass
 class GradingRequest:
-    """One grading request that was answered: what it cost (the grade itself is kept in the conversation's meta).
-    A grade takes one to three of them (sent back when invalid, or when a quote is not in the transcript)."""
+    """One grading request the server received: what it cost (the grade itself is kept in the conversation's meta).
+    A grade takes one to three of them (sent back when invalid, or when a quote is not in the transcript). One that
+    got no reply (a timeout, a dropped connection, Ctrl-C while waiting) has `completion_tokens` None: what it
+    generated is unknown, and so is its cost unless the server is on this machine."""
 
     created_at: float  # Unix time the request was sent
     model: str  # the grader as the user named it (alias or provider:model)

@@ -70,9 +70,19 @@ class DimensionProgress:
         return sum(self.scores) / len(self.scores)
 
     @property
+    def mean_unverified(self) -> bool:
+        """The mean is taken from an unverified score."""
+        return any(self.unverified)
+
+    @property
     def change(self) -> int | None:
         """Against the interview before the latest one (None with only one)."""
         return self.scores[-1] - self.scores[-2] if len(self.scores) > 1 else None
+
+    @property
+    def change_unverified(self) -> bool:
+        """The change is from or to an unverified score, so it is unverified itself."""
+        return self.change is not None and any(self.unverified[-2:])
 
     def is_due(self, today: date) -> bool:
         return self.due_on is not None and self.due_on <= today

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -96,8 +97,51 @@ class _NotAStream(Exception):
         self.first_line = first_line
 
 
+@dataclass
+class Delivery:
+    """How far the latest attempt of a request got, as the HTTP library traced it: whether the whole request was
+    written to the server's connection (`sent`), and whether a whole reply came back (`replied`)."""
+
+    sent: bool = False
+    replied: bool = False
+
+    @property
+    def unanswered(self) -> bool:
+        """The server has the request and its reply never came whole: a timeout, a dropped connection, Ctrl-C or
+        a signal while waiting. A request that never reached the server (refused, unresolved, TLS, a connect
+        timeout) is not; nor is one the server replied to, even with an error."""
+        return self.sent and not self.replied
+
+    def trace(self, event: str, _info: dict[str, Any]) -> None:  # httpcore's `trace` extension
+        if event.endswith(".send_request_body.complete"):
+            self.sent = True
+        elif event.endswith(".receive_response_body.complete"):
+            self.replied = True
+
+
+_watched = threading.local()  # the Delivery that the requests of this thread report to, while one is watched
+
+
+@contextmanager
+def watching(delivery: Delivery) -> Iterator[Delivery]:
+    """Report how far each request this thread sends gets to `delivery` (each attempt starts it afresh)."""
+    _watched.delivery = delivery
+    try:
+        yield delivery
+    finally:
+        _watched.delivery = None
+
+
+def _trace_delivery(request: Any) -> None:
+    """A request hook: the request of a watched thread is traced into its Delivery."""
+    delivery: Delivery | None = getattr(_watched, "delivery", None)
+    if delivery is not None:
+        delivery.sent = delivery.replied = False
+        request.extensions["trace"] = delivery.trace
+
+
 def _http_client(target: Target, timeout: float) -> Any:
-    """The openai package's own default HTTP client, with debug logging hooks.
+    """The openai package's own default HTTP client, with hooks: delivery tracing (`watching`), debug logging.
 
     A loopback server is always reached directly: a proxy cannot reach this machine's loopback, so
     HTTP_PROXY/ALL_PROXY would only be in the way (environment proxies are ignored for it).
@@ -108,7 +152,9 @@ def _http_client(target: Target, timeout: float) -> Any:
     if loopback:
         debug.note(f"{target.base_url} is on this machine: proxy variables are ignored for it")
     try:
-        return DefaultHttpxClient(timeout=timeout, trust_env=not loopback, event_hooks=debug.event_hooks())
+        hooks = debug.event_hooks()
+        hooks["request"] = [_trace_delivery, *hooks.get("request", [])]
+        return DefaultHttpxClient(timeout=timeout, trust_env=not loopback, event_hooks=hooks)
     except ImportError as exc:  # httpx: "Using SOCKS proxy, but the 'socksio' package is not installed"
         if "socks" in str(exc).lower():
             raise socks_missing(exc, current().environ) from exc

@@ -145,9 +145,14 @@ def price_turn(turn: Turn, target: Target, *, fetch: bool) -> str:
 
 
 def price_request(request: Priceable, target: Target, *, fetch: bool) -> str:
-    """Fill in an answered request's cost and where it came from, when it can be known; returns a warning, or ""."""
+    """Fill in a request's cost and where it came from, when it can be known; returns a warning, or "". A request
+    that got no reply (`completion_tokens` None: what it generated is unknown) is known to cost only $0 locally."""
     if request.cost is not None:
         request.cost_source = request.cost_source or REPORTED
+        return ""
+    if request.completion_tokens is None:
+        if model_price(target, request.model_id, fetch=False).source == LOCAL:
+            request.cost, request.cost_source = 0.0, LOCAL
         return ""
     priced = model_price(target, request.model_id, fetch=fetch)
     if priced.price is None:

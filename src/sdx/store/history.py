@@ -395,13 +395,21 @@ class History:
             )
 
     def update_meta(self, conversation: Conversation) -> None:
-        """Rewrite the conversation's `meta` (an interview's grade, say) and `model` (chat's `/model`), and bump its
-        `updated_at`."""
+        """Rewrite the conversation's `meta` (an interview's grade, say), `model` (chat's `/model`) and system
+        prompt with its version (a regraded review's: the prompt of its new grade), and bump its `updated_at`."""
         now = current().wall_clock()
         with self._writing():
             cursor = self.db.execute(
-                "UPDATE conversations SET meta = ?, model = ?, updated_at = ? WHERE id = ?",
-                (json.dumps(conversation.meta, ensure_ascii=False), conversation.model, now, conversation.id),
+                "UPDATE conversations SET meta = ?, model = ?, system_prompt = ?, prompt_version = ?, updated_at = ?"
+                " WHERE id = ?",
+                (
+                    json.dumps(conversation.meta, ensure_ascii=False),
+                    conversation.model,
+                    conversation.system_prompt,
+                    conversation.prompt_version,
+                    now,
+                    conversation.id,
+                ),
             )
             if cursor.rowcount == 0:
                 raise _gone(conversation.id)
