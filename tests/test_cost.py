@@ -135,6 +135,16 @@ def test_a_price_list_that_hangs_is_given_up_after_its_time_limit(sdx, fake):
     assert last_turn(sdx).cost is None
 
 
+def test_a_price_list_whose_socket_gives_up_first_says_the_same(fake):
+    """The socket's time limit and the waiting thread's are the same 3 s: whichever ends first, one sentence."""
+    from sdx.model.pricing import _fetch_into
+
+    fake.scenario.models_delay = 30
+    result: dict[str, object] = {}
+    _fetch_into(f"{fake.base_url}/models", result)  # in this thread: the socket's limit ends it
+    assert result == {"problem": f"no answer within {PRICE_LIST_TIMEOUT:g}s"}
+
+
 def test_the_price_list_keeps_models_with_usable_prices_only():
     payload = {
         "data": [

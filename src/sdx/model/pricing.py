@@ -40,6 +40,7 @@ CACHE_NAME = "prices.json"  # beside history.db
 MAX_AGE = 86400.0  # a price list is fetched again after a day
 FAILURE_MEMORY = 3600.0  # after a failed fetch, answers for an hour do not try again
 PRICE_LIST_TIMEOUT = 3.0  # seconds for the whole price list request
+_NO_ANSWER = f"no answer within {PRICE_LIST_TIMEOUT:g}s"
 PER_MILLION = 1_000_000
 
 _fetching = threading.Lock()  # one fetch at a time (batch workers finish together)
@@ -235,7 +236,7 @@ def refresh(listing: PriceList, now: float) -> tuple[PriceList, str]:
         fresh = PriceList(listing.url, fetched_at=now, models=models)
         write_cache(fresh)
         return fresh, ""
-    reason = str(result.get("problem") or f"no answer within {PRICE_LIST_TIMEOUT:g}s")
+    reason = str(result.get("problem") or _NO_ANSWER)
     failed = PriceList(listing.url, listing.fetched_at, now, listing.models)
     write_cache(failed)
     older = "; the older list was used" if listing.models else ""
@@ -251,7 +252,9 @@ def _fetch_into(url: str, result: dict[str, object]) -> None:
     except urllib.error.HTTPError as exc:
         result["problem"] = f"it answered {exc.code}"
     except (urllib.error.URLError, OSError) as exc:
-        result["problem"] = str(getattr(exc, "reason", exc))
+        reason = getattr(exc, "reason", exc)
+        # the socket's own time limit is the thread's: whichever ends first, the same words
+        result["problem"] = _NO_ANSWER if isinstance(reason, TimeoutError) else str(reason)
     except (json.JSONDecodeError, UnicodeDecodeError):
         result["problem"] = "it did not answer JSON"
     except ValueError as exc:
