@@ -443,3 +443,21 @@ def test_labels_set_larger_keep_d2_s_boxes_apart(environ: dict[str, str]) -> Non
     assert drawing.reason == ""
     assert drawing.text is not None
     assert len(rows_with(drawing.text, "│Notification Service │")) == 1
+
+
+def test_dotted_and_thick_edges_are_listed_under_the_drawing_that_draws_them_plain(environ: dict[str, str]) -> None:
+    source = (
+        "flowchart LR\n"
+        '  api["API"] --> db[("Orders DB")]\n'
+        '  db -.->|"async replication"| replica[("Read replica")]\n'
+        '  api ==> cache(("Cache"))\n'
+    )
+
+    drawing = draw(source, columns=100)
+
+    assert drawing.reason == ""
+    assert drawing.text is not None
+    picture, styled = drawing.text.split("\n\nDrawn as plain lines:\n")
+    assert styled == "  Orders DB → Read replica [async replication] (dotted)\n  API → Cache (thick)\n"
+    assert "async replication" in picture
+    assert "Drawn as plain lines" not in draw(ARCHITECTURE, columns=80).text  # all solid: nothing listed

@@ -621,6 +621,18 @@ def edge_list(graph: Graph) -> list[str]:
     ]
 
 
+def styled_edge_lines(graph: Graph) -> list[str]:
+    """The dotted and thick edges, one line each with its style: `Orders DB → Read replica [async replication]
+    (dotted)`. A text drawing draws every edge as a plain line, so these are listed under it."""
+    return [
+        f"{one_line(graph.label(edge.source))} {_ARROWS[edge.arrow]} {one_line(graph.label(edge.target))}"
+        + (f" [{one_line(edge.label)}]" if edge.label else "")
+        + f" ({edge.line})"
+        for edge in graph.edges
+        if edge.line != "solid"
+    ]
+
+
 def one_line(label: str) -> str:
     """A label of several lines on one, for a list."""
     return label.replace("\n", " ")

@@ -24,12 +24,21 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sdx.domain.diagram import Graph, edge_list, group_lines, parse_mermaid, to_d2, without_containers
+from sdx.domain.diagram import (
+    Graph,
+    edge_list,
+    group_lines,
+    parse_mermaid,
+    styled_edge_lines,
+    to_d2,
+    without_containers,
+)
 from sdx.terminal import d2
 from sdx.terminal.traced_edges import LABEL, Box, traced_problem
 
 MAX_NODES = 80  # more than fits a terminal in either direction: not worth d2's time
 GROUPS = "Groups (drawn without their boxes):"  # above the list of subgraphs, under a drawing made without them
+STYLED = "Drawn as plain lines:"  # above the list of dotted and thick edges (d2's text renderer draws no styles)
 _OTHER_DIRECTION = {"TD": "LR", "BT": "LR", "LR": "TD", "RL": "TD"}
 
 
@@ -130,8 +139,9 @@ class PendingDrawing:
         glyphs = _STANDARD if self._ascii_mode == "standard" else _EXTENDED
         problem = check_drawing(text, self._drawn, glyphs)
         if not problem and self._drawn is not self._graph:
-            text += "".join(f"\n{line}" for line in [GROUPS, *(f"  {group}" for group in group_lines(self._graph))])
-            text += "\n"
+            text += _listed(GROUPS, group_lines(self._graph))
+        if not problem and (styled := styled_edge_lines(self._graph)):
+            text += _listed(STYLED, styled)
         width = max((len(line) for line in text.splitlines()), default=0)
         if not problem and self._columns is not None and width > self._columns:
             problem = f"too wide for {self._columns} columns"
@@ -149,6 +159,11 @@ class PendingDrawing:
         self._outcome = Drawing(
             self.source, None, edge_list(self._graph), f"diagram not drawn: {reason}", self._repairs
         )
+
+
+def _listed(title: str, lines: list[str]) -> str:
+    """A list under the drawing: a blank line, its title, its lines indented."""
+    return "".join(f"\n{line}" for line in [title, *(f"  {line}" for line in lines)]) + "\n"
 
 
 def start_drawing(
