@@ -2,7 +2,7 @@
 
     /path/to/python benchmarks/grader_check.py                       # the default model, 3 gradings each
     /path/to/python benchmarks/grader_check.py -m gpt-4o-mini -m claude --repeat 3
-    /path/to/python benchmarks/grader_check.py -m local:smollm2 --repeat 1 --max-tokens 256 --json
+    /path/to/python benchmarks/grader_check.py -m local:smollm2 --repeat 1 --max-tokens 16 --transcript weak --json
 
 The transcripts (a strong, a mediocre and a weak candidate for "Design a URL shortener", and the weak one padded
 with filler: buzzwords and restated requirements, no new substance) go through sdx's own grading protocol
@@ -11,7 +11,8 @@ once). Printed per model: each dimension's spread (highest minus lowest score ov
 transcript), the mean total score of each transcript, whether strong > mediocre > weak holds, whether the
 padding raised the weak one's score, and how many gradings produced no valid grade or quotes not in the
 transcript. Any model sdx can use works (`sdx models`); the figures mean something only for a model that grades
-at all (a hosted one): the e2e test runs it against a 135M local model only to prove that it runs.
+at all (a hosted one): an e2e test runs it (one transcript, once) against a 135M local model only to prove that
+it runs.
 """
 
 from __future__ import annotations
@@ -134,13 +135,13 @@ def grade_once(model: str, text: str, max_tokens: int) -> tuple[dict[str, int], 
     return scores, bool(outcome.not_found)
 
 
-def check_model(model: str, repeat: int, max_tokens: int) -> dict[str, Runs]:
-    results = {name: Runs() for name in TRANSCRIPTS}
+def check_model(model: str, repeat: int, max_tokens: int, names: list[str]) -> dict[str, Runs]:
+    results = {name: Runs() for name in names}
     for round_number in range(repeat):
-        for name, text in TRANSCRIPTS.items():  # interleaved, so drift over time does not favour one transcript
+        for name in names:  # interleaved, so drift over time does not favour one transcript
             started = time.monotonic()
             try:
-                scores, unverified = grade_once(model, text, max_tokens)
+                scores, unverified = grade_once(model, TRANSCRIPTS[name], max_tokens)
             except grades.GradeInvalid as exc:
                 results[name].failed.append(f"invalid twice: {exc.problems[:80]}")
             except SdxError as exc:
@@ -155,7 +156,7 @@ def check_model(model: str, repeat: int, max_tokens: int) -> dict[str, Runs]:
 
 def verdicts(results: dict[str, Runs]) -> dict[str, bool | None]:
     """strong > mediocre > weak by mean total, and whether the filler raised the weak one (None: no grades)."""
-    totals = {name: runs.total() for name, runs in results.items()}
+    totals = {name: results[name].total() if name in results else None for name in TRANSCRIPTS}
     ordered = None
     if None not in (totals["strong"], totals["mediocre"], totals["weak"]):
         ordered = totals["strong"] > totals["mediocre"] > totals["weak"]  # type: ignore[operator]
@@ -167,7 +168,7 @@ def verdicts(results: dict[str, Runs]) -> dict[str, bool | None]:
 
 def report(model: str, results: dict[str, Runs], repeat: int) -> str:
     lines = [f"## {model} ({repeat} grading{'s' if repeat != 1 else ''} of each transcript)", ""]
-    names = list(TRANSCRIPTS)
+    names = list(results)
     lines.append("| dimension | " + " | ".join(f"{name} spread" for name in names) + " |")
     lines.append("|---|" + "--:|" * len(names))
     for key in rubric.DIMENSION_KEYS:
@@ -195,7 +196,7 @@ def _figure(value: int | None) -> str:
 
 
 def _yes_no(value: bool | None) -> str:
-    return "not known (no valid grades)" if value is None else "yes" if value else "no"
+    return "not known (no valid grades of the transcripts it compares)" if value is None else "yes" if value else "no"
 
 
 def as_json(model: str, results: dict[str, Runs]) -> dict[str, object]:
@@ -221,10 +222,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=3, help="gradings of each transcript (default 3)")
     parser.add_argument("--max-tokens", type=int, default=GRADE_MAX_TOKENS, help="cap each grade's length")
     parser.add_argument("--json", action="store_true", help="one JSON object per model, one a line")
+    parser.add_argument(
+        "--transcript", action="append", choices=list(TRANSCRIPTS), help="grade only this one (repeatable)"
+    )
     args = parser.parse_args(argv)
     models = args.model or [chosen_model_name(None, load_config())]
+    names = [name for name in TRANSCRIPTS if name in (args.transcript or TRANSCRIPTS)]
     for model in models:
-        results = check_model(model, args.repeat, args.max_tokens)
+        results = check_model(model, args.repeat, args.max_tokens, names)
         print(json.dumps(as_json(model, results)) if args.json else report(model, results, args.repeat) + "\n")
     return 0
 

@@ -187,3 +187,33 @@ def test_prompt_longer_than_the_context_window(sdx_user, llama_server, via):
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("sdx: error: "), result.stderr
     assert "too long" in lines[0]
+
+
+def test_the_grader_check_runs_against_the_local_model(llama_server_factory, sdx_home):
+    """benchmarks/grader_check.py end to end, only to prove that it runs: a 135M model's grades mean nothing, and
+    16 tokens cut them off (one transcript, one grading, to keep CI fast)."""
+    import sys
+    from pathlib import Path
+
+    sdx_home.configure(llama_server_factory(n_ctx=8192))  # the rubric and a transcript: about 2,500 tokens
+    script = Path(__file__).parents[2] / "benchmarks" / "grader_check.py"
+    arguments = ["-m", "local:smollm2", "--repeat", "1", "--max-tokens", "16", "--transcript", "weak", "--json"]
+    done = subprocess.run(
+        [sys.executable, str(script), *arguments],
+        env=sdx_home._env(None),
+        cwd=sdx_home.home,
+        capture_output=True,
+        timeout=300,
+    )
+
+    stderr = done.stderr.decode()
+    assert done.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr
+    assert "grader_check: local:smollm2: round 1/1: weak done" in stderr
+    [line] = done.stdout.decode().splitlines()
+    result = json.loads(line)
+    assert result["model"] == "local:smollm2"
+    assert list(result["transcripts"]) == ["weak"]
+    weak = result["transcripts"]["weak"]
+    assert len(weak["scores"]) + len(weak["failed"]) == 1  # one grading, with a valid grade or a reason why not
+    assert result["order_holds"] is None and result["filler_raises_weak"] is None  # nothing to compare
