@@ -121,7 +121,9 @@ class _Drawing:
         self.visited.add(head)
         back = _reverse(HEADS[self.char(head)])
         sources = self._follow([(_moved(head, back), back)], target)
-        if len(sources) != 1:
+        if not sources:  # the line runs in a loop
+            raise Unreadable(f"d2 drew a line into {target!r} that starts nowhere (row {head[0] + 1})")
+        if len(sources) > 1:
             names = " and ".join(repr(source) for source in sorted(sources))
             raise Unreadable(f"d2 drew one line from {names} into {target!r}: which box it comes from is unclear")
         return sources.pop(), target
