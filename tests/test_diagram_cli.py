@@ -71,6 +71,44 @@ def test_a_diagram_that_does_not_parse(sdx) -> None:  # type: ignore[no-untyped-
     )
 
 
+def test_json_describes_each_diagram_drawn_or_not(sdx) -> None:  # type: ignore[no-untyped-def]
+    broken = "flowchart TD\n  A[Client] --> B[Server\n"
+    (sdx.home / "notes.md").write_text(f"{NOTES}\n```mermaid\n{broken}```\n", encoding="utf-8")
+
+    result = sdx.call("diagram", "notes.md", "--json", tty=True)  # on a terminal too: data, not a drawing
+
+    assert (result.code, result.stderr) == (2, "")  # one did not parse, as without --json
+    first, second, third = json.loads(result.out)["diagrams"]
+    assert first["source"] == DIAGRAM and first["drawn"] and first["drawing"] == drawn(DIAGRAM, None)
+    assert (first["reason"], first["errors"]) == ("", [])
+    assert second["edges"] == draw(WIDE, columns=None).edges
+    wide = second["graph"]
+    assert wide["direction"] == "LR"
+    assert wide["nodes"][0] == {"id": "User", "label": "User", "shape": "service", "group": None}
+    assert wide["edges"][0] == {
+        "source": "User",
+        "target": "API",
+        "label": "HTTP Request",
+        "arrow": "forward",
+        "line": "solid",
+    }
+    assert third == {
+        "source": broken,
+        "drawn": False,
+        "drawing": None,
+        "reason": "line 2: the label of 'B' is not closed: expected `]` to match `[`",
+        "edges": [],
+        "repairs": [],
+        "errors": ["line 2: the label of 'B' is not closed: expected `]` to match `[`"],
+        "graph": None,
+    }
+    refused = sdx.call("diagram", "notes.md", "--json", "--format", "svg")
+    assert (refused.code, refused.stderr) == (
+        2,
+        "sdx: error: --json describes the text drawing, not an image — drop --json to write the SVG\n",
+    )
+
+
 def test_escape_sequences_never_reach_the_terminal(sdx) -> None:  # type: ignore[no-untyped-def]
     source = 'flowchart TD\n  a["\x1b[2J\x1b]0;owned\x07"] --> b["\x1b[31mDB"]\n  b --> \n'
 

@@ -512,11 +512,12 @@ def diagram(
         Path | None, typer.Option("--output", "-o", help="The file to write (- or none: stdout).")
     ] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Replace an existing file.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Draw the mermaid diagrams of a Markdown file (or a bare diagram) as boxes and arrows."""
     from sdx.commands.diagram import run_diagram
 
-    raise typer.Exit(run_diagram(file, fmt, output, force))
+    raise typer.Exit(run_diagram(file, fmt, output, force, as_json))
 
 
 @app.command()

@@ -2,21 +2,22 @@
 
 As text (the default) each diagram is drawn to fit the terminal, or, when it cannot be drawn right, printed as its
 source block followed by its list of edges, with one line on stderr saying why. `--format svg|png` draws one
-diagram with d2's shapes, for a file (`-o`).
+diagram with d2's shapes, for a file (`-o`). `--json` describes each diagram as data (drawing, edges, graph).
 """
 
 from __future__ import annotations
 
 import codecs
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from sdx.config import decode_text
-from sdx.domain.diagram import is_mermaid_flowchart, mermaid_blocks, parse_mermaid, to_d2
+from sdx.domain.diagram import graph_json, is_mermaid_flowchart, mermaid_blocks, parse_mermaid, to_d2
 from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.terminal import d2
-from sdx.terminal.drawing import ascii_mode_for, draw
+from sdx.terminal.drawing import NOT_DRAWN, ascii_mode_for, draw
 from sdx.terminal.render import fit_to_encoding, sanitize_for_terminal, say
 
 INPUT_LIMIT = 4 * 1024 * 1024
@@ -29,9 +30,11 @@ class _Diagram:
     block: str  # as written in the input: the fence with its content, or the bare diagram
 
 
-def run_diagram(file: str, fmt: str, output: Path | None, force: bool) -> int:
+def run_diagram(file: str, fmt: str, output: Path | None, force: bool, as_json: bool = False) -> int:
     if fmt not in FORMATS:
         raise UsageError(f"unknown format {fmt!r}", "use --format txt, svg or png")
+    if as_json and fmt != "txt":
+        raise UsageError("--json describes the text drawing, not an image", f"drop --json to write the {fmt.upper()}")
     text, shown = _read(file)
     diagrams = _diagrams(text)
     if not diagrams:
@@ -40,6 +43,8 @@ def run_diagram(file: str, fmt: str, output: Path | None, force: bool) -> int:
             "put it in a ```mermaid block, or give a bare diagram starting with `flowchart TD`",
         )
     to_stdout = output is None or str(output) == "-"
+    if as_json:
+        return _write_json(diagrams, None if to_stdout else output, force)
     if fmt == "txt":
         return _draw_text(diagrams, output if not to_stdout else None, force)
     if len(diagrams) > 1:
@@ -108,6 +113,30 @@ def _draw_text(diagrams: list[_Diagram], output: Path | None, force: bool) -> in
     text = "\n".join(parts)
     _write(_for_terminal(text, encoding) if terminal else text.encode("utf-8"), output, force)
     return status
+
+
+def _write_json(diagrams: list[_Diagram], output: Path | None, force: bool) -> int:
+    """Each diagram as data: its source, the drawing (at any width, Unicode) or why there is none, its edge list,
+    the repairs made and the parsed graph. The exit status is the text drawing's (2 when one does not parse)."""
+    items = [_diagram_json(diagram) for diagram in diagrams]
+    text = json.dumps({"diagrams": items}, indent=2, ensure_ascii=False) + "\n"
+    _write(text.encode("utf-8"), output, force)
+    return ExitStatus.USAGE if any(item["graph"] is None for item in items) else ExitStatus.OK
+
+
+def _diagram_json(diagram: _Diagram) -> dict[str, object]:
+    drawing = draw(diagram.source, columns=None)
+    parsed = parse_mermaid(diagram.source)
+    return {
+        "source": diagram.source,
+        "drawn": drawing.text is not None,
+        "drawing": drawing.text,
+        "reason": drawing.reason.removeprefix(NOT_DRAWN),
+        "edges": drawing.edges,
+        "repairs": parsed.repairs,
+        "errors": parsed.errors,
+        "graph": graph_json(parsed.graph) if parsed.graph is not None else None,
+    }
 
 
 def _for_terminal(text: str, encoding: str) -> bytes:

@@ -621,6 +621,25 @@ def edge_list(graph: Graph) -> list[str]:
     ]
 
 
+def graph_json(graph: Graph) -> dict[str, object]:
+    """The graph as data for `sdx diagram --json`: its nodes (with the subgraph holding each), subgraphs, edges."""
+    return {
+        "direction": graph.direction,
+        "nodes": [
+            {"id": node.id, "label": node.label, "shape": node.shape, "group": node.container}
+            for node in graph.nodes.values()
+        ],
+        "groups": [
+            {"id": container.id, "label": container.label, "parent": container.parent}
+            for container in graph.containers.values()
+        ],
+        "edges": [
+            {"source": edge.source, "target": edge.target, "label": edge.label, "arrow": edge.arrow, "line": edge.line}
+            for edge in graph.edges
+        ],
+    }
+
+
 def styled_edge_lines(graph: Graph) -> list[str]:
     """The dotted and thick edges, one line each with its style: `Orders DB → Read replica [async replication]
     (dotted)`. A text drawing draws every edge as a plain line, so these are listed under it."""

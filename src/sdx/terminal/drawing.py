@@ -38,6 +38,7 @@ from sdx.terminal.traced_edges import LABEL, Box, traced_problem
 
 MAX_NODES = 80  # more than fits a terminal in either direction: not worth d2's time
 GROUPS = "Groups (drawn without their boxes):"  # above the list of subgraphs, under a drawing made without them
+NOT_DRAWN = "diagram not drawn: "  # how a Drawing's reason begins
 STYLED = "Drawn as plain lines:"  # above the list of dotted and thick edges (d2's text renderer draws no styles)
 _OTHER_DIRECTION = {"TD": "LR", "BT": "LR", "LR": "TD", "RL": "TD"}
 
@@ -105,7 +106,7 @@ class PendingDrawing:
         self._repairs = parsed.repairs
         if parsed.graph is None:
             more = f" (and {len(parsed.errors) - 1} more)" if len(parsed.errors) > 1 else ""
-            self._outcome = Drawing(self.source, None, [], f"diagram not drawn: {parsed.errors[0]}{more}")
+            self._outcome = Drawing(self.source, None, [], f"{NOT_DRAWN}{parsed.errors[0]}{more}")
             return
         self._graph = parsed.graph
         problem = _undrawable(parsed.graph, self._ascii_mode, encoding)
@@ -156,9 +157,7 @@ class PendingDrawing:
 
     def _fall_back(self, reason: str) -> None:
         assert self._graph is not None
-        self._outcome = Drawing(
-            self.source, None, edge_list(self._graph), f"diagram not drawn: {reason}", self._repairs
-        )
+        self._outcome = Drawing(self.source, None, edge_list(self._graph), f"{NOT_DRAWN}{reason}", self._repairs)
 
 
 def _listed(title: str, lines: list[str]) -> str:
