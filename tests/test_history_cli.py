@@ -204,6 +204,40 @@ def test_show_piped_prints_the_conversation_markdown(user, seed):
     assert user.call("show", talk.id, "--raw", tty=True).out == result.out
 
 
+def test_show_json_is_everything_stored_of_the_conversation(user, seed):
+    talk = a_conversation(seed)
+
+    result = user.call("show", talk.id, "--json")
+
+    assert result.code == 0 and result.stderr == ""
+    data = json.loads(result.out)
+    assert (data["id"], data["kind"], data["model"], data["system_prompt"]) == (talk.id, "ask", "gpt-4o-mini", "sys")
+    assert data["created_at"] == "2025-06-15T15:06:40Z" == data["turns"][0]["created_at"]
+    assert [(turn["question"], turn["status"]) for turn in data["turns"]] == [
+        ("Design a URL shortener", "complete"),
+        ("Now shard the table\nby user, maybe?", "interrupted"),
+        ("Compare Kafka and SQS", "error"),
+    ]
+    assert data["turns"][0]["context"] == "50M DAU" and data["turns"][0]["model_id"] == "m1"
+    assert data["turns"][2]["error"] == "the provider answered 500"
+    assert (data["meta"], data["gradings"]) == ({}, [])
+
+
+def test_json_on_a_terminal_escapes_what_could_drive_or_reorder_it(user, seed):
+    answer = "CSI as one character: \x9b2J, an override: \u202egnp.exe, and ESC: \x1b[31m"
+    talk = seed(Turn("Design a \x9b2J cache", answer=answer))
+
+    on_terminal = user.call("show", talk.id, "--json", tty=True)
+    piped = user.call("show", talk.id, "--json")
+
+    assert json.loads(on_terminal.out)["turns"][0]["answer"] == answer == json.loads(piped.out)["turns"][0]["answer"]
+    assert "\\u009b2J" in on_terminal.out and "\\u202e" in on_terminal.out and "\\u001b[31m" in on_terminal.out
+    assert not any(char in on_terminal.out for char in "\x9b\u202e\x1b")
+    assert "\x9b" in piped.out and "\u202e" in piped.out  # a pipe gets the characters themselves
+    listed = user.call("history", "--json", tty=True).out  # the title is the question
+    assert "\x9b" not in listed and json.loads(listed)[0]["title"] == "Design a \x9b2J cache"
+
+
 def test_conversation_markdown_marks_each_turn(seed):
     talk = seed.load(a_conversation(seed).id)
     text = conversation_markdown(talk)

@@ -494,11 +494,12 @@ def show(
     pager: Annotated[
         bool, typer.Option("--pager/--no-pager", help="Page long output on a terminal through $PAGER (default: yes).")
     ] = True,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Show a stored conversation, every question and answer."""
     from sdx.commands.history import show_conversation
 
-    show_conversation(conversation_id, raw, pager)
+    show_conversation(conversation_id, raw, pager, as_json)
 
 
 @app.command()

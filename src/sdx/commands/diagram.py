@@ -8,7 +8,6 @@ diagram with d2's shapes, for a file (`-o`). `--json` describes each diagram as 
 from __future__ import annotations
 
 import codecs
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from sdx.environment import current
 from sdx.errors import ExitStatus, SdxError, UsageError
 from sdx.terminal import d2
 from sdx.terminal.drawing import NOT_DRAWN, ascii_mode_for, draw
-from sdx.terminal.render import fit_to_encoding, sanitize_for_terminal, say
+from sdx.terminal.render import fit_to_encoding, json_text, sanitize_for_terminal, say
 
 INPUT_LIMIT = 4 * 1024 * 1024
 FORMATS = ("txt", "svg", "png")
@@ -119,7 +118,7 @@ def _write_json(diagrams: list[_Diagram], output: Path | None, force: bool) -> i
     """Each diagram as data: its source, the drawing (at any width, Unicode) or why there is none, its edge list,
     the repairs made and the parsed graph. The exit status is the text drawing's (2 when one does not parse)."""
     items = [_diagram_json(diagram) for diagram in diagrams]
-    text = json.dumps({"diagrams": items}, indent=2, ensure_ascii=False) + "\n"
+    text = json_text({"diagrams": items}, output is None and current().stdout_isatty)
     _write(text.encode("utf-8"), output, force)
     return ExitStatus.USAGE if any(item["graph"] is None for item in items) else ExitStatus.OK
 

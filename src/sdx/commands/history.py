@@ -27,7 +27,7 @@ from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.model.pricing import PRICE_LIST, REPORTED, cost_text, total_cost
 from sdx.store.history import ConversationSummary, History, snippet_parts
-from sdx.terminal.render import choose_renderer, sanitize_for_terminal, say
+from sdx.terminal.render import choose_renderer, json_text, sanitize_for_terminal, say
 
 MIN_ID_LENGTH = 8  # shown ids are at least this long (ids made in the same second share their first 8)
 
@@ -42,7 +42,7 @@ def print_history(query: str | None, kind: str | None, limit: int, as_json: bool
         ids = history.all_ids() if summaries and not as_json else []
     out = current().stdout
     if as_json:
-        out.write(json.dumps([summary_json(summary) for summary in summaries], indent=2, ensure_ascii=False) + "\n")
+        out.write(json_text([summary_json(summary) for summary in summaries], current().stdout_isatty))
         return
     if not summaries:
         what = f"{kind} conversations" if kind else "conversations"
@@ -201,10 +201,13 @@ def load_chosen(prefix: str | None) -> Conversation:
         return history.load(latest)
 
 
-def show_conversation(prefix: str | None, raw: bool, pager: bool = True) -> None:
+def show_conversation(prefix: str | None, raw: bool, pager: bool = True, as_json: bool = False) -> None:
     """Re-render a stored conversation: as Markdown on a terminal (through the pager when it is longer than the
-    screen), the Markdown itself with --raw or piped."""
+    screen), the Markdown itself with --raw or piped; with `as_json` everything stored, as data."""
     conversation = load_chosen(prefix)
+    if as_json:
+        current().stdout.write(json_text(conversation_json(conversation), current().stdout_isatty))
+        return
     text = conversation_markdown(conversation)
     if pager and not raw and current().stdout_isatty:
         from sdx.terminal.pager import page_markdown
@@ -213,6 +216,16 @@ def show_conversation(prefix: str | None, raw: bool, pager: bool = True) -> None
             return
     with choose_renderer(raw)() as sink:
         sink.write(text)
+
+
+def conversation_json(conversation: Conversation) -> dict[str, object]:
+    """Everything stored of a conversation: its turns (complete or not, with tokens and cost), its meta (an
+    interview's grade) and its grading requests; times in UTC ISO 8601."""
+    data = asdict(conversation)
+    data["created_at"], data["updated_at"] = iso_time(conversation.created_at), iso_time(conversation.updated_at)
+    for item in [*data["turns"], *data["gradings"]]:
+        item["created_at"] = iso_time(item["created_at"])
+    return data
 
 
 def export_conversation(prefix: str | None, output: Path | None, force: bool, html: bool = False) -> None:

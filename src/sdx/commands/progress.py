@@ -11,7 +11,6 @@ they are taken from, each marked in `unverified`). A Rich table on a terminal, p
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -23,7 +22,7 @@ from sdx.domain.practice import DimensionProgress, Progress
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.store.history import History
-from sdx.terminal.render import console, sanitize_for_terminal, say
+from sdx.terminal.render import console, json_text, sanitize_for_terminal, say
 
 PRACTISED_SHOWN = 10  # questions listed on a terminal or pipe (all of them in --json)
 KINDS = GRADED_KINDS  # the conversations that carry a grade on the rubric: interview, review
@@ -59,7 +58,7 @@ def run_progress(options: ProgressOptions) -> None:
     ]
     result = practice.progress(graded, DIMENSION_KEYS, now, options.window)
     if options.as_json:
-        print(json.dumps(progress_json(result, options, level), indent=2, ensure_ascii=False), file=current().stdout)
+        current().stdout.write(json_text(progress_json(result, options, level), current().stdout_isatty))
     if not graded:
         say(f"sdx: {nothing_graded(kinds)}{_filters(options.since, level)} yet — {how_to_get_one(kinds)}")
         return

@@ -10,7 +10,6 @@ focus); the new grade replaces the stored one only once it is valid.
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from sdx.environment import current, interrupts_held
 from sdx.errors import SdxError, UsageError
 from sdx.model.pricing import total_cost
 from sdx.model.registry import chosen_model_name
-from sdx.terminal.render import say
+from sdx.terminal.render import json_text, say
 
 _HEADING = re.compile(r"^ {0,3}#{1,6}[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -263,7 +262,7 @@ def print_json(conversation: Conversation, grade: dict[str, Any]) -> None:
         "grading": grading_spend(conversation),
     }
     out = current().stdout
-    out.write(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    out.write(json_text(report, current().stdout_isatty))
     out.flush()
 
 

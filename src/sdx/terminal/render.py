@@ -15,6 +15,7 @@ from __future__ import annotations
 import codecs
 import errno
 import io
+import json
 import os
 import re
 import threading
@@ -46,6 +47,13 @@ def _visible(match: re.Match[str]) -> str:
     if code < 0x20:
         return chr(0x2400 + code)  # Unicode "control pictures": ESC shows as ␛
     return "\N{SYMBOL FOR DELETE}" if code == 0x7F else "\N{REPLACEMENT CHARACTER}"
+
+
+def json_text(data: object, terminal: bool) -> str:
+    """`data` as indented JSON ending in a newline. For a terminal every non-ASCII character is escaped (`\\u009b`):
+    JSON escapes C0 controls itself, but not C1 ones (U+009B is CSI to many terminals) nor bidirectional overrides,
+    and model output must not drive the terminal or reorder what it shows. A pipe or a file gets them as they are."""
+    return json.dumps(data, indent=2, ensure_ascii=terminal) + "\n"
 
 
 def sanitize_for_terminal(text: str) -> str:
