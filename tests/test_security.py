@@ -10,7 +10,8 @@ from tests.fake_server import Failure
 
 HOSTILE = (
     "# Title\n\nclear\x1b[2J\x1b[H screen, bell\x07, clipboard \x1b]52;c;ZXZpbA==\x07, "
-    "link \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\, csi \x9b31m, title \x1b]0;pwned\x07 done\r\n"
+    "link \x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\, csi \x9b31m, title \x1b]0;pwned\x07, "
+    "rlo \u202eexe.js done\r\n"
 )
 
 
@@ -21,12 +22,21 @@ def test_sanitizer_makes_control_sequences_visible():
     assert clean.endswith("done\n")
 
 
+def test_bidi_overrides_cannot_reorder_what_the_terminal_shows():
+    text = "Download https://cdn.example/\u202egnp.exe and \u2067isolated\u2069; שלום\u200f stays"
+    assert (
+        sanitize_for_terminal(text)
+        == "Download https://cdn.example/\ufffdgnp.exe and \ufffdisolated\ufffd; שלום\u200f stays"
+    )
+
+
 def test_escape_sequences_from_the_model_do_not_reach_the_terminal(sdx, fake):
     fake.scenario.answer = HOSTILE
     result = sdx.run_tty("ask", "Design a cache", env={"NO_COLOR": "1"})
     assert result.code == 0
     screen = result.stdout.decode()
-    for sequence in ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x1b]0;pwned", "\x07"):  # Rich writes OSC 8 as ESC]8;id=…;
+    # Rich writes OSC 8 as ESC]8;id=…;
+    for sequence in ("\x1b[2J", "\x1b]52", "\x1b]8;", "\x1b]0;pwned", "\x07", "\u202e"):
         assert sequence not in screen
     assert "␛]52;c;ZXZpbA==" in screen
 

@@ -35,8 +35,10 @@ if TYPE_CHECKING:
     from sdx.terminal.drawing import PendingDrawing
     from sdx.terminal.live_markdown import LiveMarkdown
 
-# C0 controls but tab and newline, DEL, and the C1 range (0x9b is a one-byte CSI on some terminals).
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls but tab and newline, DEL, the C1 range (0x9b is a one-byte CSI on some terminals), and the
+# bidirectional embeddings, overrides and isolates, which reorder what follows them (`\u202egnp.exe` shows as
+# `exe.png`); the invisible marks (LRM, RLM, ALM) that right-to-left text uses are left alone.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -57,8 +59,8 @@ def json_text(data: object, terminal: bool) -> str:
 
 
 def sanitize_for_terminal(text: str) -> str:
-    """Make control characters visible (ESC as ␛) so the model cannot move the cursor, clear the screen,
-    ring the bell, set the clipboard (OSC 52) or plant hyperlinks."""
+    """Make control characters visible (ESC as ␛; C1 controls and bidi overrides as �) so the model cannot move
+    the cursor, clear the screen, ring the bell, set the clipboard (OSC 52), plant hyperlinks or reorder text."""
     return _UNSAFE.sub(_visible, text)
 
 
