@@ -376,8 +376,10 @@ def test_a_grading_request_the_server_got_but_never_answered_is_counted_as_of_un
     assert (total["tokens_out"], total["tokens_estimated"]) == (3 * CHUNKS + GRADE_TOKENS, True)
     piped = sdx.call("usage", wall_clock=at(MIDNIGHT + 3600))
     assert piped.code == 0 and piped.out.splitlines()[-1].split()[-2:] == ["$0.0040", "1"]
-    assert piped.stderr.startswith(
-        "sdx: note: the cost column leaves out 1 grading request of unknown cost: openai/gpt-4o-mini (1);"
+    assert piped.stderr == (
+        "sdx: note: the cost column leaves out 1 grading request of unknown cost: openai/gpt-4o-mini (1); got no"
+        " whole reply (a timeout, a dropped connection, Ctrl-C), so what the model generated is unknown and no price"
+        " can cost it\n"
     )
     assert sdx.call("history", "--json").out.count('"unknown_cost": 1') == 1
     shown = sdx.call("show", interview.id or "", "--raw").out.splitlines()[2]

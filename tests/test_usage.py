@@ -237,3 +237,30 @@ def test_an_answer_interrupted_by_ctrl_c_while_waiting_is_counted_at_unknown_cos
     assert turn_rows(sdx) == [("interrupted", "unanswered", None, 1, None, "")]
     total = json.loads(sdx.call("usage", "--json").out)["total"]
     assert (total["answers"], total["unknown_cost"], total["cost_usd"], total["tokens_out"]) == (1, 1, None, 0)
+
+
+def test_a_schema_5_history_migrates_and_its_failed_turns_stay_out(sdx, fake):
+    from sdx.store.history import MIGRATIONS
+
+    sdx.config_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(sdx.config_dir / "history.db", isolation_level=None)
+    for migration in MIGRATIONS[:5]:
+        migration(db)
+    db.execute("PRAGMA user_version = 5")
+    db.execute("INSERT INTO conversations VALUES ('01J0000000000000000000000A', 'q', 'ask', 'm', 's', 'v', 0, 0, '{}')")
+    for status in ("complete", "error"):
+        db.execute(
+            "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
+            " completion_tokens, tokens_estimated, model_id, prompt_version, created_at, cost, model, cost_source)"
+            " VALUES ('01J0000000000000000000000A', 'q', '', '', ?, '', 50, 0, 1, 'openai/gpt-4o-mini', 'v', ?, NULL,"
+            " 'gpt-4o-mini', '')",
+            (status, MIDNIGHT),
+        )
+    db.close()
+    total = json.loads(sdx.call("usage", "--json").out)["total"]
+    assert (total["answers"], total["unknown_cost"]) == (1, 1)  # the failed one: nobody knows how far it got
+    db = sqlite3.connect(sdx.config_dir / "history.db")
+    assert db.execute("PRAGMA user_version").fetchone() == (6,)
+    assert "delivery" in [row[2] for row in db.execute("PRAGMA index_info(turns_usage)")]
+    assert db.execute("SELECT DISTINCT delivery FROM turns").fetchall() == [("",)]
+    db.close()
