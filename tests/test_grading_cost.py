@@ -292,7 +292,7 @@ def test_a_schema_4_history_migrates_and_counts_grading_from_then_on(sdx: Sdx, f
     assert listed.code == 0, listed.stderr
     assert listed.out.splitlines()[1].split()[6] == "$0.5000"
     db = sqlite3.connect(path)
-    assert db.execute("PRAGMA user_version").fetchone() == (5,)
+    assert db.execute("PRAGMA user_version").fetchone() == (6,)
     assert {row[1] for row in db.execute("PRAGMA index_list(gradings)")} >= {"gradings_usage"}
     db.close()
     assert grading_rows(sdx) == []
@@ -376,8 +376,10 @@ def test_a_grading_request_the_server_got_but_never_answered_is_counted_as_of_un
     assert (total["tokens_out"], total["tokens_estimated"]) == (3 * CHUNKS + GRADE_TOKENS, True)
     piped = sdx.call("usage", wall_clock=at(MIDNIGHT + 3600))
     assert piped.code == 0 and piped.out.splitlines()[-1].split()[-2:] == ["$0.0040", "1"]
-    assert piped.stderr.startswith(
-        "sdx: note: the cost column leaves out 1 grading request of unknown cost: openai/gpt-4o-mini (1);"
+    assert piped.stderr == (
+        "sdx: note: the cost column leaves out 1 grading request of unknown cost: openai/gpt-4o-mini (1); got no"
+        " whole reply (a timeout, a dropped connection, Ctrl-C), so what the model generated is unknown and no price"
+        " can cost it\n"
     )
     assert sdx.call("history", "--json").out.count('"unknown_cost": 1') == 1
     shown = sdx.call("show", interview.id or "", "--raw").out.splitlines()[2]
@@ -411,3 +413,16 @@ def test_a_grading_request_interrupted_by_ctrl_c_while_waiting_is_counted(sdx: S
     expected = unanswered_row(sdx, fake, None, "review")
     assert row[:2] + row[3:] == expected[:2] + expected[3:]  # sent at the real time of day
     assert usage_json(sdx, "--by", "kind")["rows"][0]["unknown_cost"] == 1
+
+
+def test_the_unknown_cost_query_reads_only_the_covering_indexes(tmp_path) -> None:
+    from sdx.commands.usage import _UNKNOWN_BY_MODEL
+    from sdx.store.history import History
+
+    with History.open(tmp_path / "history.db") as history:
+        plan = history.db.execute("EXPLAIN QUERY PLAN " + _UNKNOWN_BY_MODEL, (0.0, 0.0)).fetchall()
+    details = sorted(row[-1] for row in plan if " t " in f" {row[-1]} ")
+    assert details == [
+        "SEARCH t USING COVERING INDEX gradings_usage (created_at>?)",
+        "SEARCH t USING COVERING INDEX turns_usage (created_at>?)",
+    ], plan

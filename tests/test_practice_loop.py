@@ -346,3 +346,37 @@ def test_regrade_refuses_another_level_or_length_and_takes_the_stored_ones(sdx: 
     assert result.stderr.endswith(
         f"— drop --level; to be graded at staff: sdx interview --retry {graded.id[:8]} --level staff\n"
     )
+
+
+def invented(recommendation: str, dimension: str, **scores: int) -> str:
+    """A grade whose quote for `dimension` is not in the transcript (sent back once, and invented again)."""
+    grade = json.loads(grade_with(recommendation, **scores))
+    grade["dimensions"][dimension]["evidence"] = ["we shard by the phase of the moon"]
+    return json.dumps(grade)
+
+
+def test_a_retry_marks_unverified_scores_and_the_changes_taken_from_them(sdx: Sdx, fake: GradingServer):
+    fake.grades.append(invented("no hire", "estimation", estimation=1, deep_dive=2))
+    interview(sdx, fake, "Design a pastebin", grade=invented("no hire", "estimation", estimation=1, deep_dive=2))
+    earlier = stored_interview(sdx)
+    fake.grades.append(invented("hire", "communication", estimation=3, communication=4))
+    result = interview(
+        sdx, fake, "--retry", earlier.id, grade=invented("hire", "communication", estimation=3, communication=4)
+    )
+    changes = result.out[result.out.index("## Against the earlier attempt") :].splitlines()
+    assert changes[4:] == [
+        "| Requirements and scoping | 3/4 | 3/4 | 0 |",
+        "| Estimation | 1/4* | 3/4 | +2* |",
+        "| API and data model | 3/4 | 3/4 | 0 |",
+        "| High-level design | 3/4 | 3/4 | 0 |",
+        "| Deep dive | 2/4 | 3/4 | +1 |",
+        "| Trade-offs | 3/4 | 3/4 | 0 |",
+        "| Reliability and scale | 3/4 | 3/4 | 0 |",
+        "| Communication | 3/4 | 4/4* | +1* |",
+        "",
+        "Total: 25* of 32 (+4*)",
+        "",
+        "* unverified: an evidence quote behind the score is not in what was graded (such a 3 or 4 does not clear"
+        " a drill), or the grade is older than sdx's evidence check; a change or mean marked * is taken from such"
+        " a score",
+    ]

@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import calendar
 import json
+import os
 import re
+import signal
+import sqlite3
+import time
 
 import pytest
 
-from tests.fake_server import ANSWER, chunks_of
+from tests.fake_server import ANSWER, Failure, chunks_of
+from tests.runner import stored_conversations
 from tests.test_cost import PRICES
 from tests.test_errors import one_error_line
 from tests.test_startup import main_in_a_process
@@ -119,3 +124,143 @@ def test_usage_imports_neither_openai_nor_rich_markdown(sdx, fake):
     out, after = main_in_a_process(sdx, "usage", "--by", "model")
     assert out.startswith(b"MODEL")
     assert after[:3] == ["0", "False", "False"]
+
+
+GATEWAY = """
+[providers.gateway]
+base_url = "{root}/v1"
+
+[prices."gateway:big-model"]
+input = 0.15
+output = 0.6
+"""
+ASKED = 50  # the fake server's prompt tokens
+
+
+def turn_rows(sdx) -> list[tuple]:
+    db = sqlite3.connect(sdx.config_dir / "history.db")
+    try:
+        return db.execute(
+            "SELECT status, delivery, completion_tokens, tokens_estimated, cost, cost_source FROM turns ORDER BY id"
+        ).fetchall()
+    finally:
+        db.close()
+
+
+@pytest.mark.parametrize(
+    ("failure", "args", "row"),
+    [
+        ("timeout", ("--timeout", "0.3"), ("error", "unanswered", None, 1, None, "")),
+        ("dropped", (), ("error", "unanswered", None, 1, None, "")),
+        ("cut off", (), ("interrupted", "unanswered", 3, 1, None, "")),
+        ("stalled", ("--timeout", "0.3"), ("interrupted", "unanswered", 3, 1, None, "")),
+    ],
+)
+def test_an_answer_the_server_got_and_never_finished_is_counted_at_unknown_cost(sdx, fake, failure, args, row):
+    """Priced by [prices], it would be the prompt and what arrived: too little, so it is unknown."""
+    sdx.write_config(GATEWAY.format(root=fake.root))
+    fake.scenario.usage = False
+    if failure == "timeout":
+        fake.scenario.delay_first = 2.0
+    elif failure == "stalled":
+        fake.scenario.stall_after = 3
+    else:
+        fake.scenario.break_after = 0 if failure == "dropped" else 3
+    result = sdx.call("ask", "-m", "gateway:big-model", *args, "Design a URL shortener", wall_clock=at(MIDNIGHT))
+    assert result.code == 5, result.stderr
+    assert turn_rows(sdx) == [row]
+    total = json.loads(sdx.call("usage", "--json").out)["total"]
+    arrived = row[2] or 0
+    assert (total["answers"], total["unknown_cost"], total["cost_usd"]) == (1, 1, None)
+    assert (total["tokens_out"], total["tokens_estimated"]) == (arrived, True)
+    assert total["tokens_in"] > 0  # estimated from what was sent
+
+    piped = sdx.call("usage", wall_clock=at(MIDNIGHT))
+    assert piped.out.splitlines()[-1].split() == ["total", "1", f"~{total['tokens_in']}", f"~{arrived}", "-", "1"]
+    assert piped.stderr == (
+        "sdx: note: the cost column leaves out 1 answer of unknown cost: big-model (1); got no whole reply"
+        " (a timeout, a dropped connection, Ctrl-C), so what the model generated is unknown and no price can cost it\n"
+    )
+    listed = sdx.call("history").out.splitlines()
+    assert listed[1].split()[5:8] == ["1", f"({'failed' if row[0] == 'error' else 'interrupted'})", "?"]
+    [conversation] = stored_conversations(sdx)
+    shown = sdx.call("show", conversation.id, "--raw").out
+    generated = re.escape("?" if row[2] is None else str(arrived))
+    facts = shown.splitlines()[-1]  # no cost: it is unknown
+    assert re.fullmatch(
+        rf"\*gateway:big-model · {total['tokens_in']} → {generated} tokens \(estimated\) · [0-9.]+ s\*", facts
+    )
+
+
+@pytest.mark.parametrize("failure", ["refused", "error status", "error event"])
+def test_an_answer_that_never_reached_the_server_or_that_it_refused_is_not_counted(sdx, fake, failure):
+    if failure == "refused":
+        fake.stop()
+    elif failure == "error status":
+        fake.scenario.failures.append(Failure.json_error(400, "bad request"))
+    else:
+        fake.scenario.error_chunk_after = 0
+    result = sdx.call("ask", "Design a URL shortener")
+    assert result.code in (4, 5), result.stderr
+    assert [row[:2] for row in turn_rows(sdx)] == [("error", "unsent" if failure == "refused" else "answered")]
+    assert sdx.call("usage").stderr == "sdx: no answers in history yet\n"
+    assert sdx.call("history", "--json").out.count('"unknown_cost": 0') == 1
+
+
+def test_the_note_says_which_unknown_costs_a_price_would_cover(sdx, fake):
+    sdx.write_config(sdx.config_file.read_text() + GATEWAY.format(root=fake.root))
+    assert sdx.call("ask", "-m", "openrouter:meta/new-model", "q", wall_clock=at(MIDNIGHT)).code == 0  # not listed
+    fake.scenario.break_after = 0
+    for _ in range(2):
+        assert sdx.call("ask", "-m", "gateway:big-model", "q", wall_clock=at(MIDNIGHT)).code == 5
+    result = sdx.call("usage", wall_clock=at(MIDNIGHT))
+    assert result.stderr == (
+        "sdx: note: the cost column leaves out 3 answers of unknown cost: big-model (2), meta/new-model (1);"
+        " 2 of them got no whole reply (a timeout, a dropped connection, Ctrl-C), so what the model generated is"
+        ' unknown and no price can cost them; a [prices."provider:model"] entry in the config file prices the next'
+        " ones that are answered\n"
+    )
+
+
+def test_an_answer_interrupted_by_ctrl_c_while_waiting_is_counted_at_unknown_cost(sdx, fake):
+    """A real process and a real SIGINT, sent once the server has the request (it never answers)."""
+    sdx.write_config(GATEWAY.format(root=fake.root))
+    fake.scenario.delay_first = 30.0
+    proc = sdx.popen("ask", "-m", "gateway:big-model", "Design a URL shortener")
+    deadline = time.monotonic() + 60
+    while not fake.chat_requests() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+    assert fake.chat_requests(), "the request never arrived"
+    os.kill(proc.pid, signal.SIGINT)
+    _out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert turn_rows(sdx) == [("interrupted", "unanswered", None, 1, None, "")]
+    total = json.loads(sdx.call("usage", "--json").out)["total"]
+    assert (total["answers"], total["unknown_cost"], total["cost_usd"], total["tokens_out"]) == (1, 1, None, 0)
+
+
+def test_a_schema_5_history_migrates_and_its_failed_turns_stay_out(sdx, fake):
+    from sdx.store.history import MIGRATIONS
+
+    sdx.config_dir.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(sdx.config_dir / "history.db", isolation_level=None)
+    for migration in MIGRATIONS[:5]:
+        migration(db)
+    db.execute("PRAGMA user_version = 5")
+    db.execute("INSERT INTO conversations VALUES ('01J0000000000000000000000A', 'q', 'ask', 'm', 's', 'v', 0, 0, '{}')")
+    for status in ("complete", "error"):
+        db.execute(
+            "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
+            " completion_tokens, tokens_estimated, model_id, prompt_version, created_at, cost, model, cost_source)"
+            " VALUES ('01J0000000000000000000000A', 'q', '', '', ?, '', 50, 0, 1, 'openai/gpt-4o-mini', 'v', ?, NULL,"
+            " 'gpt-4o-mini', '')",
+            (status, MIDNIGHT),
+        )
+    db.close()
+    total = json.loads(sdx.call("usage", "--json").out)["total"]
+    assert (total["answers"], total["unknown_cost"]) == (1, 1)  # the failed one: nobody knows how far it got
+    db = sqlite3.connect(sdx.config_dir / "history.db")
+    assert db.execute("PRAGMA user_version").fetchone() == (6,)
+    assert "delivery" in [row[2] for row in db.execute("PRAGMA index_info(turns_usage)")]
+    assert db.execute("SELECT DISTINCT delivery FROM turns").fetchall() == [("",)]
+    db.close()

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sdx.domain import prompts
-from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, TRUNCATED, Conversation, Turn
+from sdx.domain.conversation import COMPLETE, ERROR, INTERRUPTED, TRUNCATED, UNANSWERED, Conversation, Turn
 from sdx.domain.repetition import Repetition, RepetitionDetector
 from sdx.environment import current, interrupts_held
 from sdx.errors import ExitStatus, SdxError, Terminated
@@ -126,7 +126,7 @@ def run_turn(
     (its `error` says why). Raises `Interrupted` on Ctrl-C or SIGTERM/SIGHUP and the client's `SdxError` on
     failures, after storing.
     """
-    from sdx.model.client import ChatRequest, StreamStats
+    from sdx.model.client import ChatRequest, Delivery, StreamStats, watching
 
     env = current()
     messages, dropped = conversation_messages(
@@ -137,13 +137,15 @@ def run_turn(
     request = ChatRequest(
         target=target, messages=messages, stream=options.stream, timeout=options.timeout, max_tokens=options.max_tokens
     )
-    stats = StreamStats()
+    stats, delivery = StreamStats(), Delivery()
     received: list[str] = []
     turn.created_at = env.wall_clock()
     turn.prompt_version = conversation.prompt_version
     failure: BaseException | None = None
     try:
-        if not _stream_into_sinks(request, stats, received, options, renderer or choose_renderer(options.raw)):
+        with watching(delivery):
+            streamed = _stream_into_sinks(request, stats, received, options, renderer or choose_renderer(options.raw))
+        if not streamed:
             failure = BrokenPipeError()  # the answer is whole (in the -o copy); the reader of stdout left
         turn.status = TRUNCATED if stats.finish_reason == "length" else COMPLETE
         if turn.status == TRUNCATED:
@@ -159,6 +161,7 @@ def run_turn(
         turn.status = INTERRUPTED if received else ERROR
         turn.error, failure = exc.what, exc
     finally:
+        turn.delivery = delivery.outcome
         _fill_turn(turn, stats, received, request, target)
         pricing.price_turn(turn, target, fetch=False)  # reported, [prices], a fresh cached list, $0 local
         conversation.turns.append(turn)
@@ -239,7 +242,9 @@ def _fill_turn(turn: Turn, stats: StreamStats, received: list[str], request: Any
     turn.prompt_tokens = stats.usage_prompt_tokens
     if turn.completion_tokens is None or turn.prompt_tokens is None:
         turn.tokens_estimated = True
-        if turn.completion_tokens is None:  # a streamed chunk is about a token; a whole answer is one chunk
+        # a streamed chunk is about a token, a whole answer one chunk; of a request the server never answered,
+        # nothing of which arrived, what it generated is unknown (None, never 0)
+        if turn.completion_tokens is None and (received or turn.delivery != UNANSWERED):
             turn.completion_tokens = stats.chunks if request.stream else len(turn.answer) // CHARS_PER_TOKEN
         if turn.prompt_tokens is None:
             turn.prompt_tokens = estimate_tokens(request.messages)

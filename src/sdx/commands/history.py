@@ -20,6 +20,7 @@ from sdx.domain.conversation import (
     TRUNCATED,
     Conversation,
     Turn,
+    counts_as_answer,
     title_from,
 )
 from sdx.domain.fences import closed_fences
@@ -295,7 +296,7 @@ def _as_the_candidate_said(turn: Turn) -> tuple[str, str]:
 def conversation_cost(conversation: Conversation) -> str:
     """The total of the answers' and grading requests' known costs (`~` when part is an estimate), what grading
     cost said apart (`$0.0031 (grading $0.0012)`), and how many costs are unknown; "" when no cost is known."""
-    answers = [turn for turn in conversation.turns if turn.status != ERROR and turn.model_id]  # not a review's design
+    answers = [turn for turn in conversation.turns if counts_as_answer(turn)]
     gradings = conversation.gradings
     total, estimated, _ = total_cost([*answers, *gradings])
     if total is None:  # nothing to total (a cost column elsewhere says "?")
@@ -342,7 +343,8 @@ def _turn_facts(turn: Turn) -> str:
     shown = turn.model or turn.model_id  # as the user named it (turns stored before sdx 0.2 have only the id)
     facts = [shown] if shown else []
     if turn.prompt_tokens is not None or turn.completion_tokens is not None:
-        counts = f"{turn.prompt_tokens or 0} → {turn.completion_tokens or 0} tokens"
+        generated = "?" if turn.completion_tokens is None else turn.completion_tokens  # never answered: unknown
+        counts = f"{turn.prompt_tokens or 0} → {generated} tokens"
         facts.append(counts + (" (estimated)" if turn.tokens_estimated else ""))
     if turn.duration is not None:
         facts.append(f"{turn.duration:.1f} s")

@@ -114,7 +114,7 @@ def plan_meta(plan: Plan) -> dict[str, object]:
 
 def print_changes(earlier: Conversation, grade: dict[str, Any]) -> None:
     """After a retry's grade: each dimension's score then and now (Markdown on a pipe, a table on a terminal)."""
-    from sdx.domain.drills import changes_markdown, score_changes
+    from sdx.domain.drills import changes_legend, changes_markdown, changes_total, score_changes
 
     before = earlier.meta.get("grade")
     recommendation = str(before.get("recommendation", "")) if isinstance(before, dict) else ""
@@ -125,6 +125,7 @@ def print_changes(earlier: Conversation, grade: dict[str, Any]) -> None:
         print(f"\n{text}", file=env.stdout)
         return
     from rich.table import Table
+    from rich.text import Text
 
     from sdx.terminal.render import console
 
@@ -132,14 +133,14 @@ def print_changes(earlier: Conversation, grade: dict[str, Any]) -> None:
     for name, justify in (("dimension", "left"), ("before", "right"), ("now", "right"), ("change", "right")):
         table.add_column(name, justify=justify)  # type: ignore[arg-type]
     for item in changes:
-        before_text = "–" if item.before is None else f"{item.before}/4"
-        change = "" if item.change is None else f"{item.change:+d}" if item.change else "0"
+        before_text, now_text, change = item.cells()
         style = "green" if (item.change or 0) > 0 else "red" if (item.change or 0) < 0 else ""
-        table.add_row(item.title, before_text, f"{item.after}/4", f"[{style}]{change}[/]" if style else change)
+        table.add_row(item.title, before_text, now_text, Text(change, style=style))  # Text: `*` is no markup
     out = console()
     out.print(table)
-    if text.splitlines()[-1].startswith("Total"):
-        out.print(text.splitlines()[-1], markup=False)
+    for line in (changes_total(changes), changes_legend(changes)):
+        if line:
+            out.print(line, markup=False)
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import date
 from sdx.domain import practice, question_bank
 from sdx.domain.conversation import GRADED_KINDS
 from sdx.domain.evidence import CHECK_KEY
-from sdx.domain.practice import DimensionProgress, Progress
+from sdx.domain.practice import UNVERIFIED_NOTE, DimensionProgress, Progress, marked
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.store.history import History
@@ -28,11 +28,6 @@ PRACTISED_SHOWN = 10  # questions listed on a terminal or pipe (all of them in -
 KINDS = GRADED_KINDS  # the conversations that carry a grade on the rubric: interview, review
 HOW_TO_GET_ONE = 'run `sdx interview --random` (or `sdx interview "Design a URL shortener"`) and finish it with /done'
 HOW_TO_GET_A_REVIEW = "grade a design you wrote: `sdx review design.md`"
-UNVERIFIED_MARK = "*"
-UNVERIFIED_NOTE = (
-    "* unverified: an evidence quote behind the score is not in what was graded (such a 3 or 4 does not clear a"
-    " drill), or the grade is older than sdx's evidence check; a change or mean marked * is taken from such a score"
-)
 
 
 @dataclass(frozen=True)
@@ -272,10 +267,6 @@ def print_progress(result: Progress, level: str | None) -> None:
 
 COLUMNS = ("dimension", "latest", "change", "trend", "mean", "drill")
 SCORE_STYLES = {1: "bold red", 2: "yellow", 3: "green", 4: "bold green"}
-
-
-def marked(text: str, unverified: bool) -> str:
-    return text + UNVERIFIED_MARK if unverified else text
 
 
 def attempts_text(kinds: Sequence[str]) -> str:

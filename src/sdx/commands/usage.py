@@ -5,11 +5,12 @@ Two SQL queries do the totals, grouped in SQLite: one over the answers (the `tur
 column it reads, so the turns' text is never read: 20,000 turns take milliseconds), one over the grading
 requests (`gradings_usage`, likewise); their rows are added together by group. A grading request is counted by
 when it was sent, under the grader model and under the graded conversation's kind. Days, weeks (from Monday) and
-months are UTC. A failed request that produced nothing is not an answer, nor is a turn no model answered (a
-review's design, stored as its one turn: `model_id` ''). A grading request the server received but never
-answered is counted, its completion tokens unknown (NULL, left out of the sums, which are then marked as
-estimates). A cost that is unknown is counted and said, never added as zero; a total that includes an estimate is
-marked `~`, as estimated token counts are.
+months are UTC. A request that never reached the server, or that it refused, is not an answer, nor is a turn no
+model answered (a review's design, stored as its one turn: `model_id` ''): `answer_sql`. A request (an answer or a
+grading) the server received but never answered whole is counted, of unknown cost, its completion tokens what
+arrived, or unknown (NULL, left out of the sums, which are then marked as estimates) when nothing did. A cost
+that is unknown is counted and said, never added as zero; a total that includes an estimate is marked `~`, as
+estimated token counts are.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ import re
 import time
 from dataclasses import asdict, dataclass
 
+from sdx.domain.conversation import UNANSWERED, answer_sql
 from sdx.environment import current
 from sdx.errors import UsageError
 from sdx.model.pricing import CONFIGURED, PRICE_LIST, cost_text
@@ -38,11 +40,12 @@ SINCE = re.compile(r"(?P<count>\d+)\s*(?P<unit>h|d|w)")
 UNIT_SECONDS = {"h": 3600, "d": 86400, "w": 7 * 86400}
 SINCE_EXAMPLES = "30d, 12h, 2w or 2026-11-01"
 
+ANSWER = answer_sql("t")  # a turn that may have cost something
 _TOTALS = f"""
 SELECT {{group}}, count(*), total(t.prompt_tokens), total(t.completion_tokens), max(t.tokens_estimated),
        total(t.cost), count(t.cost), max(t.cost_source IN ('{CONFIGURED}', '{PRICE_LIST}'))
 FROM turns t {{join}}
-WHERE t.created_at >= ? AND t.status != 'error' AND t.model_id != ''
+WHERE t.created_at >= ? AND {ANSWER}
 GROUP BY 1 ORDER BY 1
 """
 
@@ -55,12 +58,12 @@ GROUP BY 1 ORDER BY 1
 """
 GRADING_GROUPS = {**GROUPS, "kind": "t.kind"}  # a grading request keeps the kind of what it graded
 
-_UNKNOWN_BY_MODEL = """
-SELECT model_id, total(NOT grading), total(grading) FROM (
-    SELECT t.model_id, 0 AS grading FROM turns t
-    WHERE t.created_at >= ? AND t.status != 'error' AND t.model_id != '' AND t.cost IS NULL
+_UNKNOWN_BY_MODEL = f"""
+SELECT model_id, total(NOT grading), total(grading), total(unanswered) FROM (
+    SELECT t.model_id, 0 AS grading, t.delivery = '{UNANSWERED}' AS unanswered FROM turns t
+    WHERE t.created_at >= ? AND {ANSWER} AND t.cost IS NULL
     UNION ALL
-    SELECT t.model_id, 1 FROM gradings t WHERE t.created_at >= ? AND t.cost IS NULL
+    SELECT t.model_id, 1, t.completion_tokens IS NULL FROM gradings t WHERE t.created_at >= ? AND t.cost IS NULL
 )
 GROUP BY 1 ORDER BY count(*) DESC, 1
 """
@@ -137,10 +140,23 @@ def usage_totals(history: History, by: str, since: float) -> list[Totals]:
     return [rows[name] for name in sorted(rows)]
 
 
-def unknown_by_model(history: History, since: float) -> list[tuple[str, int, int]]:
-    """(model, answers, grading requests) of unknown cost, the most first."""
+@dataclass(frozen=True)
+class Unknown:
+    """A model's requests of unknown cost: `unanswered` of them (answers or grading requests) got no whole reply."""
+
+    model: str
+    answers: int
+    gradings: int
+    unanswered: int
+
+
+def unknown_by_model(history: History, since: float) -> list[Unknown]:
+    """The models with requests of unknown cost, the most first."""
     found = history.db.execute(_UNKNOWN_BY_MODEL, (since, since))
-    return [(model or "(unknown)", int(answers), int(gradings)) for model, answers, gradings in found]
+    return [
+        Unknown(model or "(unknown)", int(answers), int(gradings), int(none))
+        for model, answers, gradings, none in found
+    ]
 
 
 def print_usage(by: str, since_text: str | None, as_json: bool) -> None:
@@ -174,19 +190,30 @@ def print_usage(by: str, since_text: str | None, as_json: bool) -> None:
         say_unknown(unknown)
 
 
-def say_unknown(unknown: list[tuple[str, int, int]]) -> None:
-    answers = sum(number for _, number, _ in unknown)
-    gradings = sum(number for _, _, number in unknown)
-    shown = [(model, answered + graded) for model, answered, graded in unknown[:5]]
-    models = ", ".join(f"{model} ({number})" for model, number in shown) + (", …" if len(unknown) > 5 else "")
+def say_unknown(unknown: list[Unknown]) -> None:
+    """One note: what the cost column leaves out, by model, and what would price it. A request that got no whole
+    reply cannot be priced by `[prices]` (what it generated is unknown), so the advice is only for the others."""
+    answers = sum(each.answers for each in unknown)
+    gradings = sum(each.gradings for each in unknown)
+    unanswered = sum(each.unanswered for each in unknown)
+    shown = ", ".join(f"{each.model} ({each.answers + each.gradings})" for each in unknown[:5])
+    shown += ", …" if len(unknown) > 5 else ""
     what = [
         *([f"{answers} {'answer' if answers == 1 else 'answers'}"] if answers else []),
         *([f"{gradings} grading {'request' if gradings == 1 else 'requests'}"] if gradings else []),
     ]
-    say(
-        f"sdx: note: the cost column leaves out {' and '.join(what)} of unknown cost: {models}; "
-        'a [prices."provider:model"] entry in the config file prices the next ones'
-    )
+    note = f"sdx: note: the cost column leaves out {' and '.join(what)} of unknown cost: {shown}"
+    prices = 'a [prices."provider:model"] entry in the config file prices the next ones'
+    if unanswered:
+        them = "it" if unanswered == 1 else "them"
+        which = "" if unanswered == answers + gradings else f"{unanswered} of them "
+        note += (
+            f"; {which}got no whole reply (a timeout, a dropped connection, Ctrl-C),"
+            f" so what the model generated is unknown and no price can cost {them}"
+        )
+        say(note if not which else f"{note}; {prices} that are answered")
+        return
+    say(f"{note}; {prices}")
 
 
 def cells(row: Totals, with_gradings: bool = False) -> list[str]:

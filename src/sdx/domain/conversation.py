@@ -10,6 +10,11 @@ ERROR = "error"  # the request failed; `error` says why (there may still be part
 TRUNCATED = "truncated"  # the model stopped at the token limit (finish_reason "length"): the text is kept, not whole
 STATUS_WORDS = {COMPLETE: "complete", TRUNCATED: "cut off", INTERRUPTED: "interrupted", ERROR: "failed"}
 
+# How far a turn's request got (`sdx.model.client.Delivery`); "" for a turn stored before sdx traced it
+UNSENT = "unsent"  # it never reached the server (refused, unresolved, Ctrl-C while connecting): it cost nothing
+UNANSWERED = "unanswered"  # the server has it and its reply never came whole: it may have been billed
+ANSWERED = "answered"  # a whole reply came, an answer or an error
+
 KINDS = ("ask", "chat", "interview", "batch", "review")
 GRADED_KINDS = ("interview", "review")  # conversations with a grade in their meta
 
@@ -35,7 +40,26 @@ class Turn:
     cost: float | None = None  # USD; None: unknown
     cost_source: str = ""  # where `cost` came from (sdx.model.pricing: reported, local, price list, prices)
     model: str = ""  # the model as the user named it (alias or provider:model): how sdx shows it everywhere
+    delivery: str = ""  # UNSENT, UNANSWERED, ANSWERED; "": stored before sdx traced it
     id: int | None = None  # set by the store
+
+
+def counts_as_answer(turn: Turn) -> bool:
+    """Whether the turn is an answer that may have cost something: a model was asked (not a review's design), and
+    the server either replied with more than an error or has the request and never replied (what it generated is
+    then unknown). A request that never reached the server, or that it refused, is not one. `answer_sql` says the
+    same in SQL."""
+    if not turn.model_id or turn.delivery == UNSENT:
+        return False
+    return turn.delivery == UNANSWERED or turn.status != ERROR
+
+
+def answer_sql(alias: str) -> str:
+    """`counts_as_answer` as an SQL condition on the turns table under `alias`."""
+    return (
+        f"{alias}.model_id != '' AND ({alias}.delivery = '{UNANSWERED}'"
+        f" OR ({alias}.status != '{ERROR}' AND {alias}.delivery != '{UNSENT}'))"
+    )
 
 
 @dataclass

@@ -30,6 +30,17 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(h|d|w|mo|y)")
 _UNIT_DAYS = {"h": 1 / 24, "d": 1, "w": 7, "mo": 30, "y": 365}
 
 
+UNVERIFIED_MARK = "*"  # after an unverified score, and a change or mean taken from one (`sdx progress`, a retry)
+UNVERIFIED_NOTE = (
+    "* unverified: an evidence quote behind the score is not in what was graded (such a 3 or 4 does not clear a"
+    " drill), or the grade is older than sdx's evidence check; a change or mean marked * is taken from such a score"
+)
+
+
+def marked(text: str, unverified: bool) -> str:
+    return text + UNVERIFIED_MARK if unverified else text
+
+
 @dataclass(frozen=True)
 class GradedInterview:
     """A graded attempt: an interview, or a review of a design the user wrote (`kind`), graded on the same rubric."""

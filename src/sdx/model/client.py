@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+from sdx.domain.conversation import ANSWERED, UNANSWERED, UNSENT
 from sdx.environment import current
 from sdx.errors import SdxError
 from sdx.model import debug
@@ -99,8 +100,10 @@ class _NotAStream(Exception):
 
 @dataclass
 class Delivery:
-    """How far the latest attempt of a request got, as the HTTP library traced it: whether the whole request was
-    written to the server's connection (`sent`), and whether a whole reply came back (`replied`)."""
+    """How far the latest attempt of a request got: whether the whole request was written to the server's
+    connection (`sent`, traced by the HTTP library), and whether a whole reply came back (`replied`: the end of the
+    HTTP body, or for a stream the end the protocol says, set by `_streamed_answer`: an event stream is closed once
+    its last event is read, before its body ends, and one that breaks off may still end its body cleanly)."""
 
     sent: bool = False
     replied: bool = False
@@ -111,6 +114,11 @@ class Delivery:
         a signal while waiting. A request that never reached the server (refused, unresolved, TLS, a connect
         timeout) is not; nor is one the server replied to, even with an error."""
         return self.sent and not self.replied
+
+    @property
+    def outcome(self) -> str:
+        """UNSENT, UNANSWERED or ANSWERED (`sdx.domain.conversation`), as a turn stores it."""
+        return UNANSWERED if self.unanswered else ANSWERED if self.sent else UNSENT
 
     def trace(self, event: str, _info: dict[str, Any]) -> None:  # httpcore's `trace` extension
         if event.endswith(".send_request_body.complete"):
@@ -130,6 +138,13 @@ def watching(delivery: Delivery) -> Iterator[Delivery]:
         yield delivery
     finally:
         _watched.delivery = None
+
+
+def _stream_ended(whole: bool) -> None:
+    """Say whether the watched stream's reply came whole (its end, or an error the server sent)."""
+    delivery: Delivery | None = getattr(_watched, "delivery", None)
+    if delivery is not None:
+        delivery.replied = whole
 
 
 def _trace_delivery(request: Any) -> None:
@@ -284,9 +299,12 @@ def _retryable_status(error: object) -> int | None:
 def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest, may_retry: bool) -> Iterator[str]:
     http = _http_library(response)
     lines = response.iter_lines()
+    whole = False  # the server's reply came to its end, or was an error it sent
     try:
         yield from _read_events(lines, stats)
+        whole = True
     except _ErrorEvent as event:
+        whole = True
         if stats.chunks == 0:
             status = _retryable_status(event.error)
             if may_retry and status is not None:
@@ -298,7 +316,10 @@ def _streamed_answer(response: Any, stats: StreamStats, request: ChatRequest, ma
     except http.TransportError as exc:  # a timeout between chunks, or the connection dropped
         raise explain_interruption(interruption_reason(exc, request), stats.tokens) from exc
     except _NotAStream as odd:
+        whole = True
         raise _explain_not_a_stream(odd.first_line, lines, response, request, http) from None
+    finally:
+        _stream_ended(whole)
     if not stats.wrote:  # nothing, or only whitespace
         raise empty_answer(request.target, stats.finish_reason)
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Protocol
 from urllib.parse import urlsplit
 
-from sdx.domain.conversation import ERROR, Turn
+from sdx.domain.conversation import ERROR, UNANSWERED, Turn
 from sdx.environment import current
 from sdx.model.registry import Target, is_loopback
 
@@ -139,7 +139,12 @@ class Priceable(Protocol):
 
 
 def price_turn(turn: Turn, target: Target, *, fetch: bool) -> str:
-    """Fill in the turn's cost and where it came from, when it can be known; returns a warning, or ""."""
+    """Fill in the turn's cost and where it came from, when it can be known; returns a warning, or "". A turn the
+    server never answered whole (a timeout, a dropped stream, Ctrl-C) generated more than what arrived, perhaps:
+    a price times what arrived would be too low, so it is $0 locally, and otherwise unknown unless reported."""
+    if turn.cost is None and turn.delivery == UNANSWERED:
+        _price_unanswered(turn, target)
+        return ""
     if turn.cost is None and turn.status == ERROR and not turn.answer:  # nothing was generated
         return ""
     return price_request(turn, target, fetch=fetch)
@@ -152,8 +157,7 @@ def price_request(request: Priceable, target: Target, *, fetch: bool) -> str:
         request.cost_source = request.cost_source or REPORTED
         return ""
     if request.completion_tokens is None:
-        if model_price(target, request.model_id, fetch=False).source == LOCAL:
-            request.cost, request.cost_source = 0.0, LOCAL
+        _price_unanswered(request, target)
         return ""
     priced = model_price(target, request.model_id, fetch=fetch)
     if priced.price is None:
@@ -161,6 +165,12 @@ def price_request(request: Priceable, target: Target, *, fetch: bool) -> str:
     request.cost = priced.price.cost(request.prompt_tokens or 0, request.completion_tokens or 0)
     request.cost_source = priced.source
     return ""
+
+
+def _price_unanswered(request: Priceable, target: Target) -> None:
+    """A request whose reply never came whole costs $0 on this machine; anywhere else, nobody knows."""
+    if model_price(target, request.model_id, fetch=False).source == LOCAL:
+        request.cost, request.cost_source = 0.0, LOCAL
 
 
 def total_cost(requests: Sequence[Priceable]) -> tuple[float | None, bool, int]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 
-from sdx.domain.conversation import KINDS, Conversation, GradingRequest, Turn, title_from
+from sdx.domain.conversation import KINDS, Conversation, GradingRequest, Turn, answer_sql, title_from
 from sdx.environment import current
 from sdx.errors import ConfigError, UsageError
 
@@ -188,8 +188,20 @@ def _migrate_to_5(db: sqlite3.Connection) -> None:
     _run_script(db, _GRADINGS_V5)
 
 
+def _migrate_to_6(db: sqlite3.Connection) -> None:
+    """How far each turn's request got (`unsent`, `unanswered`, `answered`; '' for the turns stored before), so that
+    `sdx usage` counts a failed turn the server received, and the usage index with it (built again: a covering
+    index cannot take a column in place)."""
+    db.execute("ALTER TABLE turns ADD COLUMN delivery TEXT NOT NULL DEFAULT ''")
+    db.execute("DROP INDEX turns_usage")
+    db.execute(
+        "CREATE INDEX turns_usage ON turns (created_at, conversation_id, status, delivery, model_id, prompt_tokens,"
+        " completion_tokens, tokens_estimated, cost, cost_source)"
+    )
+
+
 # append only: MIGRATIONS[n] takes version n to n + 1
-MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5]
+MIGRATIONS = [_migrate_to_1, _migrate_to_2, _migrate_to_3, _migrate_to_4, _migrate_to_5, _migrate_to_6]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -319,7 +331,7 @@ class History:
             cursor = self.db.execute(
                 "INSERT INTO turns (conversation_id, question, context, answer, status, error, prompt_tokens,"
                 " completion_tokens, tokens_estimated, time_to_first_token, duration, model_id, prompt_version,"
-                " created_at, cost, model, cost_source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " created_at, cost, model, cost_source, delivery) VALUES (" + ", ".join("?" * 18) + ")",
                 (
                     conversation.id,
                     turn.question,
@@ -338,6 +350,7 @@ class History:
                     turn.cost,
                     turn.model,
                     turn.cost_source,
+                    turn.delivery,
                 ),
             )
         turn.id = cursor.lastrowid
@@ -600,7 +613,7 @@ class History:
 _TURN_FIELDS = (
     "question", "context", "answer", "status", "error", "prompt_tokens", "completion_tokens", "tokens_estimated",
     "time_to_first_token", "duration", "model_id", "prompt_version", "created_at", "cost", "model", "cost_source",
-    "id",
+    "delivery", "id",
 )  # fmt: skip
 
 _GRADING_FIELDS = (
@@ -614,8 +627,7 @@ _SUMMARY_COLUMNS = (
     " (SELECT s.status FROM turns s WHERE s.conversation_id = c.id ORDER BY s.id DESC LIMIT 1),"
     " (SELECT sum(n.cost) FROM turns n WHERE n.conversation_id = c.id),"
     " (SELECT max(n.cost_source IN ('prices', 'price list')) FROM turns n WHERE n.conversation_id = c.id),"
-    " (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id AND n.cost IS NULL AND n.status != 'error'"
-    " AND n.model_id != ''),"
+    f" (SELECT count(*) FROM turns n WHERE n.conversation_id = c.id AND n.cost IS NULL AND {answer_sql('n')}),"
     " (SELECT count(*) FROM gradings g WHERE g.conversation_id = c.id),"
     " (SELECT sum(g.cost) FROM gradings g WHERE g.conversation_id = c.id),"
     " (SELECT max(g.cost_source IN ('prices', 'price list')) FROM gradings g WHERE g.conversation_id = c.id),"
