@@ -12,6 +12,7 @@ import fcntl
 import os
 import pty
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -104,6 +105,18 @@ class Sdx:
             cwd=self.home,
             env=self._env(env),
         )
+
+    def interrupted_once_received(self, received: Callable[[], list[Any]], *args: str) -> tuple[int, bytes]:
+        """Start `sdx ARGS`, send it a real SIGINT as soon as `received()` (the server's requests) is not empty, and
+        return its exit code and stderr."""
+        proc = self.popen(*args)
+        deadline = time.monotonic() + 60
+        while not received() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert received(), "the request never arrived"
+        os.kill(proc.pid, signal.SIGINT)
+        _out, err = proc.communicate(timeout=60)
+        return proc.returncode, err
 
     def run(
         self, *args: str, input: bytes | str | None = None, env: Env | None = None, timeout: float = TIMEOUT

@@ -5,11 +5,8 @@ grade's last line; against loopback servers answering grading requests with fixe
 from __future__ import annotations
 
 import json
-import os
-import signal
 import socket
 import sqlite3
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -401,14 +398,8 @@ def test_a_grading_request_interrupted_by_ctrl_c_while_waiting_is_counted(sdx: S
     """A real process and a real SIGINT, sent once the server has the request (the server never answers it)."""
     fake.grading_delay = 30.0
     (sdx.home / "design.md").write_text(DESIGN, encoding="utf-8")
-    proc = sdx.popen("review", "design.md")
-    deadline = time.monotonic() + 60
-    while not fake.grading_requests() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert fake.grading_requests(), "the grading request never arrived"
-    os.kill(proc.pid, signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, err = sdx.interrupted_once_received(fake.grading_requests, "review", "design.md")
+    assert code == 130, err
     [row] = grading_rows(sdx)
     expected = unanswered_row(sdx, fake, None, "review")
     assert row[:2] + row[3:] == expected[:2] + expected[3:]  # sent at the real time of day

@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import calendar
 import json
-import os
 import re
-import signal
 import sqlite3
-import time
 
 import pytest
 
@@ -226,14 +223,10 @@ def test_an_answer_interrupted_by_ctrl_c_while_waiting_is_counted_at_unknown_cos
     """A real process and a real SIGINT, sent once the server has the request (it never answers)."""
     sdx.write_config(GATEWAY.format(root=fake.root))
     fake.scenario.delay_first = 30.0
-    proc = sdx.popen("ask", "-m", "gateway:big-model", "Design a URL shortener")
-    deadline = time.monotonic() + 60
-    while not fake.chat_requests() and time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(0.05)
-    assert fake.chat_requests(), "the request never arrived"
-    os.kill(proc.pid, signal.SIGINT)
-    _out, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    code, err = sdx.interrupted_once_received(
+        fake.chat_requests, "ask", "-m", "gateway:big-model", "Design a URL shortener"
+    )
+    assert code == 130, err
     assert turn_rows(sdx) == [("interrupted", "unanswered", None, 1, None, "")]
     total = json.loads(sdx.call("usage", "--json").out)["total"]
     assert (total["answers"], total["unknown_cost"], total["cost_usd"], total["tokens_out"]) == (1, 1, None, 0)
